@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { checkCommand } from './commands/check.js';
+import { engineCommand } from './commands/engine.js';
+import { streamCommand } from './commands/stream.js';
+
+await yargs(hideBin(process.argv))
+  .scriptName('shardtail')
+  .command(engineCommand)
+  .command(checkCommand)
+  .command(streamCommand)
+  .demandCommand(1, 'Name a command; see shardtail --help.')
+  .strict()
+  .help()
+  .parseAsync();

@@ -1,0 +1,57 @@
+import type { CommandModule } from 'yargs';
+import { createLogger } from '../log.js';
+import { startEngine } from '../engine/server.js';
+import { onShutdownSignal } from '../shutdown.js';
+
+interface EngineArgs {
+  host: string;
+  port: number;
+  'data-dir': string;
+  'status-delay-ms': number;
+  'enforce-limits': boolean;
+  'shard-limit': number;
+  region: string;
+  fsync: boolean;
+  'log-pretty': boolean;
+}
+
+export const engineCommand: CommandModule<object, EngineArgs> = {
+  command: 'engine',
+  describe: 'Run the embedded Kinesis Data Streams engine in the foreground',
+  builder: (yargs) =>
+    yargs
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind' })
+      .option('port', { type: 'number', default: 4567, describe: 'Port to bind (0 picks a free one)' })
+      .option('data-dir', { type: 'string', default: './var/engine', describe: 'Where streams and records are stored' })
+      .option('status-delay-ms', { type: 'number', default: 0, describe: 'How long CREATING, UPDATING and DELETING last' })
+      .option('enforce-limits', { type: 'boolean', default: false, describe: 'Enforce per-shard throughput quotas (1 MiB/s and 1,000 records/s in, 2 MiB/s and 5 reads/s out)' })
+      .option('shard-limit', { type: 'number', default: 10_000, describe: 'Open shards allowed across all streams' })
+      .option('region', { type: 'string', default: 'us-east-1', describe: 'Region used in stream ARNs' })
+      .option('fsync', { type: 'boolean', default: false, describe: 'fsync every write (survive power loss, not only crashes)' })
+      .option('log-pretty', { type: 'boolean', default: false, describe: 'Human-readable logs instead of JSON' })
+      .check((args) => {
+        if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error(`--port: ${args.port} is not a port number (0-65535)`);
+        if (!Number.isInteger(args['status-delay-ms']) || args['status-delay-ms'] < 0) throw new Error('--status-delay-ms must be a whole number >= 0');
+        if (!Number.isInteger(args['shard-limit']) || args['shard-limit'] < 1) throw new Error('--shard-limit must be a whole number >= 1');
+        return true;
+      }),
+  handler: async (args) => {
+    const logger = createLogger({ pretty: args['log-pretty'] || undefined });
+    const engine = await startEngine({
+      host: args.host,
+      port: args.port,
+      dataDir: args['data-dir'],
+      statusDelayMs: args['status-delay-ms'],
+      enforceLimits: args['enforce-limits'],
+      shardLimit: args['shard-limit'],
+      region: args.region,
+      fsync: args.fsync,
+      logger,
+    });
+    logger.info({ url: engine.url, port: engine.port, dataDir: args['data-dir'], enforceLimits: args['enforce-limits'] }, 'engine listening');
+    await onShutdownSignal(logger);
+    await engine.stop();
+    logger.info('engine stopped');
+    logger.flush();
+  },
+};

@@ -1,0 +1,198 @@
+import type { Argv, CommandModule } from 'yargs';
+import { AwsApiError } from '../client/api-error.js';
+import { createCredentialProvider, staticCredentialProvider, type CredentialProvider } from '../client/credentials.js';
+import { resolveEndpoint } from '../client/endpoint.js';
+import { HttpJsonApiClient } from '../client/http-client.js';
+import { readStream, type StartPosition } from '../client/stream-reader.js';
+
+interface CommonArgs {
+  endpoint: string;
+  region?: string;
+}
+
+const DEFAULT_ENDPOINT = 'http://127.0.0.1:4567';
+
+function isLoopback(hostname: string): boolean {
+  return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]' || hostname === '::1';
+}
+
+/**
+ * A local engine ignores signatures, so a laptop without AWS credentials must still be able to talk
+ * to it; and the default chain would otherwise probe the EC2 metadata address from a laptop.
+ */
+function credentialsFor(endpointUrl: URL, region: string): CredentialProvider {
+  if (isLoopback(endpointUrl.hostname)) {
+    return staticCredentialProvider({
+      accessKeyId: process.env.AWS_ACCESS_KEY_ID || 'shardtail-local',
+      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || 'shardtail-local',
+      sessionToken: process.env.AWS_ACCESS_KEY_ID ? process.env.AWS_SESSION_TOKEN || undefined : undefined,
+    });
+  }
+  return createCredentialProvider({ region });
+}
+
+export function kinesisClientFor(args: CommonArgs): HttpJsonApiClient {
+  const resolved = resolveEndpoint({ service: 'kinesis', endpoint: args.endpoint, region: args.region });
+  return new HttpJsonApiClient({
+    service: 'kinesis',
+    endpoint: resolved.endpoint,
+    region: resolved.region,
+    credentials: credentialsFor(new URL(resolved.endpoint), resolved.region),
+  });
+}
+
+// `shardtail stream read | head` closes the pipe early; that is the reader's choice, not an error.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
+/** Runs one subcommand with a client, turning API errors into a one-line message and exit code 1. */
+async function withClient(args: CommonArgs, run: (client: HttpJsonApiClient) => Promise<void>): Promise<void> {
+  const client = kinesisClientFor(args);
+  try {
+    await run(client);
+  } catch (error) {
+    const message = error instanceof AwsApiError ? `${error.code}: ${error.message}` : (error as Error).message;
+    process.stderr.write(`shardtail stream: ${message}\n`);
+    process.exitCode = 1;
+  } finally {
+    await client.close();
+  }
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function parseStartPosition(text: string): StartPosition {
+  const normalized = text.toLowerCase();
+  if (normalized === 'trim-horizon' || normalized === 'trim_horizon') return { type: 'TRIM_HORIZON' };
+  if (normalized === 'latest') return { type: 'LATEST' };
+  const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text);
+  if (Number.isNaN(ms)) throw new Error(`--from: '${text}' is not trim-horizon, latest, an ISO-8601 time or epoch seconds`);
+  return { type: 'AT_TIMESTAMP', timestampMs: ms };
+}
+
+const subcommands = (yargs: Argv<CommonArgs>) =>
+  yargs
+    .command(
+      'create <name>',
+      'Create a stream',
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true })
+          .option('shards', { type: 'number', default: 1, describe: 'Shard count (provisioned mode)' })
+          .option('on-demand', { type: 'boolean', default: false, describe: 'On-demand capacity mode instead of a shard count' }),
+      (args) =>
+        withClient(args, async (client) => {
+          await client.call('CreateStream', args['on-demand'] ? { StreamName: args.name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: args.name, ShardCount: args.shards });
+          process.stdout.write(`created stream ${args.name}\n`);
+        }),
+    )
+    .command(
+      'list',
+      'List streams',
+      (y) => y,
+      (args) =>
+        withClient(args, async (client) => {
+          let nextToken: string | undefined;
+          do {
+            const page = await client.call<{ StreamNames: string[]; NextToken?: string; HasMoreStreams: boolean }>('ListStreams', nextToken ? { NextToken: nextToken } : {});
+            for (const name of page.StreamNames) process.stdout.write(name + '\n');
+            nextToken = page.HasMoreStreams ? page.NextToken : undefined;
+          } while (nextToken);
+        }),
+    )
+    .command(
+      'describe <name>',
+      'Describe a stream and its shards',
+      (y) => y.positional('name', { type: 'string', demandOption: true }),
+      (args) =>
+        withClient(args, async (client) => {
+          const summary = await client.call<{ StreamDescriptionSummary: object }>('DescribeStreamSummary', { StreamName: args.name });
+          const shards: object[] = [];
+          let nextToken: string | undefined;
+          do {
+            const page = await client.call<{ Shards: object[]; NextToken?: string }>('ListShards', nextToken ? { NextToken: nextToken } : { StreamName: args.name });
+            shards.push(...page.Shards);
+            nextToken = page.NextToken;
+          } while (nextToken);
+          printJson({ ...summary.StreamDescriptionSummary, Shards: shards });
+        }),
+    )
+    .command(
+      'put <name>',
+      'Put one record',
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true })
+          .option('partition-key', { type: 'string', demandOption: true, describe: 'Partition key (routes the record to a shard)' })
+          .option('data', { type: 'string', demandOption: true, describe: 'Record data, as text' })
+          .option('explicit-hash-key', { type: 'string', describe: 'Route by this hash key instead of the partition key' }),
+      (args) =>
+        withClient(args, async (client) => {
+          const output = await client.call<{ ShardId: string; SequenceNumber: string }>('PutRecord', {
+            StreamName: args.name,
+            PartitionKey: args['partition-key'],
+            Data: Buffer.from(args.data, 'utf8').toString('base64'),
+            ...(args['explicit-hash-key'] ? { ExplicitHashKey: args['explicit-hash-key'] } : {}),
+          });
+          process.stdout.write(`${output.ShardId} ${output.SequenceNumber}\n`);
+        }),
+    )
+    .command(
+      'read <name>',
+      "Print a stream's records, every shard, parents before children",
+      (y) =>
+        y
+          .positional('name', { type: 'string', demandOption: true })
+          .option('from', { type: 'string', default: 'trim-horizon', describe: 'trim-horizon, latest, or a time (ISO-8601 or epoch seconds)' })
+          .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep reading new records until interrupted' })
+          .option('json', { type: 'boolean', default: false, describe: 'One JSON object per record with key, sequence number, shard and arrival time' }),
+      (args) =>
+        withClient(args, async (client) => {
+          const from = parseStartPosition(args.from);
+          const abort = new AbortController();
+          const stop = () => abort.abort();
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+          try {
+            for await (const record of readStream(client, { streamName: args.name, from, follow: args.follow, signal: abort.signal })) {
+              if (args.json) {
+                process.stdout.write(
+                  JSON.stringify({
+                    shardId: record.shardId,
+                    sequenceNumber: record.sequenceNumber,
+                    partitionKey: record.partitionKey,
+                    arrivalTime: new Date(record.arrivalMs).toISOString(),
+                    data: record.data.toString('utf8'),
+                    dataBase64: record.data.toString('base64'),
+                  }) + '\n',
+                );
+              } else {
+                const needsNewline = record.data.length === 0 || record.data[record.data.length - 1] !== 0x0a;
+                if (!process.stdout.write(needsNewline ? Buffer.concat([record.data, Buffer.from('\n')]) : record.data)) {
+                  await new Promise((resolve) => process.stdout.once('drain', resolve));
+                }
+              }
+            }
+          } finally {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+          }
+        }),
+    )
+    .demandCommand(1, 'Name a stream subcommand: create, list, describe, put, read.');
+
+export const streamCommand: CommandModule<object, CommonArgs> = {
+  command: 'stream',
+  describe: 'Create, inspect, write and read streams on any Kinesis endpoint (the embedded engine by default)',
+  builder: (yargs) =>
+    subcommands(
+      yargs
+        .option('endpoint', { type: 'string', default: process.env.SHARDTAIL_ENDPOINT ?? DEFAULT_ENDPOINT, describe: 'Kinesis endpoint URL' })
+        .option('region', { type: 'string', describe: 'Signing region (default: from the endpoint host, AWS_REGION, or us-east-1)' }),
+    ) as Argv<CommonArgs>,
+  handler: () => undefined,
+};
