@@ -88,6 +88,8 @@ export function createCredentialProvider(options: CredentialOptions): Credential
       requestHandler: {
         connectionTimeout: Math.min(options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS, 5_000),
         requestTimeout: options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS,
+        // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+        throwOnRequestTimeout: true,
       },
       ...(stsEndpoint === undefined ? {} : { endpoint: normalizeEndpointUrl(stsEndpoint, 'sts.endpoint').origin }),
     },

@@ -2,7 +2,7 @@ import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Pool } from 'undici';
 import { AwsApiError, bareErrorCode } from './api-error.js';
-import type { CredentialProvider } from './credentials.js';
+import { REDACTED, type CredentialProvider } from './credentials.js';
 import { normalizeEndpointUrl } from './endpoint.js';
 import { TARGET_PREFIX, type AwsService, type JsonApiClient } from './json-api-client.js';
 
@@ -15,7 +15,11 @@ export interface HttpJsonApiClientOptions {
   credentials: CredentialProvider;
   /** Keep-alive connections to the endpoint (one request in flight on each). */
   connections?: number;
-  /** Whole-call deadline: connect, send, and read the full response. */
+  /**
+   * Whole-call deadline: connect, send, and read the full response. Fetching credentials is bounded
+   * by the provider instead (IMDS and STS have their own timeouts), so a slow STS is not misreported
+   * as a Kinesis timeout.
+   */
   requestTimeoutMs?: number;
   userAgent?: string;
   /** Signing time; tests pin it to reproduce signatures byte for byte. */
@@ -248,7 +252,7 @@ function redactEchoedCredentials(message: string, requestHeaders: Record<string,
   let redacted = message;
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(requestHeaders.authorization ?? '')?.[1];
   for (const secret of [requestHeaders['x-amz-security-token'], accessKeyId]) {
-    if (secret !== undefined && secret !== '') redacted = redacted.split(secret).join('[redacted]');
+    if (secret !== undefined && secret !== '') redacted = redacted.split(secret).join(REDACTED);
   }
   return redacted;
 }

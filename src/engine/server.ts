@@ -46,7 +46,10 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
  */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const logger = options.logger ?? silentLogger;
-  const store = new KinesisStore(options.dataDir, { fsync: options.fsync });
+  const store = new KinesisStore(options.dataDir, {
+    fsync: options.fsync,
+    onCheckpointError: (message) => logger.error({ error: message }, 'engine storage checkpoint failed; will retry'),
+  });
   let kinesis: KinesisEngine;
   try {
     kinesis = new KinesisEngine({
@@ -58,7 +61,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       region: options.region,
     });
   } catch (error) {
-    store.close();
+    await store.close();
     throw error;
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -99,8 +102,8 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       listener.off('error', reject);
       resolve();
     });
-  }).catch((error) => {
-    store.close();
+  }).catch(async (error) => {
+    await store.close();
     throw error;
   });
   const port = (listener.address() as net.AddressInfo).port;
@@ -128,7 +131,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         }, 200).unref();
       });
       kinesis.close();
-      store.close();
+      await store.close();
     })());
 
   const displayHost = host.includes(':') ? `[${host}]` : host;
@@ -229,7 +232,7 @@ async function handleRequest(req: Request, res: Response, kinesis: KinesisEngine
       throw new AwsApiError('SerializationException', 'Request body must be a JSON object.', 400);
     }
     const output = kinesis.call(action, input as Record<string, unknown>);
-    send(res, 200, output);
+    send(res, 200, output === undefined ? '' : JSON.stringify(output));
   } catch (error) {
     if (error instanceof AwsApiError) {
       sendError(res, error);

@@ -176,6 +176,14 @@ describe('HttpJsonApiClient responses and errors', () => {
     }
   });
 
+  it('reports a request that cannot be sent (control character in the action) as non-retryable', async () => {
+    const sent = server.requests.length;
+    const error = await rejection(client.call('Put\r\nX-Injected: 1', {}));
+    assert.equal(error.code, 'InvalidRequest');
+    assert.equal(error.retryable, false);
+    assert.equal(server.requests.length, sent);
+  });
+
   it('rejects calls after close() as non-retryable ClientClosed', async () => {
     const closing = newClient();
     await closing.call('ListStreams', {});

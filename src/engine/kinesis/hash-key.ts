@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 /** The hash-key space is [0, 2^128 - 1]; BigInt for arithmetic, 32-digit hex for fast comparisons. */
 export const MAX_HASH_KEY = (1n << 128n) - 1n;
@@ -9,7 +9,7 @@ export function hashKeyToHex(key: bigint): string {
 
 /** MD5 of the UTF-8 partition key, read as a big-endian 128-bit number, as Kinesis routes records. */
 export function partitionKeyHashHex(partitionKey: string): string {
-  return createHash('md5').update(partitionKey, 'utf8').digest('hex');
+  return hash('md5', partitionKey, 'hex');
 }
 
 /** Parses an ExplicitHashKey already matched against `0|([1-9]\d{0,38})`; undefined when out of range. */

@@ -57,7 +57,9 @@ interface Stream {
 }
 
 interface PendingRecord {
-  partitionKey: Buffer;
+  partitionKey: string;
+  /** UTF-8 length of the partition key, which counts toward every size limit. */
+  keyBytes: number;
   data: Buffer;
   shard: Shard;
 }
@@ -183,18 +185,21 @@ export class KinesisEngine {
     return `arn:aws:kinesis:${this.region}:${this.accountId}:stream/${name}`;
   }
 
-  /** Runs one API action; returns the response body as JSON text ('' for operations with no output). */
-  call(action: string, body: Input): string {
+  /**
+   * Runs one API action and returns its output as a plain JSON-compatible object (undefined for
+   * operations without output). Blobs arrive as base64 text from HTTP, or as bytes from the
+   * in-process client; both go through the same checks, so both see the same results and errors.
+   */
+  call(action: string, body: Input): object | undefined {
     const members = OPERATIONS[action];
     const handler = this.handlers[action];
     if (!members || !handler) throw new AwsApiError('UnknownOperationException', `Operation ${action} is not supported by this engine.`, 400);
     const input = checkTypes(members, body);
     checkConstraints(members, input);
-    const output = handler.call(this, input);
-    return output === undefined ? '' : typeof output === 'string' ? output : JSON.stringify(output);
+    return handler.call(this, input);
   }
 
-  private readonly handlers: Record<string, (input: Input) => object | string | undefined> = {
+  private readonly handlers: Record<string, (input: Input) => object | undefined> = {
     CreateStream: this.createStream,
     DeleteStream: this.deleteStream,
     DescribeStream: this.describeStream,
@@ -570,12 +575,12 @@ export class KinesisEngine {
     return open[lo];
   }
 
-  private checkRecordSize(stream: Stream, partitionKey: Buffer, data: Buffer): void {
+  private checkRecordSize(stream: Stream, keyBytes: number, data: Buffer): void {
     const maxBytes = stream.maxRecordKiB * 1024;
-    if (data.length + partitionKey.length > maxBytes) {
+    if (data.length + keyBytes > maxBytes) {
       throw new AwsApiError(
         'InvalidArgumentException',
-        `Record size of ${data.length + partitionKey.length} bytes (data plus partition key) exceeds the maximum record size of ${maxBytes} bytes for stream ${stream.name} under account ${this.accountId}.`,
+        `Record size of ${data.length + keyBytes} bytes (data plus partition key) exceeds the maximum record size of ${maxBytes} bytes for stream ${stream.name} under account ${this.accountId}.`,
         400,
       );
     }
@@ -605,13 +610,13 @@ export class KinesisEngine {
     const segments = [];
     for (const [shard, positions] of byShard) {
       let size = 0;
-      for (const i of positions) size += 6 + records[i].partitionKey.length + records[i].data.length;
+      for (const i of positions) size += 6 + records[i].keyBytes + records[i].data.length;
       const payload = Buffer.allocUnsafe(size);
       let offset = 0;
       for (const i of positions) {
-        const { partitionKey, data } = records[i];
-        offset = payload.writeUInt16BE(partitionKey.length, offset);
-        offset += partitionKey.copy(payload, offset);
+        const { partitionKey, keyBytes, data } = records[i];
+        offset = payload.writeUInt16BE(keyBytes, offset);
+        offset += payload.write(partitionKey, offset, keyBytes, 'utf8');
         offset = payload.writeUInt32BE(data.length, offset);
         offset += data.copy(payload, offset);
       }
@@ -631,9 +636,10 @@ export class KinesisEngine {
 
   private putRecord(input: Input): object {
     const stream = this.resolveLiveStream(input);
-    const partitionKey = Buffer.from(input.PartitionKey as string, 'utf8');
+    const partitionKey: string = input.PartitionKey;
+    const keyBytes = Buffer.byteLength(partitionKey, 'utf8');
     const data = input.Data as Buffer;
-    this.checkRecordSize(stream, partitionKey, data);
+    this.checkRecordSize(stream, keyBytes, data);
     const shard = this.route(stream, input.PartitionKey, input.ExplicitHashKey);
     if (input.SequenceNumberForOrdering !== undefined) {
       const decoded = decodeSequence(input.SequenceNumberForOrdering);
@@ -645,14 +651,14 @@ export class KinesisEngine {
         );
       }
     }
-    if (this.enforceLimits && !this.throughputOf(shard, this.now()).admitWrite(data.length + partitionKey.length, this.now())) {
+    if (this.enforceLimits && !this.throughputOf(shard, this.now()).admitWrite(data.length + keyBytes, this.now())) {
       throw new AwsApiError('ProvisionedThroughputExceededException', this.throttledMessage(stream, shard), 400);
     }
-    const [sequenceNumber] = this.commit(stream, [{ partitionKey, data, shard }]);
+    const [sequenceNumber] = this.commit(stream, [{ partitionKey, keyBytes, data, shard }]);
     return { ShardId: shard.id, SequenceNumber: sequenceNumber, EncryptionType: 'NONE' };
   }
 
-  private putRecords(input: Input): string {
+  private putRecords(input: Input): object {
     const stream = this.resolveLiveStream(input);
     const entries = input.Records as Array<{ Data: Buffer; PartitionKey: string; ExplicitHashKey?: string }>;
     const maxRequestBytes = stream.maxRecordKiB > 1024 ? 10 * 1024 * 1024 : 5 * 1024 * 1024;
@@ -660,10 +666,10 @@ export class KinesisEngine {
     let total = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
-      const partitionKey = Buffer.from(entry.PartitionKey, 'utf8');
-      this.checkRecordSize(stream, partitionKey, entry.Data);
-      total += partitionKey.length + entry.Data.length;
-      pending[i] = { partitionKey, data: entry.Data, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
+      const keyBytes = Buffer.byteLength(entry.PartitionKey, 'utf8');
+      this.checkRecordSize(stream, keyBytes, entry.Data);
+      total += keyBytes + entry.Data.length;
+      pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
     }
     if (total > maxRequestBytes) throw new AwsApiError('InvalidArgumentException', `Records size exceeds ${maxRequestBytes / (1024 * 1024)} MB limit`, 400);
 
@@ -671,23 +677,22 @@ export class KinesisEngine {
     let throttled: boolean[] | undefined;
     if (this.enforceLimits) {
       const now = this.now();
-      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.data.length + r.partitionKey.length, now));
+      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.data.length + r.keyBytes, now));
       accepted = pending.filter((_, i) => !throttled![i]);
     }
     const sequences = accepted.length > 0 ? this.commit(stream, accepted) : [];
-    // Built as text: this is the hottest response, and every part of it is already JSON-safe.
-    const parts = new Array<string>(pending.length);
+    const results = new Array<object>(pending.length);
     let next = 0;
     let failed = 0;
     for (let i = 0; i < pending.length; i++) {
       if (throttled?.[i]) {
         failed++;
-        parts[i] = `{"ErrorCode":"ProvisionedThroughputExceededException","ErrorMessage":${JSON.stringify(this.throttledMessage(stream, pending[i].shard))}}`;
+        results[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: this.throttledMessage(stream, pending[i].shard) };
       } else {
-        parts[i] = `{"SequenceNumber":"${sequences[next++]}","ShardId":"${pending[i].shard.id}"}`;
+        results[i] = { SequenceNumber: sequences[next++], ShardId: pending[i].shard.id };
       }
     }
-    return `{"FailedRecordCount":${failed},"Records":[${parts.join(',')}],"EncryptionType":"NONE"}`;
+    return { FailedRecordCount: failed, Records: results, EncryptionType: 'NONE' };
   }
 
   // ---- reading -----------------------------------------------------------------------------------
@@ -771,7 +776,7 @@ export class KinesisEngine {
     return { ShardIterator: this.iterators.encode({ streamId: stream.id, streamName: stream.name, shardIndex: shard.index, counter, issuedMs: now }) };
   }
 
-  private getRecords(input: Input): string {
+  private getRecords(input: Input): object {
     const now = this.now();
     const position: IteratorPosition = this.iterators.decode(input.ShardIterator, now);
     const stream = this.existing(position.streamName);
@@ -787,7 +792,7 @@ export class KinesisEngine {
 
     const limit: number = input.Limit ?? 10_000;
     const cutoff = this.retentionCutoff(stream);
-    const parts: string[] = [];
+    const records: object[] = [];
     let bytes = 0;
     // Counter 0 is the shard's StartingSequenceNumber, which no record carries.
     let nextCounter = Math.max(position.counter, 1);
@@ -807,18 +812,20 @@ export class KinesisEngine {
         const dataStart = keyStart + keyLength + 4;
         offset = dataStart + dataLength;
         if (counter < position.counter) continue;
-        if (parts.length >= limit || (parts.length > 0 && bytes + dataLength + keyLength > GET_RECORDS_MAX_BYTES)) break scan;
+        if (records.length >= limit || (records.length > 0 && bytes + dataLength + keyLength > GET_RECORDS_MAX_BYTES)) break scan;
         bytes += dataLength + keyLength;
-        parts.push(
-          `{"SequenceNumber":"${formatSequence(shard.prefix, counter)}","ApproximateArrivalTimestamp":${arrival},"Data":"${payload.toString('base64', dataStart, dataStart + dataLength)}","PartitionKey":${JSON.stringify(payload.toString('utf8', keyStart, keyStart + keyLength))}}`,
-        );
+        records.push({
+          SequenceNumber: formatSequence(shard.prefix, counter),
+          ApproximateArrivalTimestamp: arrival,
+          Data: payload.toString('base64', dataStart, dataStart + dataLength),
+          PartitionKey: payload.toString('utf8', keyStart, keyStart + keyLength),
+        });
         nextCounter = counter + 1;
         lastArrivalMs = segment.arrival_ms;
       }
     }
     throughput?.readBytes.spend(bytes);
     const caughtUp = nextCounter >= shard.nextCounter;
-    let tail: string;
     if (shard.closedMs !== null && caughtUp) {
       const children = stream.shards.filter((s) => s.parentIndex === shard.index || s.adjacentParentIndex === shard.index);
       const childShards = children.map((child) => ({
@@ -826,12 +833,13 @@ export class KinesisEngine {
         ParentShards: [child.parentIndex, child.adjacentParentIndex].filter((p): p is number => p !== null).map(shardIdOf),
         HashKeyRange: { StartingHashKey: child.startHash.toString(), EndingHashKey: child.endHash.toString() },
       }));
-      tail = `"MillisBehindLatest":0,"ChildShards":${JSON.stringify(childShards)}`;
-    } else {
-      const next = this.iterators.encode({ ...position, counter: nextCounter, issuedMs: now });
-      tail = `"NextShardIterator":"${next}","MillisBehindLatest":${caughtUp ? 0 : Math.max(0, now - lastArrivalMs)}`;
+      return { Records: records, MillisBehindLatest: 0, ChildShards: childShards };
     }
-    return `{"Records":[${parts.join(',')}],${tail}}`;
+    return {
+      Records: records,
+      NextShardIterator: this.iterators.encode({ ...position, counter: nextCounter, issuedMs: now }),
+      MillisBehindLatest: caughtUp ? 0 : Math.max(0, now - lastArrivalMs),
+    };
   }
 
   // ---- resharding --------------------------------------------------------------------------------

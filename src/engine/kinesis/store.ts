@@ -2,6 +2,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 
 /**
  * Durable state of the stream engine in one SQLite database (WAL mode).
@@ -14,6 +16,9 @@ import { randomBytes } from 'node:crypto';
  * Records are stored as segments: all records one request wrote to one shard, in one row, with
  * consecutive counters. That is one B-tree insert per shard per PutRecords instead of 500, and all
  * records of a segment share the request's arrival time, which is exactly what retention needs.
+ *
+ * Checkpoints (copying the WAL into the database file, with an fsync) run on a worker thread with
+ * its own connection, so the thread that answers requests never waits for the disk.
  */
 export interface StreamRow {
   id: number;
@@ -92,6 +97,23 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
+const CHECKPOINT_INTERVAL_MS = 250;
+/** Only if the checkpoint worker falls far behind does a writer checkpoint itself (pages of 4 KiB). */
+const BACKSTOP_AUTOCHECKPOINT_PAGES = 65_536;
+
+// Runs as CommonJS inside the worker; a PASSIVE checkpoint never blocks the writer.
+const CHECKPOINT_WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.sqlitePath);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+db.pragma('synchronous = ' + workerData.synchronous);
+const timer = setInterval(() => {
+  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error)); }
+}, workerData.intervalMs);
+parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
+`;
+
 export class KinesisStore {
   readonly db: Database.Database;
   private readonly insertSegment: Database.Statement;
@@ -99,15 +121,26 @@ export class KinesisStore {
   private readonly selectFirstAtTime: Database.Statement;
   private readonly upsertShard: Database.Statement;
   private readonly upsertStream: Database.Statement;
+  private readonly checkpointer: Worker;
 
-  constructor(dataDir: string, options: { fsync?: boolean } = {}) {
+  constructor(dataDir: string, options: { fsync?: boolean; onCheckpointError?: (message: string) => void } = {}) {
     mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(join(dataDir, 'kinesis.db'));
+    const file = join(dataDir, 'kinesis.db');
+    this.db = new Database(file);
     // auto_vacuum must be chosen before the first table exists; it lets retention give space back.
     this.db.pragma('auto_vacuum = INCREMENTAL');
     this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.fsync ? 'FULL' : 'NORMAL'}`);
+    const synchronous = options.fsync ? 'FULL' : 'NORMAL';
+    this.db.pragma(`synchronous = ${synchronous}`);
+    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     this.db.exec(SCHEMA);
+    this.checkpointer = new Worker(CHECKPOINT_WORKER_SOURCE, {
+      eval: true,
+      workerData: { file, synchronous, intervalMs: CHECKPOINT_INTERVAL_MS, sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3') },
+    });
+    this.checkpointer.on('message', (message: string) => options.onCheckpointError?.(message));
+    this.checkpointer.on('error', (error) => options.onCheckpointError?.(String(error)));
+    this.checkpointer.unref();
     this.insertSegment = this.db.prepare(
       'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, payload) VALUES (?, ?, ?, ?, ?, ?)',
     );
@@ -231,7 +264,13 @@ export class KinesisStore {
     return total - free;
   }
 
-  close(): void {
-    if (this.db.open) this.db.close();
+  async close(): Promise<void> {
+    if (!this.db.open) return;
+    await new Promise<void>((resolve) => {
+      this.checkpointer.once('exit', () => resolve());
+      this.checkpointer.postMessage('stop');
+    });
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    this.db.close();
   }
 }

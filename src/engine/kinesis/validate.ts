@@ -1,4 +1,5 @@
 import { AwsApiError } from '../../client/api-error.js';
+import { Blob } from '../../client/blob.js';
 
 /**
  * Request checking in the two phases Kinesis (Coral) runs before any state lookup:
@@ -65,6 +66,11 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       if (typeof value === 'string' && !Number.isNaN(Date.parse(value))) return Date.parse(value);
       throw serializationError(`${describeJsonType(value)} can not be converted to milliseconds since epoch`);
     case 'blob':
+      // Bytes come straight from the in-process client; over HTTP they are base64 text.
+      if (value instanceof Blob) {
+        const bytes = value.bytes;
+        return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      }
       if (typeof value !== 'string') {
         if (typeof value === 'object') throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
         throw serializationError(`${describeJsonType(value)} can not be converted to a Blob`);

@@ -1,0 +1,67 @@
+import { hash, randomBytes } from 'node:crypto';
+import type { Partitioning } from '../config/agent-config.js';
+
+/** Longest partition key each option can produce, in UTF-8 bytes; records are cut to leave room for it. */
+export function maxPartitionKeyBytes(partitioning: Partitioning): number {
+  switch (partitioning.option) {
+    case 'RANDOM':
+      return 24;
+    case 'DETERMINISTIC':
+      return 32;
+    case 'FIXED':
+      return Buffer.byteLength(partitioning.partitionKey, 'utf8');
+    case 'FIELD':
+      // A key is at most 256 characters, each at most 4 bytes in UTF-8.
+      return 1024;
+  }
+}
+
+export type PartitionKeyFor = (data: Buffer) => string;
+
+/**
+ * RANDOM keys only have to spread records over the hash-key space, and MD5 spreads any distinct
+ * strings evenly, so a per-process random prefix plus a counter does it without a random draw per
+ * record.
+ */
+function randomKeys(): PartitionKeyFor {
+  const prefix = randomBytes(6).toString('base64url');
+  let counter = 0;
+  return () => prefix + (counter++).toString(36);
+}
+
+export function partitionKeyFunction(partitioning: Partitioning): PartitionKeyFor {
+  switch (partitioning.option) {
+    case 'RANDOM':
+      return randomKeys();
+    case 'DETERMINISTIC':
+      return (data) => hash('md5', data, 'hex');
+    case 'FIXED': {
+      const key = partitioning.partitionKey;
+      return () => key;
+    }
+    case 'FIELD': {
+      const field = partitioning.partitionKeyField;
+      const fallback = randomKeys();
+      return (data) => {
+        const value = fieldOf(data, field);
+        return value === undefined ? fallback(data) : value;
+      };
+    }
+  }
+}
+
+/** The top-level field of a JSON object record as a usable key (1–256 characters), else undefined. */
+function fieldOf(data: Buffer, field: string): string | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(data.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const value = (parsed as Record<string, unknown>)[field];
+  if (value === undefined || value === null || typeof value === 'object') return undefined;
+  const key = String(value);
+  if (key.length === 0) return undefined;
+  return key.length > 256 ? key.slice(0, 256) : key;
+}

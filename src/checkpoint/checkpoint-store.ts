@@ -1,0 +1,96 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * Where each flow got to in each file, durable in SQLite. A row says: in flow F, the file with this
+ * identity (device, inode, and a fingerprint of its first bytes) is delivered up to `offset`.
+ * Offsets only ever describe acknowledged records; the tailer reads on from there after a restart.
+ */
+export interface FileCheckpoint {
+  flowId: string;
+  path: string;
+  dev: number;
+  ino: number;
+  /** Hex digest of the file's first bytes ('' while the file is shorter than the fingerprint size). */
+  fingerprint: string;
+  offset: number;
+  updatedMs: number;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS file_checkpoints (
+  flow_id TEXT NOT NULL,
+  dev INTEGER NOT NULL,
+  ino INTEGER NOT NULL,
+  fingerprint TEXT NOT NULL,
+  path TEXT NOT NULL,
+  offset INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL,
+  PRIMARY KEY (flow_id, dev, ino)
+);
+`;
+
+interface Row {
+  flow_id: string;
+  dev: number;
+  ino: number;
+  fingerprint: string;
+  path: string;
+  offset: number;
+  updated_ms: number;
+}
+
+export class CheckpointStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement;
+
+  constructor(readonly file: string) {
+    mkdirSync(dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    // A checkpoint save is a handful of rows once a second: fsync them, a lost one means resent lines.
+    this.db.pragma('synchronous = FULL');
+    this.db.exec(SCHEMA);
+    this.upsert = this.db.prepare(
+      `INSERT INTO file_checkpoints (flow_id, dev, ino, fingerprint, path, offset, updated_ms)
+       VALUES (@flowId, @dev, @ino, @fingerprint, @path, @offset, @updatedMs)
+       ON CONFLICT (flow_id, dev, ino) DO UPDATE SET fingerprint = excluded.fingerprint, path = excluded.path,
+         offset = excluded.offset, updated_ms = excluded.updated_ms`,
+    );
+  }
+
+  load(flowId: string): FileCheckpoint[] {
+    const rows = this.db.prepare('SELECT * FROM file_checkpoints WHERE flow_id = ?').all(flowId) as Row[];
+    return rows.map((row) => ({
+      flowId: row.flow_id,
+      dev: row.dev,
+      ino: row.ino,
+      fingerprint: row.fingerprint,
+      path: row.path,
+      offset: row.offset,
+      updatedMs: row.updated_ms,
+    }));
+  }
+
+  /** Saves all given checkpoints in one transaction. */
+  save(checkpoints: FileCheckpoint[]): void {
+    if (checkpoints.length === 0) return;
+    this.db.transaction(() => {
+      for (const checkpoint of checkpoints) this.upsert.run(checkpoint);
+    })();
+  }
+
+  remove(flowId: string, dev: number, ino: number): void {
+    this.db.prepare('DELETE FROM file_checkpoints WHERE flow_id = ? AND dev = ? AND ino = ?').run(flowId, dev, ino);
+  }
+
+  /** Drops rows not updated for `ttlDays`; returns how many. */
+  expire(ttlDays: number, nowMs: number): number {
+    return this.db.prepare('DELETE FROM file_checkpoints WHERE updated_ms < ?').run(nowMs - ttlDays * 86_400_000).changes;
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

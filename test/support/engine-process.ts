@@ -1,0 +1,121 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root and the built CLI that the engine tests run as real child processes. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI_PATH = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export function assertCliBuilt(): void {
+  if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} does not exist: run \`npm run build\` before these tests`);
+}
+
+export interface EngineExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface EngineProcess {
+  /** e.g. http://127.0.0.1:40123 */
+  url: string;
+  port: number;
+  pid: number;
+  dataDir: string;
+  child: ChildProcess;
+  /** Every line the engine wrote to stdout and stderr so far, for failure messages. */
+  output: string[];
+  /** Parsed JSON log lines from stdout. */
+  logs: Array<Record<string, unknown>>;
+  exited: Promise<EngineExit>;
+  /** SIGTERM and wait for the exit; resolves with how it ended. */
+  stop(): Promise<EngineExit>;
+  /** SIGKILL (kill -9) and wait for the exit. */
+  kill(): Promise<EngineExit>;
+}
+
+const live = new Set<ChildProcess>();
+// If the test process goes away without its after() hooks, do not leave engines behind.
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
+export interface StartEngineProcessOptions {
+  dataDir: string;
+  statusDelayMs?: number;
+  enforceLimits?: boolean;
+  shardLimit?: number;
+  extraArgs?: string[];
+  /** How long to wait for the "engine listening" line. */
+  startTimeoutMs?: number;
+}
+
+/** Spawns `node dist/cli.js engine --port 0 --data-dir <dir>` and learns its port from the "engine listening" log line. */
+export async function startEngineProcess(options: StartEngineProcessOptions): Promise<EngineProcess> {
+  assertCliBuilt();
+  const args = [CLI_PATH, 'engine', '--port', '0', '--data-dir', options.dataDir];
+  if (options.statusDelayMs !== undefined) args.push('--status-delay-ms', String(options.statusDelayMs));
+  if (options.enforceLimits) args.push('--enforce-limits');
+  if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
+  args.push(...(options.extraArgs ?? []));
+
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
+  live.add(child);
+  const output: string[] = [];
+  const logs: Array<Record<string, unknown>> = [];
+  const exited = new Promise<EngineExit>((resolve) => {
+    child.once('exit', (code, signal) => {
+      live.delete(child);
+      resolve({ code, signal });
+    });
+  });
+
+  const listening = new Promise<{ url: string; port: number }>((resolve, reject) => {
+    const timeoutMs = options.startTimeoutMs ?? 15_000;
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`engine did not log "engine listening" within ${timeoutMs} ms; output:\n${output.join('\n')}`));
+    }, timeoutMs);
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      output.push(line);
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        return;
+      }
+      logs.push(entry);
+      if (entry.msg === 'engine listening' && typeof entry.url === 'string' && typeof entry.port === 'number') {
+        clearTimeout(timer);
+        resolve({ url: entry.url, port: entry.port });
+      }
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => output.push(`[stderr] ${line}`));
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    void exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      reject(new Error(`engine exited (code ${code}, signal ${signal}) before listening; output:\n${output.join('\n')}`));
+    });
+  });
+
+  const { url, port } = await listening;
+  const endWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    return exited;
+  };
+  return {
+    url,
+    port,
+    pid: child.pid!,
+    dataDir: options.dataDir,
+    child,
+    output,
+    logs,
+    exited,
+    stop: () => endWith('SIGTERM'),
+    kill: () => endWith('SIGKILL'),
+  };
+}
