@@ -453,7 +453,7 @@ function rowCells(row: Row): string[] {
     sig(cpuPerRecordUs),
     `${sig(percentile(row.latenciesMs, 50))} / ${sig(percentile(row.latenciesMs, 99))}`,
     fixed(row.clientCpuS, 2),
-    fixed(row.otherCpuS, 2),
+    `${fixed(row.otherCpuS, 2)} (${fixed((100 * row.otherCpuS) / (row.wallS * os.availableParallelism()), 0)}%)`,
     fixed(row.load1, 2),
     String(row.resets),
   ];
@@ -503,7 +503,7 @@ async function main(): Promise<void> {
   );
   out.push(
     markdownTable(
-      ['server', 'op', 'record', 'shards', 'records', 'calls', 'wall s', 'records/s', 'MiB/s payload', 'server CPU s', 'µs CPU/record', 'p50 / p99 ms per call', 'client CPU s', 'others CPU s', 'load1', 'resets'],
+      ['server', 'op', 'record', 'shards', 'records', 'calls', 'wall s', 'records/s', 'MiB/s payload', 'server CPU s', 'µs CPU/record', 'p50 / p99 ms per call', 'client CPU s', 'others CPU s (% of all cores)', 'load1', 'resets'],
       rows.map(rowCells),
     ),
     '',
@@ -527,6 +527,16 @@ async function main(): Promise<void> {
     );
   }
   if (ratioLines.length) out.push('Ratio (write throughput, same record size, 1-shard stream on both):', ...ratioLines, '');
+  const capacity = rows
+    .filter((r) => r.op === 'write' && r.serverCpuS > 0)
+    .map((r) => `${r.server} ${r.recordBytes === 1024 ? '1 KiB' : `${r.recordBytes} B`} × ${r.shards}: ${int(r.records / r.serverCpuS)}`);
+  if (capacity.length) {
+    out.push(
+      'Write records per server CPU-second (what one fully available core would sustain; less sensitive to other load than records/s):',
+      `- ${capacity.join('; ')}`,
+      '',
+    );
+  }
 
   let allGood = true;
   if (checks.length) {

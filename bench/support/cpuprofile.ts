@@ -245,7 +245,7 @@ export function summarizeProfile(file: string, options: { root?: string; top?: n
 
 export function formatProfileSummary(summary: ProfileSummary): string {
   const out: string[] = [];
-  out.push(`profile: ${(summary.durationMs / 1000).toFixed(1)} s recorded, ${((summary.sampledMs - summary.idleMs) / 1000).toFixed(2)} s busy (idle excluded from the percentages)`);
+  out.push(`profile: ${(summary.durationMs / 1000).toFixed(1)} s recorded, ${((summary.sampledMs - summary.idleMs) / 1000).toFixed(2)} s busy (idle excluded from the percentages). Samples are wall-clock: if other processes compete for the CPU, the engine's descheduled time is charged to whatever it was running.`);
   out.push('', 'Top functions by SELF time:', '', '| # | self ms | self % | total % | function | where (src via source map) | hottest lines |', '|---|---|---|---|---|---|---|');
   summary.bySelf.forEach((f, i) => out.push(`| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.selfPercent.toFixed(1)} | ${f.totalPercent.toFixed(1)} | \`${f.name}\` | ${f.location} | ${f.hotLines} |`));
   out.push('', 'Our code by TOTAL (inclusive) time:', '', '| # | total ms | total % | self % | function | where |', '|---|---|---|---|---|---|');

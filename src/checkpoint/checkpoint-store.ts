@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS file_checkpoints (
   updated_ms INTEGER NOT NULL,
   PRIMARY KEY (flow_id, dev, ino)
 );
+CREATE TABLE IF NOT EXISTS flows (flow_id TEXT PRIMARY KEY, first_started_ms INTEGER NOT NULL);
 `;
 
 interface Row {
@@ -83,6 +84,14 @@ export class CheckpointStore {
 
   remove(flowId: string, dev: number, ino: number): void {
     this.db.prepare('DELETE FROM file_checkpoints WHERE flow_id = ? AND dev = ? AND ino = ?').run(flowId, dev, ino);
+  }
+
+  /**
+   * Records that the flow has run; true only the first time. initialPosition applies to the files
+   * present then: files that appear later, even while the agent is stopped, are read from the start.
+   */
+  markFlowStarted(flowId: string, nowMs: number): boolean {
+    return this.db.prepare('INSERT OR IGNORE INTO flows (flow_id, first_started_ms) VALUES (?, ?)').run(flowId, nowMs).changes === 1;
   }
 
   /** Drops rows not updated for `ttlDays`; returns how many. */

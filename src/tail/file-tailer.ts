@@ -23,6 +23,8 @@ export interface TailerOptions {
   chunkSize: number;
   /** Receives the records of each chunk, in file order. */
   onRecords: (records: LogRecord[]) => void;
+  /** Memory a new span pins, reported before any of its records can be delivered. */
+  onBytesPinned: (bytes: number) => void;
   /** A span's records were all delivered; its pinned bytes are free again. */
   onSpanComplete: (span: Span) => void;
   onTruncated?: (originalBytes: number) => void;
@@ -148,6 +150,7 @@ export class FileTailer {
   }
 
   private emit(lines: Buffer[], endOffset: number, pinnedBytes: number): void {
+    this.options.onBytesPinned(pinnedBytes);
     const span = this.progress.openSpan(endOffset, lines.length, pinnedBytes);
     if (lines.length === 0) return;
     const records = new Array<LogRecord>(lines.length);

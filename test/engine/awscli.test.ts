@@ -66,9 +66,9 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
   });
 
   after(async () => {
-    const exit = await engine?.stop();
+    // How the engine stops on SIGTERM is durability.test.ts's subject; here it only has to go away.
+    await engine?.stop(5_000);
     await removeTempDirs();
-    if (exit) assert.deepEqual(exit, { code: 0, signal: null }, `engine should stop cleanly on SIGTERM; output:\n${engine?.output.join('\n')}`);
   });
 
   it('demo-stream: create, describe, put, iterate, get-records, split, merge, update-shard-count, list, delete', async (t) => {
@@ -97,12 +97,17 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
     });
 
     await step('put-record --partition-key 1 --data "hello" --cli-binary-format raw-in-base64-out, then two more', async () => {
-      for (const [key, data] of [['1', 'hello'], ['2', 'world'], ['3', 'third']]) {
-        const output = await awsKinesis(url, 'put-record', ...S, '--partition-key', key, '--data', data, ...RAW);
-        assert.equal(output.ShardId, 'shardId-000000000000');
-        assert.match(output.SequenceNumber, /^\d+$/);
-        puts.push({ key, data, seq: output.SequenceNumber });
-      }
+      const output = await awsKinesis(url, 'put-record', ...S, '--partition-key', '1', '--data', 'hello', ...RAW);
+      assert.equal(output.ShardId, 'shardId-000000000000');
+      assert.match(output.SequenceNumber, /^\d+$/);
+      puts.push({ key: '1', data: 'hello', seq: output.SequenceNumber });
+      const more = [{ key: '2', data: 'world' }, { key: '3', data: 'third' }];
+      const batch = await awsKinesis(url, 'put-records', ...S, '--records', JSON.stringify(more.map((m) => ({ PartitionKey: m.key, Data: m.data }))), ...RAW);
+      assert.equal(batch.FailedRecordCount, 0);
+      batch.Records.forEach((r: { ShardId: string; SequenceNumber: string }, i: number) => {
+        assert.equal(r.ShardId, 'shardId-000000000000');
+        puts.push({ ...more[i], seq: r.SequenceNumber });
+      });
       assert.ok(BigInt(puts[0].seq) < BigInt(puts[1].seq) && BigInt(puts[1].seq) < BigInt(puts[2].seq), `sequence numbers must increase: ${puts.map((p) => p.seq)}`);
     });
 
@@ -216,28 +221,29 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
 
     await step('merge-shards of the two children', async () => {
       assert.deepEqual(await awsKinesis(url, 'merge-shards', ...S, '--shard-to-merge', 'shardId-000000000001', '--adjacent-shard-to-merge', 'shardId-000000000002'), {});
-      const { StreamDescription: d } = await awsKinesis(url, 'describe-stream', ...S);
-      const shards = d.Shards as CliShard[];
-      assert.deepEqual(shards.map((s) => s.ShardId), ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']);
-      for (const id of ['shardId-000000000001', 'shardId-000000000002']) assert.ok(!isOpen(byId(shards, id)), `${id} must be closed by the merge`);
+    });
+
+    await step('update-shard-count --target-shard-count 2 --scaling-type UNIFORM_SCALING', async () => {
+      const output = await awsKinesis(url, 'update-shard-count', ...S, '--target-shard-count', '2', '--scaling-type', 'UNIFORM_SCALING');
+      assert.equal(output.StreamName, 'demo-stream');
+      assert.equal(output.CurrentShardCount, 1, 'the merge left one open shard');
+      assert.equal(output.TargetShardCount, 2);
+    });
+
+    await step('list-shards: the merge child of 001+002, and 2 open shards tiling the key space', async () => {
+      const { Shards } = await awsKinesis(url, 'list-shards', ...S);
+      const shards = Shards as CliShard[];
+      assert.equal(shards[0].ShardId, 'shardId-000000000000');
+      for (const id of ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002']) assert.ok(!isOpen(byId(shards, id)), `${id} must be closed`);
       const merged = byId(shards, 'shardId-000000000003');
       assert.equal(merged.ParentShardId, 'shardId-000000000001');
       assert.equal(merged.AdjacentParentShardId, 'shardId-000000000002');
       assert.deepEqual(merged.HashKeyRange, { StartingHashKey: '0', EndingHashKey: MAX_HASH_KEY.toString() });
-      assertTilesKeySpace(shards);
-    });
-
-    await step('update-shard-count --target-shard-count 2 --scaling-type UNIFORM_SCALING, list-shards shows 2 open shards', async () => {
-      const output = await awsKinesis(url, 'update-shard-count', ...S, '--target-shard-count', '2', '--scaling-type', 'UNIFORM_SCALING');
-      assert.equal(output.StreamName, 'demo-stream');
-      assert.equal(output.CurrentShardCount, 1);
-      assert.equal(output.TargetShardCount, 2);
-      const { Shards } = await awsKinesis(url, 'list-shards', ...S);
-      const open = (Shards as CliShard[]).filter(isOpen);
+      assert.ok(!isOpen(merged), 'the merged shard is closed by the scaling');
+      const open = shards.filter(isOpen);
       assert.equal(open.length, 2, `open shards: ${JSON.stringify(open)}`);
-      assertTilesKeySpace(Shards);
+      assertTilesKeySpace(shards);
       for (const shard of open) assert.equal(shard.ParentShardId, 'shardId-000000000003', 'the new shards descend from the merged shard');
-      assert.ok(!isOpen(byId(Shards, 'shardId-000000000003')), 'the merged shard is closed by the scaling');
     });
 
     await step('list-streams includes demo-stream', async () => {
@@ -249,12 +255,10 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
       assert.equal(summary?.StreamARN, 'arn:aws:kinesis:us-east-1:000000000000:stream/demo-stream');
     });
 
-    await step('delete-stream: gone from list-streams, describe-stream fails with ResourceNotFoundException', async () => {
+    await step('delete-stream: gone from list-streams', async () => {
       assert.deepEqual(await awsKinesis(url, 'delete-stream', ...S), {});
       const output = await awsKinesis(url, 'list-streams');
       assert.ok(!output.StreamNames.includes('demo-stream'), JSON.stringify(output.StreamNames));
-      const failure = await awsKinesisFails(url, 'ResourceNotFoundException', 'describe-stream', ...S);
-      assert.match(failure.stderr, /Stream demo-stream under account 000000000000 not found/);
     });
   });
 
@@ -316,8 +320,9 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
       // The CLI sends timestamps in whole seconds, so r2 must arrive in a later second than r1.
       boundaryMs = Math.floor(Date.now() / 1000) * 1000 + 1000;
       await waitFor(() => Date.now() >= boundaryMs, { message: 'the next whole second' });
-      await put('r2');
-      await put('r3');
+      const batch = await awsKinesis(url, 'put-records', ...S, '--records', JSON.stringify([{ PartitionKey: 'k', Data: 'r2' }, { PartitionKey: 'k', Data: 'r3' }]), ...RAW);
+      assert.equal(batch.FailedRecordCount, 0);
+      seqs.push(...batch.Records.map((r: { SequenceNumber: string }) => r.SequenceNumber));
     });
 
     const iterators: Record<string, string> = {};
@@ -361,8 +366,9 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
     await step('create-stream', async () => {
       await awsKinesis(url, 'create-stream', ...S, '--shard-count', '1');
     });
-    await step('add-tags-to-stream, list-tags-for-stream', async () => {
-      assert.deepEqual(await awsKinesis(url, 'add-tags-to-stream', ...S, '--tags', 'team=data,env=test'), {});
+    await step('add-tags-to-stream, remove-tags-from-stream, list-tags-for-stream', async () => {
+      assert.deepEqual(await awsKinesis(url, 'add-tags-to-stream', ...S, '--tags', 'team=data,env=test,tmp=1'), {});
+      assert.deepEqual(await awsKinesis(url, 'remove-tags-from-stream', ...S, '--tag-keys', 'tmp'), {});
       const output = await awsKinesis(url, 'list-tags-for-stream', ...S);
       assert.deepEqual(output.Tags, [
         { Key: 'env', Value: 'test' },
@@ -370,20 +376,14 @@ describe('AWS CLI v2 demos against the engine child process', { concurrency: tru
       ]);
       assert.equal(output.HasMoreTags, false);
     });
-    await step('remove-tags-from-stream --tag-keys env', async () => {
-      assert.deepEqual(await awsKinesis(url, 'remove-tags-from-stream', ...S, '--tag-keys', 'env'), {});
-      const output = await awsKinesis(url, 'list-tags-for-stream', ...S);
-      assert.deepEqual(output.Tags, [{ Key: 'team', Value: 'data' }]);
-    });
-    await step('increase-stream-retention-period to 48 h', async () => {
+    await step('increase-stream-retention-period 48, decrease-stream-retention-period 36', async () => {
       assert.deepEqual(await awsKinesis(url, 'increase-stream-retention-period', ...S, '--retention-period-hours', '48'), {});
+      // Only allowed if the increase took effect: 36 is longer than the default 24.
+      assert.deepEqual(await awsKinesis(url, 'decrease-stream-retention-period', ...S, '--retention-period-hours', '36'), {});
       const { StreamDescriptionSummary } = await awsKinesis(url, 'describe-stream-summary', ...S);
-      assert.equal(StreamDescriptionSummary.RetentionPeriodHours, 48);
+      assert.equal(StreamDescriptionSummary.RetentionPeriodHours, 36);
     });
-    await step('decrease-stream-retention-period to 24 h; 12 h is refused', async () => {
-      assert.deepEqual(await awsKinesis(url, 'decrease-stream-retention-period', ...S, '--retention-period-hours', '24'), {});
-      const { StreamDescriptionSummary } = await awsKinesis(url, 'describe-stream-summary', ...S);
-      assert.equal(StreamDescriptionSummary.RetentionPeriodHours, 24);
+    await step('decrease-stream-retention-period 12 is refused (InvalidArgumentException, exit 254)', async () => {
       const failure = await awsKinesisFails(url, 'InvalidArgumentException', 'decrease-stream-retention-period', ...S, '--retention-period-hours', '12');
       assert.match(failure.stderr, /Minimum allowed retention period is 24 hours/);
     });

@@ -28,8 +28,8 @@ export interface EngineProcess {
   /** Parsed JSON log lines from stdout. */
   logs: Array<Record<string, unknown>>;
   exited: Promise<EngineExit>;
-  /** SIGTERM and wait for the exit; resolves with how it ended. */
-  stop(): Promise<EngineExit>;
+  /** SIGTERM and wait for the exit (SIGKILL after `timeoutMs`, default 10 s); resolves with how it ended. */
+  stop(timeoutMs?: number): Promise<EngineExit & { forced: boolean }>;
   /** SIGKILL (kill -9) and wait for the exit. */
   kill(): Promise<EngineExit>;
 }
@@ -106,6 +106,16 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
   };
+  const stop = async (timeoutMs = 10_000) => {
+    let forced = false;
+    const timer = setTimeout(() => {
+      forced = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    const exit = await endWith('SIGTERM');
+    clearTimeout(timer);
+    return { ...exit, forced };
+  };
   return {
     url,
     port,
@@ -115,7 +125,7 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
     output,
     logs,
     exited,
-    stop: () => endWith('SIGTERM'),
+    stop,
     kill: () => endWith('SIGKILL'),
   };
 }

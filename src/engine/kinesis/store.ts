@@ -122,6 +122,7 @@ export class KinesisStore {
   private readonly upsertShard: Database.Statement;
   private readonly upsertStream: Database.Statement;
   private readonly checkpointer: Worker;
+  private checkpointerExited = false;
 
   constructor(dataDir: string, options: { fsync?: boolean; onCheckpointError?: (message: string) => void } = {}) {
     mkdirSync(dataDir, { recursive: true });
@@ -136,10 +137,15 @@ export class KinesisStore {
     this.db.exec(SCHEMA);
     this.checkpointer = new Worker(CHECKPOINT_WORKER_SOURCE, {
       eval: true,
+      // The worker's source is CommonJS; flags like --input-type=module or loaders must not apply to it.
+      execArgv: [],
       workerData: { file, synchronous, intervalMs: CHECKPOINT_INTERVAL_MS, sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3') },
     });
     this.checkpointer.on('message', (message: string) => options.onCheckpointError?.(message));
     this.checkpointer.on('error', (error) => options.onCheckpointError?.(String(error)));
+    this.checkpointer.once('exit', () => {
+      this.checkpointerExited = true;
+    });
     this.checkpointer.unref();
     this.insertSegment = this.db.prepare(
       'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, payload) VALUES (?, ?, ?, ?, ?, ?)',
@@ -266,10 +272,15 @@ export class KinesisStore {
 
   async close(): Promise<void> {
     if (!this.db.open) return;
-    await new Promise<void>((resolve) => {
-      this.checkpointer.once('exit', () => resolve());
-      this.checkpointer.postMessage('stop');
-    });
+    if (!this.checkpointerExited) {
+      // Referenced again while it stops: otherwise a process with nothing else to do exits before
+      // the worker does, and this close (with its final checkpoint) never finishes.
+      this.checkpointer.ref();
+      await new Promise<void>((resolve) => {
+        this.checkpointer.once('exit', () => resolve());
+        this.checkpointer.postMessage('stop');
+      });
+    }
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }

@@ -1,0 +1,258 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
+import type { Logger } from '../log.js';
+import { AwsApiError } from '../client/api-error.js';
+import { createCredentialProvider, type CredentialProvider } from '../client/credentials.js';
+import { resolveEndpoint } from '../client/endpoint.js';
+import { HttpJsonApiClient } from '../client/http-client.js';
+import type { AwsService, JsonApiClient } from '../client/json-api-client.js';
+import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
+import { InProcessKinesisClient } from '../engine/in-process-client.js';
+import { startEngine, type RunningEngine } from '../engine/server.js';
+import { FirehoseDestination, KinesisDestination, type Destination } from '../send/destination.js';
+import { Flow, type FlowStats, type RunMode } from './flow.js';
+import { MemoryBudget } from './memory-budget.js';
+
+/** Everything read but not yet acknowledged, across flows: keeps the process well under ~100 MiB of heap. */
+const AGENT_BUDGET_BYTES = 64 * 1024 * 1024;
+const CHECKPOINT_SAVE_INTERVAL_MS = 1000;
+/** Batch calls in flight per flow: enough to hide a round trip, few enough to keep order roughly. */
+const MAX_IN_FLIGHT_PER_FLOW = 8;
+
+export interface AgentOptions {
+  config: AgentConfig;
+  logger: Logger;
+  mode: RunMode;
+  /** Where the embedded engine keeps data, overriding engine.dataDir (tests, benchmarks). */
+  engineDataDir?: string;
+}
+
+export interface RunSummary {
+  files: number;
+  records: number;
+  bytes: number;
+  recordsTruncated: number;
+  seconds: number;
+  recordsPerSecond: number;
+  undelivered: number;
+}
+
+/**
+ * The daemon: the embedded engine when configured, a Flow per agent.json flow, periodic
+ * checkpoint saves and progress lines, and an orderly stop that drains in-flight batches.
+ */
+export class Agent {
+  private readonly config: AgentConfig;
+  private readonly logger: Logger;
+  private engine: RunningEngine | undefined;
+  private checkpoints: CheckpointStore | undefined;
+  private readonly clients = new Map<string, JsonApiClient>();
+  private flows: Flow[] = [];
+  private checkpointTimer: NodeJS.Timeout | undefined;
+  private statusTimer: NodeJS.Timeout | undefined;
+  private readonly startedMs = Date.now();
+  private readonly budget = new MemoryBudget(AGENT_BUDGET_BYTES);
+
+  constructor(private readonly options: AgentOptions) {
+    this.config = options.config;
+    this.logger = options.logger;
+  }
+
+  get engineUrl(): string | undefined {
+    return this.engine?.url;
+  }
+
+  async start(): Promise<void> {
+    const config = this.config;
+    this.checkpoints = new CheckpointStore(config.checkpointFile);
+    const expired = this.checkpoints.expire(config.checkpointTimeToLiveDays, Date.now());
+    if (expired > 0) this.logger.info({ expired, ttlDays: config.checkpointTimeToLiveDays }, 'expired old checkpoints');
+    if (config.engine.embedded) {
+      this.engine = await startEngine({
+        host: config.engine.host,
+        port: config.engine.port,
+        dataDir: this.options.engineDataDir ?? config.engine.dataDir,
+        logger: this.logger.child({ component: 'engine' }),
+      });
+      this.logger.info({ url: this.engine.url }, 'embedded engine listening');
+    }
+    for (const flowConfig of config.flows) {
+      const destination = this.destinationFor(flowConfig);
+      await this.ensureStream(flowConfig, destination);
+      this.flows.push(
+        new Flow({
+          config: flowConfig,
+          destination,
+          checkpoints: this.checkpoints,
+          logger: this.logger,
+          mode: this.options.mode,
+          agentBudget: this.budget,
+          maxInFlight: Math.max(1, Math.min(MAX_IN_FLIGHT_PER_FLOW, config.maxSendingThreads)),
+        }),
+      );
+    }
+    for (const flow of this.flows) {
+      await flow.start();
+      this.logger.info({ flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName }, 'flow started');
+    }
+    this.checkpointTimer = setInterval(() => this.saveCheckpoints(), CHECKPOINT_SAVE_INTERVAL_MS);
+    this.checkpointTimer.unref();
+    this.statusTimer = setInterval(() => this.reportStatus(), config.log.statusReportingPeriodSeconds * 1000);
+    this.statusTimer.unref();
+  }
+
+  private usesEmbedded(flow: FlowConfig): boolean {
+    if (!this.config.engine.embedded) return false;
+    return flow.kind === 'kinesisStream' ? this.config.kinesis.endpoint === undefined : this.config.firehose.endpoint === undefined;
+  }
+
+  private destinationFor(flow: FlowConfig): Destination {
+    const service: AwsService = flow.kind === 'kinesisStream' ? 'kinesis' : 'firehose';
+    let client: JsonApiClient;
+    if (this.usesEmbedded(flow) && service === 'kinesis') {
+      client = this.clientFor('embedded:kinesis', () => new InProcessKinesisClient(this.engine!.kinesis));
+    } else {
+      // Without an explicit endpoint a Firehose flow on the embedded engine goes to its HTTP port.
+      const configured = service === 'kinesis' ? this.config.kinesis.endpoint : this.config.firehose.endpoint;
+      const endpoint = configured ?? (this.usesEmbedded(flow) ? this.engine!.url : undefined);
+      // The Java agent has no firehose.region: Firehose signs for the region of its endpoint, else us-east-1.
+      const region = service === 'kinesis' ? this.config.kinesis.region : undefined;
+      const resolved = resolveEndpoint({ service, endpoint, region });
+      client = this.clientFor(`${service}:${resolved.endpoint}:${resolved.region}`, () => {
+        this.logger.info({ service, endpoint: resolved.endpoint, region: resolved.region, regionSource: resolved.regionSource }, 'destination endpoint');
+        return new HttpJsonApiClient({
+          service,
+          endpoint: resolved.endpoint,
+          region: resolved.region,
+          credentials: this.credentials(resolved.region),
+          connections: Math.max(1, Math.min(this.config.maxConnections, 64)),
+          requestTimeoutMs: this.config.socketTimeoutMillis,
+          userAgent: this.config.userAgentOverride ?? [this.config.userAgent, 'shardtail/0.1'].filter(Boolean).join(' '),
+        });
+      });
+    }
+    return service === 'kinesis' ? new KinesisDestination(flow.streamName, client) : new FirehoseDestination(flow.streamName, client);
+  }
+
+  private credentialProvider: CredentialProvider | undefined;
+
+  private credentials(region: string): CredentialProvider {
+    this.credentialProvider ??= createCredentialProvider({
+      accessKeyId: this.config.staticCredentials?.accessKeyId,
+      secretAccessKey: this.config.staticCredentials?.secretAccessKey,
+      assumeRoleArn: this.config.assumeRole?.roleArn,
+      assumeRoleExternalId: this.config.assumeRole?.externalId,
+      stsEndpoint: this.config.sts.endpoint,
+      region,
+    });
+    return this.credentialProvider;
+  }
+
+  private clientFor(key: string, create: () => JsonApiClient): JsonApiClient {
+    let client = this.clients.get(key);
+    if (!client) {
+      client = create();
+      this.clients.set(key, client);
+    }
+    return client;
+  }
+
+  /** On the embedded engine a flow's stream is created on first use, so a fresh install just works. */
+  private async ensureStream(flow: FlowConfig, destination: Destination): Promise<void> {
+    const autoCreate = this.config.engine.autoCreateStreams;
+    if (!this.usesEmbedded(flow) || destination.service !== 'kinesis' || autoCreate === false) return;
+    try {
+      await destination.client.call('DescribeStreamSummary', { StreamName: flow.streamName });
+    } catch (error) {
+      if (!(error instanceof AwsApiError) || error.code !== 'ResourceNotFoundException') throw error;
+      await destination.client.call('CreateStream', { StreamName: flow.streamName, ShardCount: autoCreate.shards });
+      this.logger.info({ stream: flow.streamName, shards: autoCreate.shards }, 'created stream on the embedded engine');
+    }
+  }
+
+  saveCheckpoints(): void {
+    if (!this.checkpoints) return;
+    const now = Date.now();
+    const batches = this.flows.map((flow) => flow.dirtyCheckpoints(now));
+    const all = batches.flatMap((b) => b.checkpoints);
+    if (all.length === 0) return;
+    try {
+      this.checkpoints.save(all);
+      for (const batch of batches) batch.saved();
+    } catch (error) {
+      this.logger.error({ err: error, file: this.checkpoints.file }, 'cannot save checkpoints; will retry');
+    }
+  }
+
+  totals(): FlowStats {
+    const total: FlowStats = { files: 0, recordsParsed: 0, bytesParsed: 0, recordsTruncated: 0, recordsSent: 0, bytesSent: 0, bytesBehind: 0 };
+    for (const flow of this.flows) {
+      const stats = flow.stats();
+      for (const key of Object.keys(total) as Array<keyof FlowStats>) total[key] += stats[key];
+    }
+    return total;
+  }
+
+  private reportStatus(): void {
+    for (const flow of this.flows) {
+      const stats = flow.stats();
+      this.logger.info(
+        { flow: flow.config.id, ...stats },
+        `Tailer Progress: Tailer has parsed ${stats.recordsParsed} records (${stats.bytesParsed} bytes), and has successfully sent ${stats.recordsSent} records to destination; ${stats.bytesBehind} bytes behind.`,
+      );
+    }
+    const total = this.totals();
+    const uptimeMs = Date.now() - this.startedMs;
+    this.logger.info(
+      { ...total, uptimeMs },
+      `Agent: Progress: ${total.recordsParsed} records parsed (${total.bytesParsed} bytes), and ${total.recordsSent} records sent successfully to destinations. Uptime: ${uptimeMs}ms`,
+    );
+  }
+
+  /** Backfill: waits until every file was read to its end and every record acknowledged. */
+  async runToCompletion(): Promise<RunSummary> {
+    const started = process.hrtime.bigint();
+    for (;;) {
+      let allDone = true;
+      for (const flow of this.flows) {
+        if (flow.drained) continue;
+        allDone = false;
+        if (flow.readingFinished) flow.flush();
+      }
+      if (allDone) break;
+      await sleep(5);
+    }
+    this.saveCheckpoints();
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const total = this.totals();
+    return {
+      files: this.flows.reduce((n, f) => n + f.filesSeen, 0),
+      records: total.recordsSent,
+      bytes: total.bytesSent,
+      recordsTruncated: total.recordsTruncated,
+      seconds,
+      recordsPerSecond: seconds > 0 ? total.recordsSent / seconds : 0,
+      undelivered: total.recordsParsed - total.recordsSent,
+    };
+  }
+
+  /**
+   * Stops reading, sends what was read, waits up to shutdownTimeoutMillis for acknowledgements,
+   * saves checkpoints. Whatever is still unacknowledged then is simply read again next time.
+   */
+  async stop(): Promise<{ drained: boolean }> {
+    clearInterval(this.statusTimer);
+    for (const flow of this.flows) await flow.stopReading();
+    for (const flow of this.flows) flow.flush();
+    const idle = Promise.all(this.flows.map((flow) => flow.sender.idle())).then(() => true);
+    const drained = await Promise.race([idle, sleep(this.config.shutdownTimeoutMillis, false, { ref: false })]);
+    clearInterval(this.checkpointTimer);
+    this.saveCheckpoints();
+    for (const flow of this.flows) await flow.close();
+    for (const client of this.clients.values()) await client.close();
+    await this.engine?.stop();
+    this.checkpoints?.close();
+    if (!drained) this.logger.warn({ timeoutMs: this.config.shutdownTimeoutMillis }, 'shutdown timeout: some records were not acknowledged and will be sent again at the next start');
+    return { drained };
+  }
+}

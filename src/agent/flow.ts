@@ -1,0 +1,514 @@
+import { hash } from 'node:crypto';
+import { readSync } from 'node:fs';
+import { open, type FileHandle } from 'node:fs/promises';
+import type { FlowConfig } from '../config/agent-config.js';
+import type { Logger } from '../log.js';
+import { Batcher } from '../batch/batcher.js';
+import { maxPartitionKeyBytes, partitionKeyFunction } from '../batch/partition-key.js';
+import type { CheckpointStore, FileCheckpoint } from '../checkpoint/checkpoint-store.js';
+import { ChangeWatcher, scanFiles, type DiscoveredFile } from '../discover/file-discovery.js';
+import type { Destination } from '../send/destination.js';
+import { Sender } from '../send/sender.js';
+import { FileTailer } from '../tail/file-tailer.js';
+import type { Span } from '../acknowledge/file-progress.js';
+import { MemoryBudget } from './memory-budget.js';
+
+export type RunMode = 'daemon' | 'backfill';
+
+export interface FlowOptions {
+  config: FlowConfig;
+  destination: Destination;
+  checkpoints: CheckpointStore;
+  logger: Logger;
+  mode: RunMode;
+  /** The agent-wide byte budget this flow's budget draws on. */
+  agentBudget: MemoryBudget;
+  /** Batch calls of this flow in flight at once. */
+  maxInFlight: number;
+  /** Bytes per read(2). */
+  chunkSize?: number;
+}
+
+/** Bytes hashed to tell a file from another that got a recycled inode. */
+export const FINGERPRINT_BYTES = 1024;
+/** A flow never holds more than this in memory, whatever publishQueueCapacity × maxBufferSizeBytes says. */
+const MAX_FLOW_BUDGET_BYTES = 32 * 1024 * 1024;
+const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/** How long a file that left the glob (rotated away, deleted) must stay idle before it is let go. */
+const LET_GO_IDLE_MS = 1000;
+/** Idle files are polled less and less often, down to this, so thousands of them cost little. */
+const MAX_IDLE_POLL_MS = 2000;
+
+interface TrackedFile {
+  tailer: FileTailer;
+  key: string;
+  /** Hex fingerprint of the first FINGERPRINT_BYTES, '' until the file is that long. */
+  fingerprint: string;
+  /** Still matched by the latest scan; a file that is not is read to its end, then let go. */
+  listed: boolean;
+  /** A change was seen (or a poll is due) since the last read found nothing. */
+  wake: boolean;
+  /** Size at the last stat, for how far behind the flow is. */
+  size: number;
+  lastGrowthMs: number;
+  idlePollMs: number;
+  nextPollMs: number;
+  lettingGo: boolean;
+}
+
+export interface FlowStats {
+  files: number;
+  recordsParsed: number;
+  bytesParsed: number;
+  recordsTruncated: number;
+  recordsSent: number;
+  bytesSent: number;
+  /** Bytes in tailed files not read yet. */
+  bytesBehind: number;
+}
+
+function identityKey(dev: number, ino: number): string {
+  return `${dev}:${ino}`;
+}
+
+function fingerprintOf(handle: FileHandle): string {
+  const head = Buffer.allocUnsafe(FINGERPRINT_BYTES);
+  const read = readSync(handle.fd, head, 0, FINGERPRINT_BYTES, 0);
+  return read < FINGERPRINT_BYTES ? '' : hash('sha1', head, 'hex');
+}
+
+/**
+ * One flow of agent.json: the files of one glob, tailed concurrently, cut into records, batched
+ * and sent to one stream, with checkpoints that follow acknowledgements.
+ */
+export class Flow {
+  readonly config: FlowConfig;
+  private readonly logger: Logger;
+  private readonly files = new Map<string, TrackedFile>();
+  /** Files let go whose last records are still in flight (with their fingerprints): their checkpoints still move. */
+  private readonly retiring = new Map<FileTailer, string>();
+  private readonly batcher: Batcher;
+  readonly sender: Sender;
+  readonly budget: MemoryBudget;
+  private readonly watcher: ChangeWatcher | undefined;
+  private readonly maxRecordBytes: number;
+  private readonly terminator: Buffer;
+  private checkpointsByKey = new Map<string, FileCheckpoint>();
+  private scanTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private pumping = false;
+  private pumpAgain = false;
+  private stopped = false;
+  private scanning: Promise<void> | undefined;
+  private unreadable = new Set<string>();
+  private recordsTruncated = 0;
+  /** Counts of files already let go, so the flow's totals do not shrink when a file is. */
+  private retiredTotals = { records: 0, bytes: 0 };
+
+  constructor(private readonly options: FlowOptions) {
+    this.config = options.config;
+    this.logger = options.logger.child({ flow: options.config.id });
+    const config = options.config;
+    const keyRoom = config.kind === 'kinesisStream' ? maxPartitionKeyBytes(config.partitioning) : 0;
+    this.maxRecordBytes = options.destination.maxRecordBytes - keyRoom;
+    this.terminator = Buffer.from(config.truncatedRecordTerminator, 'utf8');
+    const budgetBytes = Math.min(MAX_FLOW_BUDGET_BYTES, Math.max(config.maxBufferSizeBytes, config.publishQueueCapacity * config.maxBufferSizeBytes));
+    this.budget = new MemoryBudget(budgetBytes, options.agentBudget);
+    this.sender = new Sender({
+      destination: options.destination,
+      maxInFlight: options.maxInFlight,
+      retryInitialBackoffMillis: config.retryInitialBackoffMillis,
+      retryMaxBackoffMillis: config.retryMaxBackoffMillis,
+      logger: this.logger,
+      onDelivered: (entry) => entry.record.span.acknowledge(),
+    });
+    this.batcher = new Batcher({
+      maxRecords: Math.min(config.maxBufferSizeRecords, options.destination.maxBatchRecords),
+      maxBytes: Math.min(config.maxBufferSizeBytes, options.destination.maxBatchBytes),
+      maxAgeMs: config.maxBufferAgeMillis,
+      partitionKeyFor: config.kind === 'kinesisStream' ? partitionKeyFunction(config.partitioning) : undefined,
+      onSealed: (batch) => this.sender.submit(batch),
+    });
+    if (options.mode === 'daemon') {
+      this.watcher = new ChangeWatcher(
+        config.filePattern,
+        (kind, path) => this.onFileEvent(kind, path),
+        (error) => this.logger.warn({ err: error }, 'file watcher error; periodic scans continue'),
+      );
+    }
+  }
+
+  /** Loads checkpoints, finds the files, and starts reading. */
+  async start(): Promise<void> {
+    for (const checkpoint of this.options.checkpoints.load(this.config.id)) {
+      this.checkpointsByKey.set(identityKey(checkpoint.dev, checkpoint.ino), checkpoint);
+    }
+    const firstStart = this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
+    await this.scan(firstStart);
+    if (this.options.mode === 'daemon') {
+      this.watcher?.ensureStarted();
+      this.scheduleScan();
+      this.pollTimer = setInterval(() => this.pollIdleFiles(), this.config.minTimeBetweenFilePollsMillis);
+      this.pollTimer.unref();
+    }
+    this.pump();
+  }
+
+  private scheduleScan(): void {
+    this.scanTimer = setTimeout(async () => {
+      if (this.stopped) return;
+      await this.rescan();
+      this.watcher?.ensureStarted();
+      if (!this.stopped) this.scheduleScan();
+    }, this.config.maxTimeBetweenFileTrackerRefreshMillis);
+    this.scanTimer.unref();
+  }
+
+  /** Runs one scan at a time; callers arriving during a scan share it. */
+  rescan(): Promise<void> {
+    this.scanning ??= this.scan(false).finally(() => {
+      this.scanning = undefined;
+    });
+    return this.scanning;
+  }
+
+  private onFileEvent(kind: 'add' | 'change' | 'unlink', path: string): void {
+    if (this.stopped) return;
+    if (kind === 'change') {
+      for (const file of this.files.values()) {
+        if (file.tailer.path === path) {
+          file.wake = true;
+          file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
+        }
+      }
+      this.pump();
+      return;
+    }
+    void this.rescan().then(() => this.pump());
+  }
+
+  private async scan(initial: boolean): Promise<void> {
+    let found: DiscoveredFile[];
+    try {
+      found = await scanFiles(this.config.filePattern, this.config.excludePatterns);
+    } catch (error) {
+      this.logger.error({ err: error, filePattern: this.config.filePattern }, 'file scan failed; will retry at the next scan');
+      return;
+    }
+    const seen = new Set<string>();
+    for (const file of found) {
+      const key = identityKey(file.dev, file.ino);
+      seen.add(key);
+      const tracked = this.files.get(key);
+      if (tracked) {
+        tracked.listed = true;
+        if (tracked.tailer.path !== file.path) {
+          this.logger.info({ from: tracked.tailer.path, to: file.path }, 'file renamed; reading on by identity');
+          tracked.tailer.path = file.path;
+        }
+        tracked.size = file.size;
+        if (file.size !== tracked.tailer.readOffset) tracked.wake = true;
+        continue;
+      }
+      await this.track(file, initial);
+    }
+    for (const [key, tracked] of this.files) {
+      if (!seen.has(key) && tracked.listed) {
+        tracked.listed = false;
+        tracked.wake = true;
+        this.logger.info({ path: tracked.tailer.path }, 'file left the glob (rotated or deleted); reading it to its end');
+      }
+    }
+    this.pump();
+  }
+
+  private async track(file: DiscoveredFile, initial: boolean): Promise<void> {
+    let handle: FileHandle;
+    try {
+      handle = await open(file.path, 'r');
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (!this.unreadable.has(file.path)) {
+        this.unreadable.add(file.path);
+        this.logger.error({ path: file.path, code }, 'cannot open file; skipping it until it becomes readable');
+      }
+      return;
+    }
+    this.unreadable.delete(file.path);
+    const info = await handle.stat();
+    const key = identityKey(info.dev, info.ino);
+    if (this.files.has(key)) {
+      await handle.close();
+      return;
+    }
+    const fingerprint = fingerprintOf(handle);
+    const startOffset = await this.startOffsetFor(key, file.path, handle, info.size, fingerprint, initial);
+    const tailer = new FileTailer({
+      path: file.path,
+      identity: { dev: info.dev, ino: info.ino },
+      handle,
+      startOffset,
+      maxRecordBytes: this.maxRecordBytes,
+      truncatedRecordTerminator: this.terminator,
+      skipHeaderLines: this.config.skipHeaderLines,
+      chunkSize: this.options.chunkSize ?? DEFAULT_CHUNK_BYTES,
+      onRecords: (records) => this.batcher.add(records),
+      onBytesPinned: (bytes) => this.budget.take(bytes),
+      onSpanComplete: (span) => this.spanComplete(span),
+      onTruncated: (originalBytes) => {
+        this.recordsTruncated++;
+        this.logger.warn({ path: file.path, originalBytes, limit: this.maxRecordBytes }, 'record longer than the API allows was truncated');
+      },
+    });
+    this.filesSeen++;
+    this.files.set(key, {
+      tailer,
+      key,
+      fingerprint,
+      listed: true,
+      wake: true,
+      size: info.size,
+      lastGrowthMs: Date.now(),
+      idlePollMs: this.config.minTimeBetweenFilePollsMillis,
+      nextPollMs: 0,
+      lettingGo: false,
+    });
+  }
+
+  private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, fingerprint: string, initial: boolean): Promise<number> {
+    const checkpoint = this.checkpointsByKey.get(key);
+    if (checkpoint !== undefined) {
+      this.checkpointsByKey.delete(key);
+      const sameFile = checkpoint.fingerprint === '' || fingerprint === '' || checkpoint.fingerprint === fingerprint;
+      if (!sameFile) {
+        this.logger.warn({ path, previousPath: checkpoint.path }, 'inode reused by a different file; reading it from the start');
+        return 0;
+      }
+      if (checkpoint.offset > size) {
+        this.logger.warn({ path, offset: checkpoint.offset, size }, 'file is shorter than its checkpoint (truncated); reading it from the start');
+        return 0;
+      }
+      this.logger.info({ path, offset: checkpoint.offset }, 'resuming from checkpoint');
+      return checkpoint.offset;
+    }
+    if (this.options.mode === 'backfill' || !initial || this.config.initialPosition === 'START_OF_FILE') return 0;
+    return endOfLastLine(handle, size);
+  }
+
+  private spanComplete(span: Span): void {
+    this.budget.release(span.pinnedBytes);
+  }
+
+  private pollIdleFiles(): void {
+    const now = Date.now();
+    let due = false;
+    for (const file of this.files.values()) {
+      if (!file.wake && now >= file.nextPollMs) {
+        file.wake = true;
+        due = true;
+      }
+    }
+    if (due) this.pump();
+  }
+
+  /** Reads every file that may have data, one chunk each in turn, until none has or the budget is full. */
+  pump(): void {
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    void this.readRounds()
+      .catch((error) => this.logger.error({ err: error }, 'read loop failed; will resume at the next poll'))
+      .finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain && !this.stopped) {
+          this.pumpAgain = false;
+          this.pump();
+        }
+      });
+  }
+
+  private async readRounds(): Promise<void> {
+    for (;;) {
+      this.pumpAgain = false;
+      let readSomething = false;
+      for (const file of [...this.files.values()]) {
+        if (this.stopped) return;
+        if (this.budget.exhausted) {
+          await this.budget.whenRoom();
+          if (this.stopped) return;
+        }
+        if (!file.wake) continue;
+        const bytes = await this.readFrom(file);
+        if (bytes > 0) readSomething = true;
+      }
+      if (!readSomething && !this.pumpAgain) return;
+    }
+  }
+
+  /** One chunk from one file; handles truncation, end of file, and letting go. */
+  private async readFrom(file: TrackedFile): Promise<number> {
+    const tailer = file.tailer;
+    let size: number;
+    try {
+      size = (await tailer.handle.stat()).size;
+    } catch (error) {
+      this.logger.error({ path: tailer.path, err: error }, 'cannot stat open file; letting it go');
+      await this.letGo(file);
+      return 0;
+    }
+    file.size = size;
+    if (size < tailer.readOffset) {
+      this.logger.warn({ path: tailer.path, size, offset: tailer.readOffset }, 'file shrank below the read offset (copytruncate); reading it again from the start');
+      tailer.restartFromZero();
+    }
+    if (size > tailer.readOffset) {
+      const before = tailer.readOffset;
+      let bytes: number;
+      try {
+        bytes = await tailer.readChunk(size);
+      } catch (error) {
+        this.logger.error({ path: tailer.path, err: error }, 'read failed; will retry');
+        file.wake = false;
+        file.nextPollMs = Date.now() + MAX_IDLE_POLL_MS;
+        return 0;
+      }
+      if (bytes > 0) {
+        file.lastGrowthMs = Date.now();
+        file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
+        if (file.fingerprint === '' && tailer.readOffset >= FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) file.fingerprint = fingerprintOf(tailer.handle);
+        return bytes;
+      }
+    }
+    // At the end of the file for now.
+    file.wake = false;
+    const now = Date.now();
+    const finished = this.options.mode === 'backfill' || (!file.listed && now - file.lastGrowthMs >= LET_GO_IDLE_MS);
+    if (finished) {
+      await this.letGo(file);
+      return 0;
+    }
+    file.nextPollMs = now + file.idlePollMs;
+    file.idlePollMs = Math.min(MAX_IDLE_POLL_MS, file.idlePollMs * 2);
+    if (!file.listed) file.nextPollMs = Math.min(file.nextPollMs, file.lastGrowthMs + LET_GO_IDLE_MS);
+    return 0;
+  }
+
+  private async letGo(file: TrackedFile): Promise<void> {
+    if (file.lettingGo) return;
+    file.lettingGo = true;
+    const tailer = file.tailer;
+    tailer.flushUnterminated();
+    this.files.delete(file.key);
+    this.retiring.set(tailer, file.fingerprint);
+    this.retiredTotals.records += tailer.recordsRead;
+    this.retiredTotals.bytes += tailer.bytesRead;
+    await tailer.handle.close().catch(() => undefined);
+  }
+
+  /**
+   * Checkpoints whose offset moved since the last save. Call `saved()` once they are durable; until
+   * then they stay dirty, so a failed save (a full disk) is retried at the next one.
+   */
+  dirtyCheckpoints(now: number): { checkpoints: FileCheckpoint[]; saved: () => void } {
+    const checkpoints: FileCheckpoint[] = [];
+    const progresses: Array<FileTailer['progress']> = [];
+    const collect = (tailer: FileTailer, fingerprint: string) => {
+      const progress = tailer.progress;
+      if (!progress.dirty) return;
+      progresses.push(progress);
+      checkpoints.push({
+        flowId: this.config.id,
+        path: tailer.path,
+        dev: tailer.identity.dev,
+        ino: tailer.identity.ino,
+        fingerprint,
+        offset: progress.committedOffset,
+        updatedMs: now,
+      });
+    };
+    for (const file of this.files.values()) collect(file.tailer, file.fingerprint);
+    for (const [tailer, fingerprint] of this.retiring) collect(tailer, fingerprint);
+    const saved = () => {
+      for (const progress of progresses) progress.dirty = false;
+      for (const tailer of this.retiring.keys()) {
+        if (tailer.progress.outstanding === 0 && !tailer.progress.dirty) this.retiring.delete(tailer);
+      }
+    };
+    return { checkpoints, saved };
+  }
+
+  /** Seals the open batch so that what was read goes out now (shutdown, end of a backfill). */
+  flush(): void {
+    this.batcher.seal();
+  }
+
+  /** Every file found was read to its end and let go (what a backfill waits for before its last flush). */
+  get readingFinished(): boolean {
+    return this.files.size === 0 && !this.pumping;
+  }
+
+  /** Files this flow has opened since it started. */
+  filesSeen = 0;
+
+  /** True once every file was read to its end and let go, and everything read was acknowledged. */
+  get drained(): boolean {
+    return this.files.size === 0 && [...this.retiring.keys()].every((t) => t.progress.outstanding === 0) && this.batcher.openRecords === 0 && this.sender.pending === 0;
+  }
+
+  stats(): FlowStats {
+    let recordsParsed = this.retiredTotals.records;
+    let bytesParsed = this.retiredTotals.bytes;
+    let bytesBehind = 0;
+    for (const file of this.files.values()) {
+      recordsParsed += file.tailer.recordsRead;
+      bytesParsed += file.tailer.bytesRead;
+      bytesBehind += Math.max(0, file.size - file.tailer.readOffset);
+    }
+    return {
+      files: this.files.size,
+      recordsParsed,
+      bytesParsed,
+      recordsTruncated: this.recordsTruncated,
+      recordsSent: this.sender.stats.recordsSent,
+      bytesSent: this.sender.stats.bytesSent,
+      bytesBehind,
+    };
+  }
+
+  /** Stops finding and reading files; what was read can still be flushed and delivered. */
+  async stopReading(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.scanTimer);
+    clearInterval(this.pollTimer);
+    await this.watcher?.close();
+    await this.scanning?.catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.stopReading();
+    this.sender.abandon();
+    for (const file of this.files.values()) await file.tailer.handle.close().catch(() => undefined);
+  }
+}
+
+/**
+ * END_OF_FILE starts after the last complete line, so a line being written at startup is shipped
+ * whole once its newline arrives instead of cut in half.
+ */
+async function endOfLastLine(handle: FileHandle, size: number): Promise<number> {
+  const window = 64 * 1024;
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - window);
+    const buffer = Buffer.allocUnsafe(end - start);
+    const { bytesRead } = await handle.read(buffer, 0, end - start, start);
+    const newline = buffer.subarray(0, bytesRead).lastIndexOf(0x0a);
+    if (newline !== -1) return start + newline + 1;
+    end = start;
+  }
+  return 0;
+}
