@@ -2,9 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import { AwsApiError } from '../client/api-error.js';
-import { createCredentialProvider, type CredentialProvider } from '../client/credentials.js';
+import type { CredentialProvider } from '../client/credentials.js';
 import { resolveEndpoint } from '../client/endpoint.js';
-import { HttpJsonApiClient } from '../client/http-client.js';
 import type { AwsService, JsonApiClient } from '../client/json-api-client.js';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { InProcessKinesisClient } from '../engine/in-process-client.js';
@@ -77,7 +76,7 @@ export class Agent {
       this.logger.info({ url: this.engine.url }, 'embedded engine listening');
     }
     for (const flowConfig of config.flows) {
-      const destination = this.destinationFor(flowConfig);
+      const destination = await this.destinationFor(flowConfig);
       await this.ensureStream(flowConfig, destination);
       this.flows.push(
         new Flow({
@@ -106,7 +105,7 @@ export class Agent {
     return flow.kind === 'kinesisStream' ? this.config.kinesis.endpoint === undefined : this.config.firehose.endpoint === undefined;
   }
 
-  private destinationFor(flow: FlowConfig): Destination {
+  private async destinationFor(flow: FlowConfig): Promise<Destination> {
     const service: AwsService = flow.kind === 'kinesisStream' ? 'kinesis' : 'firehose';
     let client: JsonApiClient;
     if (this.usesEmbedded(flow) && service === 'kinesis') {
@@ -118,13 +117,16 @@ export class Agent {
       // The Java agent has no firehose.region: Firehose signs for the region of its endpoint, else us-east-1.
       const region = service === 'kinesis' ? this.config.kinesis.region : undefined;
       const resolved = resolveEndpoint({ service, endpoint, region });
+      // Loaded only when something goes over HTTP: the embedded engine alone starts faster without it.
+      const { HttpJsonApiClient } = await import('../client/http-client.js');
+      const credentials = await this.credentials(resolved.region);
       client = this.clientFor(`${service}:${resolved.endpoint}:${resolved.region}`, () => {
         this.logger.info({ service, endpoint: resolved.endpoint, region: resolved.region, regionSource: resolved.regionSource }, 'destination endpoint');
         return new HttpJsonApiClient({
           service,
           endpoint: resolved.endpoint,
           region: resolved.region,
-          credentials: this.credentials(resolved.region),
+          credentials,
           connections: Math.max(1, Math.min(this.config.maxConnections, 64)),
           requestTimeoutMs: this.config.socketTimeoutMillis,
           userAgent: this.config.userAgentOverride ?? [this.config.userAgent, 'shardtail/0.1'].filter(Boolean).join(' '),
@@ -136,7 +138,8 @@ export class Agent {
 
   private credentialProvider: CredentialProvider | undefined;
 
-  private credentials(region: string): CredentialProvider {
+  private async credentials(region: string): Promise<CredentialProvider> {
+    const { createCredentialProvider } = await import('../client/credentials.js');
     this.credentialProvider ??= createCredentialProvider({
       accessKeyId: this.config.staticCredentials?.accessKeyId,
       secretAccessKey: this.config.staticCredentials?.secretAccessKey,

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import { fromNodeProviderChain, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
+import type * as SdkProviders from '@aws-sdk/credential-providers';
 import { blankToUndefined, normalizeEndpointUrl } from './endpoint.js';
 
 export interface AwsCredentials {
@@ -66,7 +66,7 @@ export function createCredentialProvider(options: CredentialOptions): Credential
 
   const base: CredentialProvider = accessKeyId !== undefined && secretAccessKey !== undefined
     ? staticCredentialProvider({ accessKeyId, secretAccessKey, sessionToken })
-    : redactingProvider(fromNodeProviderChain());
+    : redactingProvider(fromSdk((sdk) => sdk.fromNodeProviderChain()));
 
   const roleArn = blankToUndefined(options.assumeRoleArn);
   if (roleArn === undefined) return base;
@@ -75,7 +75,7 @@ export function createCredentialProvider(options: CredentialOptions): Credential
   }
   const stsEndpoint = blankToUndefined(options.stsEndpoint);
   const externalId = blankToUndefined(options.assumeRoleExternalId);
-  const assumeRole = fromTemporaryCredentials({
+  const assumeRole = fromSdk((sdk) => sdk.fromTemporaryCredentials({
     params: {
       RoleArn: roleArn,
       RoleSessionName: options.roleSessionName ?? DEFAULT_ROLE_SESSION_NAME,
@@ -93,7 +93,7 @@ export function createCredentialProvider(options: CredentialOptions): Credential
       },
       ...(stsEndpoint === undefined ? {} : { endpoint: normalizeEndpointUrl(stsEndpoint, 'sts.endpoint').origin }),
     },
-  });
+  }));
   // fromTemporaryCredentials calls STS on every invocation; the cache is what makes it per-hour.
   return cachingCredentialProvider(() => assumeRole());
 }
@@ -144,6 +144,20 @@ export function cachingCredentialProvider(
  * The SDK chain memoizes on its own; this only swaps each distinct credentials object for a
  * redacting copy, once, so the hot path allocates nothing.
  */
+let sdkProviders: Promise<typeof SdkProviders> | undefined;
+
+/**
+ * The AWS SDK's providers load on first use: they are a large share of start-up time, and the
+ * embedded engine and static keys never need them.
+ */
+function fromSdk(create: (sdk: typeof SdkProviders) => () => Promise<AwsCredentials>): () => Promise<AwsCredentials> {
+  let provider: Promise<() => Promise<AwsCredentials>> | undefined;
+  return async () => {
+    provider ??= (sdkProviders ??= import('@aws-sdk/credential-providers')).then(create);
+    return (await provider)();
+  };
+}
+
 function redactingProvider(source: () => Promise<AwsCredentials>): CredentialProvider {
   const copies = new WeakMap<AwsCredentials, AwsCredentials>();
   return async () => {

@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { Agent } from '../agent/agent.js';
 import { configOption } from '../config/locate.js';
 import { createLogger } from '../log.js';
 import { loadConfigOrExit } from './start.js';
@@ -21,6 +20,7 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined, level: process.env.SHARDTAIL_LOG_LEVEL ?? 'warn' });
     const { config } = await loadConfigOrExit(args.config, logger);
+    const { Agent } = await import('../agent/agent.js');
     const agent = new Agent({ config, logger, mode: 'backfill', engineDataDir: args['engine-data-dir'] });
     let summary;
     try {

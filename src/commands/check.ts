@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { loadAgentConfig } from '../config/agent-config.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
 import { ConfigError, formatProblem, type ConfigProblem } from '../config/problems.js';
 
@@ -14,6 +13,8 @@ export interface CheckResult {
 
 /** Validates the configuration `-c` names (or the default one) the way `start` would load it. */
 export async function runCheck(configPath: string | undefined): Promise<CheckResult> {
+  // Loaded when used, so that other commands do not pay for the config schema at start-up.
+  const { loadAgentConfig } = await import('../config/agent-config.js');
   try {
     const { config, warnings } = await loadAgentConfig(resolveConfigPath(configPath));
     const flowCount = `${config.flows.length} flow${config.flows.length === 1 ? '' : 's'}`;

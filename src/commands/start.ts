@@ -1,7 +1,8 @@
 import type { CommandModule } from 'yargs';
-import { Agent } from '../agent/agent.js';
-import { loadAgentConfig, ConfigError, formatProblem, type LoadedAgentConfig } from '../config/agent-config.js';
+import type { LoadedAgentConfig } from '../config/agent-config.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
+import { ConfigError, formatProblem } from '../config/problems.js';
+import { CONFIG_ERROR_EXIT_CODE } from './check.js';
 import { createLogger, type Logger } from '../log.js';
 import { onShutdownSignal } from '../shutdown.js';
 
@@ -12,6 +13,8 @@ interface StartArgs {
 
 /** Loads agent.json for a command; prints every problem and exits 2 when it cannot be used. */
 export async function loadConfigOrExit(explicitPath: string | undefined, logger: Logger): Promise<LoadedAgentConfig> {
+  // Commands load what they use when they run, so that every command starts fast.
+  const { loadAgentConfig } = await import('../config/agent-config.js');
   try {
     const loaded = await loadAgentConfig(resolveConfigPath(explicitPath));
     for (const warning of loaded.warnings) logger.warn({ file: warning.file, key: warning.key, flow: warning.flow }, formatProblem(warning));
@@ -19,7 +22,7 @@ export async function loadConfigOrExit(explicitPath: string | undefined, logger:
   } catch (error) {
     if (error instanceof ConfigError) {
       for (const problem of error.problems) process.stderr.write(formatProblem(problem) + '\n');
-      process.exit(2);
+      process.exit(CONFIG_ERROR_EXIT_CODE);
     }
     throw error;
   }
@@ -33,6 +36,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined });
     const { config } = await loadConfigOrExit(args.config, logger);
+    const { Agent } = await import('../agent/agent.js');
     const agent = new Agent({ config, logger, mode: 'daemon' });
     try {
       await agent.start();

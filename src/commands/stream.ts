@@ -1,8 +1,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { AwsApiError } from '../client/api-error.js';
-import { createCredentialProvider, staticCredentialProvider, type CredentialProvider } from '../client/credentials.js';
+import type { CredentialProvider } from '../client/credentials.js';
 import { resolveEndpoint } from '../client/endpoint.js';
-import { HttpJsonApiClient } from '../client/http-client.js';
+import type { HttpJsonApiClient } from '../client/http-client.js';
 import { readStream, type StartPosition } from '../client/stream-reader.js';
 
 interface CommonArgs {
@@ -20,7 +20,8 @@ function isLoopback(hostname: string): boolean {
  * A local engine ignores signatures, so a laptop without AWS credentials must still be able to talk
  * to it; and the default chain would otherwise probe the EC2 metadata address from a laptop.
  */
-function credentialsFor(endpointUrl: URL, region: string): CredentialProvider {
+async function credentialsFor(endpointUrl: URL, region: string): Promise<CredentialProvider> {
+  const { createCredentialProvider, staticCredentialProvider } = await import('../client/credentials.js');
   if (isLoopback(endpointUrl.hostname)) {
     return staticCredentialProvider({
       accessKeyId: process.env.AWS_ACCESS_KEY_ID || 'shardtail-local',
@@ -31,13 +32,14 @@ function credentialsFor(endpointUrl: URL, region: string): CredentialProvider {
   return createCredentialProvider({ region });
 }
 
-export function kinesisClientFor(args: CommonArgs): HttpJsonApiClient {
+export async function kinesisClientFor(args: CommonArgs): Promise<HttpJsonApiClient> {
   const resolved = resolveEndpoint({ service: 'kinesis', endpoint: args.endpoint, region: args.region });
+  const { HttpJsonApiClient } = await import('../client/http-client.js');
   return new HttpJsonApiClient({
     service: 'kinesis',
     endpoint: resolved.endpoint,
     region: resolved.region,
-    credentials: credentialsFor(new URL(resolved.endpoint), resolved.region),
+    credentials: await credentialsFor(new URL(resolved.endpoint), resolved.region),
   });
 }
 
@@ -49,7 +51,14 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
 
 /** Runs one subcommand with a client, turning API errors into a one-line message and exit code 1. */
 async function withClient(args: CommonArgs, run: (client: HttpJsonApiClient) => Promise<void>): Promise<void> {
-  const client = kinesisClientFor(args);
+  let client: HttpJsonApiClient;
+  try {
+    client = await kinesisClientFor(args);
+  } catch (error) {
+    process.stderr.write(`shardtail stream: ${(error as Error).message}\n`);
+    process.exitCode = 2;
+    return;
+  }
   try {
     await run(client);
   } catch (error) {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import fg from 'fast-glob';
-import { watch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import { existsSync } from 'node:fs';
 
 export interface DiscoveredFile {
@@ -58,6 +58,8 @@ export function globBase(filePattern: string): string {
  */
 export class ChangeWatcher {
   private watcher: FSWatcher | undefined;
+  private starting = false;
+  private closed = false;
   private readonly base: string;
   private readonly depth: number | undefined;
 
@@ -73,15 +75,27 @@ export class ChangeWatcher {
 
   /** Starts watching once the base directory exists; call again after scans until it does. */
   ensureStarted(): void {
-    if (this.watcher !== undefined || !existsSync(this.base)) return;
-    this.watcher = watch(this.base, { ignoreInitial: true, depth: this.depth, persistent: false, followSymlinks: true });
-    this.watcher.on('add', (path) => this.onChange('add', path));
-    this.watcher.on('change', (path) => this.onChange('change', path));
-    this.watcher.on('unlink', (path) => this.onChange('unlink', path));
-    this.watcher.on('error', (error) => this.onError(error));
+    if (this.watcher !== undefined || this.starting || this.closed || !existsSync(this.base)) return;
+    this.starting = true;
+    // chokidar loads on first use: a backfill never watches, and start-up time matters.
+    void import('chokidar')
+      .then(({ watch }) => {
+        if (this.closed) return;
+        const watcher = watch(this.base, { ignoreInitial: true, depth: this.depth, persistent: false, followSymlinks: true });
+        watcher.on('add', (path) => this.onChange('add', path));
+        watcher.on('change', (path) => this.onChange('change', path));
+        watcher.on('unlink', (path) => this.onChange('unlink', path));
+        watcher.on('error', (error) => this.onError(error));
+        this.watcher = watcher;
+      })
+      .catch((error) => this.onError(error))
+      .finally(() => {
+        this.starting = false;
+      });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     await this.watcher?.close();
     this.watcher = undefined;
   }

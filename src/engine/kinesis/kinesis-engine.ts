@@ -2,6 +2,7 @@ import { AwsApiError } from '../../client/api-error.js';
 import { hashKeyToHex, parseExplicitHashKey, partitionKeyHashHex, uniformRanges } from './hash-key.js';
 import { IteratorCodec, type IteratorPosition } from './iterator.js';
 import { OPERATIONS } from './models.js';
+import { acceptValidPutRecords } from './put-records-fast-path.js';
 import { decodeSequence, endingSequence, formatSequence, parseShardId, sequencePrefix, shardIdOf } from './sequence.js';
 import type { KinesisStore, ShardRow, StreamRow } from './store.js';
 import { ShardThroughput } from './throughput.js';
@@ -194,6 +195,10 @@ export class KinesisEngine {
     const members = OPERATIONS[action];
     const handler = this.handlers[action];
     if (!members || !handler) throw new AwsApiError('UnknownOperationException', `Operation ${action} is not supported by this engine.`, 400);
+    if (action === 'PutRecords') {
+      const valid = acceptValidPutRecords(body);
+      if (valid !== undefined) return this.putRecords(valid);
+    }
     const input = checkTypes(members, body);
     checkConstraints(members, input);
     return handler.call(this, input);
@@ -627,7 +632,14 @@ export class KinesisEngine {
     let segment = 0;
     for (const [shard, positions] of byShard) {
       const first = segments[segment++].firstCounter;
-      for (let k = 0; k < positions.length; k++) sequences[positions[k]] = formatSequence(shard.prefix, first + k);
+      const last = first + positions.length - 1;
+      if (String(first).length === String(last).length) {
+        // Same digit count throughout: one shared zero-padded prefix, then each counter as is.
+        const padded = formatSequence(shard.prefix, first).slice(0, -String(first).length);
+        for (let k = 0; k < positions.length; k++) sequences[positions[k]] = padded + (first + k);
+      } else {
+        for (let k = 0; k < positions.length; k++) sequences[positions[k]] = formatSequence(shard.prefix, first + k);
+      }
       shard.nextCounter = first + positions.length;
       shard.lastArrivalMs = Math.max(now, shard.lastArrivalMs);
     }
@@ -802,7 +814,7 @@ export class KinesisEngine {
         nextCounter = Math.max(nextCounter, segment.last_counter + 1);
         continue;
       }
-      const payload = segment.payload;
+      const payload = this.store.readPayload(stream.id, segment);
       const arrival = segment.arrival_ms / 1000;
       let offset = 0;
       for (let counter = segment.first_counter; counter <= segment.last_counter; counter++) {

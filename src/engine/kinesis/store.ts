@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
@@ -13,9 +13,12 @@ import { Worker } from 'node:worker_threads';
  * process (the bytes are in the kernel), without an fsync per request. `fsync: true` switches to
  * synchronous=FULL for hosts that must also survive power loss.
  *
- * Records are stored as segments: all records one request wrote to one shard, in one row, with
- * consecutive counters. That is one B-tree insert per shard per PutRecords instead of 500, and all
- * records of a segment share the request's arrival time, which is exactly what retention needs.
+ * Records are stored as segments: all records one request wrote to one shard, with consecutive
+ * counters and one arrival time. A segment's bytes are appended to a data file, one per stream and
+ * hour of arrival (`records/<stream id>/<hour>.log`), and SQLite keeps only a small index row
+ * pointing at them. The bytes are written before the index row commits, so an indexed segment is
+ * always complete; a crash in between leaves unreferenced bytes, never a dangling row. Retention
+ * deletes index rows and then whole hour files, which gives the space back to the file system.
  *
  * Checkpoints (copying the WAL into the database file, with an fsync) run on a worker thread with
  * its own connection, so the thread that answers requests never waits for the disk.
@@ -48,7 +51,8 @@ export interface SegmentRow {
   first_counter: number;
   last_counter: number;
   arrival_ms: number;
-  payload: Buffer;
+  file_offset: number;
+  length: number;
 }
 
 export interface SegmentToWrite {
@@ -92,12 +96,16 @@ CREATE TABLE IF NOT EXISTS segments (
   first_counter INTEGER NOT NULL,
   last_counter INTEGER NOT NULL,
   arrival_ms INTEGER NOT NULL,
-  payload BLOB NOT NULL
+  file_offset INTEGER NOT NULL,
+  length INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
 const CHECKPOINT_INTERVAL_MS = 250;
+const HOUR_MS = 3_600_000;
+/** Data files kept open for reading and appending; the least recently used is closed first. */
+const MAX_OPEN_DATA_FILES = 32;
 /** Only if the checkpoint worker falls far behind does a writer checkpoint itself (pages of 4 KiB). */
 const BACKSTOP_AUTOCHECKPOINT_PAGES = 65_536;
 
@@ -123,10 +131,16 @@ export class KinesisStore {
   private readonly upsertStream: Database.Statement;
   private readonly checkpointer: Worker;
   private checkpointerExited = false;
+  private readonly recordsDir: string;
+  private readonly fsync: boolean;
+  /** Open data files by path, least recently used first, with the size each will be appended at. */
+  private readonly dataFiles = new Map<string, { fd: number; size: number }>();
 
   constructor(dataDir: string, options: { fsync?: boolean; onCheckpointError?: (message: string) => void } = {}) {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'kinesis.db');
+    this.recordsDir = join(dataDir, 'records');
+    this.fsync = options.fsync ?? false;
     this.db = new Database(file);
     // auto_vacuum must be chosen before the first table exists; it lets retention give space back.
     this.db.pragma('auto_vacuum = INCREMENTAL');
@@ -148,10 +162,10 @@ export class KinesisStore {
     });
     this.checkpointer.unref();
     this.insertSegment = this.db.prepare(
-      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, payload) VALUES (?, ?, ?, ?, ?, ?)',
+      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
     this.selectSegments = this.db.prepare(
-      'SELECT first_counter, last_counter, arrival_ms, payload FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
+      'SELECT first_counter, last_counter, arrival_ms, file_offset, length FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
     );
     this.selectFirstAtTime = this.db.prepare(
       'SELECT first_counter FROM segments WHERE stream_id = ? AND shard_index = ? AND arrival_ms >= ? ORDER BY last_counter LIMIT 1',
@@ -218,18 +232,89 @@ export class KinesisStore {
       this.db.prepare('DELETE FROM shards WHERE stream_id = ?').run(streamId);
       this.db.prepare('DELETE FROM streams WHERE id = ?').run(streamId);
     })();
+    const dir = this.streamDir(streamId);
+    for (const path of [...this.dataFiles.keys()]) if (path.startsWith(dir + '/')) this.closeDataFile(path);
+    rmSync(dir, { recursive: true, force: true });
     this.reclaimSpace();
   }
 
-  writeSegments(segments: SegmentToWrite[]): void {
-    if (segments.length === 1) {
-      const s = segments[0];
-      this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, s.payload);
-      return;
+  private streamDir(streamId: number): string {
+    return join(this.recordsDir, String(streamId));
+  }
+
+  private dataPath(streamId: number, arrivalMs: number): string {
+    return join(this.streamDir(streamId), `${Math.floor(arrivalMs / HOUR_MS)}.log`);
+  }
+
+  private dataFile(path: string): { fd: number; size: number } {
+    let file = this.dataFiles.get(path);
+    if (file !== undefined) {
+      this.dataFiles.delete(path);
+      this.dataFiles.set(path, file);
+      return file;
     }
-    this.db.transaction(() => {
-      for (const s of segments) this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, s.payload);
-    })();
+    mkdirSync(join(path, '..'), { recursive: true });
+    const fd = openSync(path, 'a+');
+    file = { fd, size: fstatSync(fd).size };
+    this.dataFiles.set(path, file);
+    if (this.dataFiles.size > MAX_OPEN_DATA_FILES) this.closeDataFile(this.dataFiles.keys().next().value!);
+    return file;
+  }
+
+  private closeDataFile(path: string): void {
+    const file = this.dataFiles.get(path);
+    if (file === undefined) return;
+    this.dataFiles.delete(path);
+    closeSync(file.fd);
+  }
+
+  /**
+   * Appends the segments' bytes, then commits their index rows in one transaction. Throws (and
+   * indexes nothing) if the bytes could not all be written, e.g. on a full disk.
+   */
+  writeSegments(segments: SegmentToWrite[]): void {
+    const placed: Array<{ segment: SegmentToWrite; offset: number }> = [];
+    const byFile = new Map<string, SegmentToWrite[]>();
+    for (const segment of segments) {
+      const path = this.dataPath(segment.streamId, segment.arrivalMs);
+      const list = byFile.get(path);
+      if (list) list.push(segment);
+      else byFile.set(path, [segment]);
+    }
+    for (const [path, list] of byFile) {
+      const file = this.dataFile(path);
+      let expected = 0;
+      for (const segment of list) {
+        placed.push({ segment, offset: file.size + expected });
+        expected += segment.payload.length;
+      }
+      try {
+        const written = writevSync(file.fd, list.map((segment) => segment.payload));
+        if (written !== expected) throw new Error(`short write to ${path}: ${written} of ${expected} bytes`);
+        if (this.fsync) fsyncSync(file.fd);
+      } catch (error) {
+        // Whatever part did land stays unreferenced; later appends start after it.
+        file.size = fstatSync(file.fd).size;
+        throw error;
+      }
+      file.size += expected;
+    }
+    const insertAll = () => {
+      for (const { segment: s, offset } of placed) {
+        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length);
+      }
+    };
+    if (placed.length === 1) insertAll();
+    else this.db.transaction(insertAll)();
+  }
+
+  /** The bytes of one segment, as written by writeSegments. */
+  readPayload(streamId: number, segment: SegmentRow): Buffer {
+    const path = this.dataPath(streamId, segment.arrival_ms);
+    const payload = Buffer.allocUnsafe(segment.length);
+    const read = readSync(this.dataFile(path).fd, payload, 0, segment.length, segment.file_offset);
+    if (read !== segment.length) throw new Error(`data file ${path} ends before the segment at ${segment.file_offset} (+${segment.length} bytes)`);
+    return payload;
   }
 
   /** Segments holding counters >= `fromCounter`, oldest first; iterate lazily, callers stop early. */
@@ -242,12 +327,29 @@ export class KinesisStore {
     return row?.first_counter;
   }
 
-  /** Deletes segments that arrived before `cutoffMs`; shard counters are saved in the same transaction so no number is reused. */
+  /**
+   * Deletes segments that arrived before `cutoffMs` (shard counters are saved in the same
+   * transaction, so no number is reused), then the hour files that hold nothing newer.
+   */
   expireSegments(streamId: number, cutoffMs: number, shards: ShardRow[]): number {
     const deleted = this.db.transaction(() => {
       for (const shard of shards) this.upsertShard.run(shard);
       return this.db.prepare('DELETE FROM segments WHERE stream_id = ? AND arrival_ms < ?').run(streamId, cutoffMs).changes;
     })();
+    const dir = this.streamDir(streamId);
+    let names: string[] = [];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      // No data file was ever written for this stream.
+    }
+    for (const name of names) {
+      const hour = Number(name.replace(/\.log$/, ''));
+      if (!Number.isInteger(hour) || (hour + 1) * HOUR_MS > cutoffMs) continue;
+      const path = join(dir, name);
+      this.closeDataFile(path);
+      unlinkSync(path);
+    }
     if (deleted > 0) this.reclaimSpace();
     return deleted;
   }
@@ -263,11 +365,21 @@ export class KinesisStore {
     this.db.pragma('incremental_vacuum');
   }
 
-  /** Pages in use, for tests and metrics that check retention gives space back. */
+  /** Storage in use, in 4 KiB pages (index pages plus data files), for checks that retention gives space back. */
   pageCount(): number {
     const total = this.db.pragma('page_count', { simple: true }) as number;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    return total - free;
+    let dataBytes = 0;
+    let streams: string[] = [];
+    try {
+      streams = readdirSync(this.recordsDir);
+    } catch {
+      // Nothing written yet.
+    }
+    for (const stream of streams) {
+      for (const name of readdirSync(join(this.recordsDir, stream))) dataBytes += statSync(join(this.recordsDir, stream, name)).size;
+    }
+    return total - free + Math.ceil(dataBytes / 4096);
   }
 
   async close(): Promise<void> {
@@ -281,6 +393,7 @@ export class KinesisStore {
         this.checkpointer.postMessage('stop');
       });
     }
+    for (const path of [...this.dataFiles.keys()]) this.closeDataFile(path);
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
   }
