@@ -75,6 +75,8 @@ export function createCredentialProvider(options: CredentialOptions): Credential
   }
   const stsEndpoint = blankToUndefined(options.stsEndpoint);
   const externalId = blankToUndefined(options.assumeRoleExternalId);
+  // Checked now, not when credentials are first needed, so a bad value stops startup with its key.
+  const stsOrigin = stsEndpoint === undefined ? undefined : normalizeEndpointUrl(stsEndpoint, 'sts.endpoint').origin;
   const assumeRole = fromSdk((sdk) => sdk.fromTemporaryCredentials({
     params: {
       RoleArn: roleArn,
@@ -91,7 +93,7 @@ export function createCredentialProvider(options: CredentialOptions): Credential
         // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
         throwOnRequestTimeout: true,
       },
-      ...(stsEndpoint === undefined ? {} : { endpoint: normalizeEndpointUrl(stsEndpoint, 'sts.endpoint').origin }),
+      ...(stsOrigin === undefined ? {} : { endpoint: stsOrigin }),
     },
   }));
   // fromTemporaryCredentials calls STS on every invocation; the cache is what makes it per-hour.
