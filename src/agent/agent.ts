@@ -63,7 +63,9 @@ export class Agent {
 
   async start(): Promise<void> {
     const config = this.config;
-    this.checkpoints = new CheckpointStore(config.checkpointFile);
+    this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, (movedTo, error) =>
+      this.logger.error({ file: config.checkpointFile, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints'),
+    );
     const expired = this.checkpoints.expire(config.checkpointTimeToLiveDays, Date.now());
     if (expired > 0) this.logger.info({ expired, ttlDays: config.checkpointTimeToLiveDays }, 'expired old checkpoints');
     if (config.engine.embedded) {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -46,13 +46,39 @@ export class CheckpointStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
 
+  /**
+   * Opens the store; one that cannot be read as a checkpoint database (corrupt, truncated, not
+   * SQLite) is moved aside and replaced by an empty one, so a bad file costs a re-read of the logs,
+   * never a daemon stuck in a crash loop. `onReset` is told where the old file went and why.
+   */
+  static openOrReset(file: string, onReset: (movedTo: string, error: unknown) => void): CheckpointStore {
+    try {
+      return new CheckpointStore(file);
+    } catch (error) {
+      const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      for (const suffix of ['', '-wal', '-shm']) {
+        if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+      }
+      onReset(movedTo, error);
+      return new CheckpointStore(file);
+    }
+  }
+
   constructor(readonly file: string) {
     mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
+    try {
+      this.db.pragma('journal_mode = WAL');
+      this.db.exec(SCHEMA);
+      // Reads every page, so a damaged file is found now rather than in the middle of a save.
+      const check = this.db.pragma('quick_check', { simple: true });
+      if (check !== 'ok') throw new Error(`checkpoint database fails its integrity check: ${String(check)}`);
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
     // A checkpoint save is a handful of rows once a second: fsync them, a lost one means resent lines.
     this.db.pragma('synchronous = FULL');
-    this.db.exec(SCHEMA);
     this.upsert = this.db.prepare(
       `INSERT INTO file_checkpoints (flow_id, dev, ino, fingerprint, path, offset, updated_ms)
        VALUES (@flowId, @dev, @ino, @fingerprint, @path, @offset, @updatedMs)

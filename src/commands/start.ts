@@ -37,7 +37,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined });
     const { config } = await loadConfigOrExit(args.config, logger);
     const { Agent } = await import('../agent/agent.js');
-    const agent = new Agent({ config, logger, mode: 'daemon' });
+    const { loadAgentConfig } = await import('../config/agent-config.js');
+    let agent = new Agent({ config, logger, mode: 'daemon' });
     try {
       await agent.start();
     } catch (error) {
@@ -48,7 +49,31 @@ export const startCommand: CommandModule<object, StartArgs> = {
       return;
     }
     logger.info({ config: config.configFile, flows: config.flows.length, engine: agent.engineUrl }, 'shardtail started');
+
+    // SIGHUP (systemctl reload) re-reads agent.json: a config that does not load is reported and
+    // the running agent carries on; a good one replaces it after an orderly stop, which drains and
+    // checkpoints, so the new flows resume exactly where the old ones were acknowledged.
+    let reloading = Promise.resolve();
+    const reload = () => {
+      reloading = reloading.then(async () => {
+        let next;
+        try {
+          next = (await loadAgentConfig(config.configFile)).config;
+        } catch (error) {
+          const problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
+          logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
+          return;
+        }
+        await agent.stop();
+        agent = new Agent({ config: next, logger, mode: 'daemon' });
+        await agent.start();
+        logger.info({ config: next.configFile, flows: next.flows.length }, 'reloaded agent.json');
+      }).catch((error) => logger.error({ err: error }, 'reload failed'));
+    };
+    process.on('SIGHUP', reload);
     await onShutdownSignal(logger);
+    process.off('SIGHUP', reload);
+    await reloading;
     const { drained } = await agent.stop();
     logger.info({ drained }, 'shardtail stopped');
     logger.flush();
