@@ -7,6 +7,7 @@ import { TARGET_PREFIX } from '../client/json-api-client.js';
 import { silentLogger, type Logger } from '../log.js';
 import { KinesisEngine } from './kinesis/kinesis-engine.js';
 import { KinesisStore } from './kinesis/store.js';
+import { serializeOutput } from './kinesis/serialize.js';
 
 export interface EngineOptions {
   dataDir: string;
@@ -150,8 +151,8 @@ function send(res: Response, status: number, body: string, headers: Record<strin
   res.end(payload);
 }
 
-function sendError(res: Response, error: AwsApiError): void {
-  send(res, error.status, JSON.stringify({ __type: error.code, message: error.message }), { 'x-amzn-errortype': error.code });
+function sendError(res: Response, error: AwsApiError, headers: Record<string, string> = {}): void {
+  send(res, error.status, JSON.stringify({ __type: error.code, message: error.message }), { 'x-amzn-errortype': error.code, ...headers });
 }
 
 function readBody(req: Request, maxBodyBytes: number): Promise<Buffer> {
@@ -195,10 +196,15 @@ async function handleRequest(req: Request, res: Response, kinesis: KinesisEngine
       body = await readBody(req, maxBodyBytes);
     } catch (error) {
       if (error instanceof AwsApiError) {
-        sendError(res, error);
-        // The rest of an oversized body is not worth reading; HTTP/1.1 cannot skip it on a kept-alive connection.
-        if ('socket' in res && res instanceof http.ServerResponse) res.on('finish', () => req.socket?.destroy());
-        else req.resume();
+        // The rest of an oversized body is not worth reading, and HTTP/1.1 cannot skip it on a
+        // kept-alive connection: say the connection closes, so the client opens a new one.
+        if (res instanceof http.ServerResponse) {
+          sendError(res, error, { connection: 'close' });
+          res.on('finish', () => req.socket?.destroy());
+        } else {
+          sendError(res, error);
+          req.resume();
+        }
         return;
       }
       throw error;
@@ -232,7 +238,7 @@ async function handleRequest(req: Request, res: Response, kinesis: KinesisEngine
       throw new AwsApiError('SerializationException', 'Request body must be a JSON object.', 400);
     }
     const output = kinesis.call(action, input as Record<string, unknown>);
-    send(res, 200, output === undefined ? '' : JSON.stringify(output));
+    send(res, 200, serializeOutput(action, output));
   } catch (error) {
     if (error instanceof AwsApiError) {
       sendError(res, error);

@@ -61,7 +61,9 @@ interface PendingRecord {
   partitionKey: string;
   /** UTF-8 length of the partition key, which counts toward every size limit. */
   keyBytes: number;
-  data: Buffer;
+  /** The record's bytes, or still their (validated) base64 text, decoded straight into the segment. */
+  data: Buffer | string;
+  dataBytes: number;
   shard: Shard;
 }
 
@@ -580,12 +582,12 @@ export class KinesisEngine {
     return open[lo];
   }
 
-  private checkRecordSize(stream: Stream, keyBytes: number, data: Buffer): void {
+  private checkRecordSize(stream: Stream, keyBytes: number, dataBytes: number): void {
     const maxBytes = stream.maxRecordKiB * 1024;
-    if (data.length + keyBytes > maxBytes) {
+    if (dataBytes + keyBytes > maxBytes) {
       throw new AwsApiError(
         'InvalidArgumentException',
-        `Record size of ${data.length + keyBytes} bytes (data plus partition key) exceeds the maximum record size of ${maxBytes} bytes for stream ${stream.name} under account ${this.accountId}.`,
+        `Record size of ${dataBytes + keyBytes} bytes (data plus partition key) exceeds the maximum record size of ${maxBytes} bytes for stream ${stream.name} under account ${this.accountId}.`,
         400,
       );
     }
@@ -615,15 +617,21 @@ export class KinesisEngine {
     const segments = [];
     for (const [shard, positions] of byShard) {
       let size = 0;
-      for (const i of positions) size += 6 + records[i].keyBytes + records[i].data.length;
+      for (const i of positions) size += 6 + records[i].keyBytes + records[i].dataBytes;
       const payload = Buffer.allocUnsafe(size);
       let offset = 0;
       for (const i of positions) {
-        const { partitionKey, keyBytes, data } = records[i];
+        const { partitionKey, keyBytes, data, dataBytes } = records[i];
         offset = payload.writeUInt16BE(keyBytes, offset);
-        offset += payload.write(partitionKey, offset, keyBytes, 'utf8');
-        offset = payload.writeUInt32BE(data.length, offset);
-        offset += data.copy(payload, offset);
+        if (keyBytes === partitionKey.length && keyBytes <= 64) {
+          // Short ASCII keys, the usual case: a plain loop beats a call into the UTF-8 encoder.
+          for (let k = 0; k < keyBytes; k++) payload[offset + k] = partitionKey.charCodeAt(k);
+          offset += keyBytes;
+        } else {
+          offset += payload.write(partitionKey, offset, keyBytes, 'utf8');
+        }
+        offset = payload.writeUInt32BE(dataBytes, offset);
+        offset += typeof data === 'string' ? payload.write(data, offset, dataBytes, 'base64') : data.copy(payload, offset);
       }
       const arrivalMs = Math.max(now, shard.lastArrivalMs);
       segments.push({ streamId: stream.id, shardIndex: shard.index, firstCounter: shard.nextCounter, lastCounter: shard.nextCounter + positions.length - 1, arrivalMs, payload });
@@ -651,7 +659,7 @@ export class KinesisEngine {
     const partitionKey: string = input.PartitionKey;
     const keyBytes = Buffer.byteLength(partitionKey, 'utf8');
     const data = input.Data as Buffer;
-    this.checkRecordSize(stream, keyBytes, data);
+    this.checkRecordSize(stream, keyBytes, data.length);
     const shard = this.route(stream, input.PartitionKey, input.ExplicitHashKey);
     if (input.SequenceNumberForOrdering !== undefined) {
       const decoded = decodeSequence(input.SequenceNumberForOrdering);
@@ -666,22 +674,23 @@ export class KinesisEngine {
     if (this.enforceLimits && !this.throughputOf(shard, this.now()).admitWrite(data.length + keyBytes, this.now())) {
       throw new AwsApiError('ProvisionedThroughputExceededException', this.throttledMessage(stream, shard), 400);
     }
-    const [sequenceNumber] = this.commit(stream, [{ partitionKey, keyBytes, data, shard }]);
+    const [sequenceNumber] = this.commit(stream, [{ partitionKey, keyBytes, data, dataBytes: data.length, shard }]);
     return { ShardId: shard.id, SequenceNumber: sequenceNumber, EncryptionType: 'NONE' };
   }
 
   private putRecords(input: Input): object {
     const stream = this.resolveLiveStream(input);
-    const entries = input.Records as Array<{ Data: Buffer; PartitionKey: string; ExplicitHashKey?: string }>;
+    const entries = input.Records as Array<{ Data: Buffer | string; DataBytes?: number; PartitionKey: string; ExplicitHashKey?: string }>;
     const maxRequestBytes = stream.maxRecordKiB > 1024 ? 10 * 1024 * 1024 : 5 * 1024 * 1024;
     const pending: PendingRecord[] = new Array(entries.length);
     let total = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const keyBytes = Buffer.byteLength(entry.PartitionKey, 'utf8');
-      this.checkRecordSize(stream, keyBytes, entry.Data);
-      total += keyBytes + entry.Data.length;
-      pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
+      const dataBytes = entry.DataBytes ?? (entry.Data as Buffer).length;
+      this.checkRecordSize(stream, keyBytes, dataBytes);
+      total += keyBytes + dataBytes;
+      pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, dataBytes, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
     }
     if (total > maxRequestBytes) throw new AwsApiError('InvalidArgumentException', `Records size exceeds ${maxRequestBytes / (1024 * 1024)} MB limit`, 400);
 
@@ -689,7 +698,7 @@ export class KinesisEngine {
     let throttled: boolean[] | undefined;
     if (this.enforceLimits) {
       const now = this.now();
-      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.data.length + r.keyBytes, now));
+      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.dataBytes + r.keyBytes, now));
       accepted = pending.filter((_, i) => !throttled![i]);
     }
     const sequences = accepted.length > 0 ? this.commit(stream, accepted) : [];

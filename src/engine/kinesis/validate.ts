@@ -114,7 +114,7 @@ export function decodeBase64Strict(text: string): Buffer {
   const decoded = Buffer.from(text, 'base64');
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const expected = (text.length / 4) * 3 - padding;
-  if (decoded.length !== expected || text.includes('-') || text.includes('_')) {
+  if (decoded.length !== expected || /[-_]/.test(text)) {
     const bad = /[^A-Za-z0-9+/=]/.exec(text)?.[0] ?? '=';
     throw serializationError(`'${text}' can not be converted to a Blob: Invalid Base64 character: '${bad}'`);
   }
