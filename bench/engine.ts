@@ -350,7 +350,7 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
       cwd: ROOT,
       readyMsg: 'engine listening',
     });
-    description = `shardtail engine: \`node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}dist/cli.js engine --port 0 --data-dir ${dataDir}\` — DURABLE: SQLite WAL, synchronous=NORMAL (each put committed before it is answered, survives kill -9, no fsync per commit; defaults, no --fsync)${options.profile ? ' — UNDER --cpu-prof (figures include profiler overhead)' : ''}`;
+    description = `shardtail engine: \`node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}dist/cli.js engine --port 0 --data-dir ${dataDir}\` — DURABLE storage on disk with the engine's defaults (a put is written to the data dir before it is answered, so it survives kill -9; no fsync per put, as --fsync is not given)${options.profile ? ' — UNDER --cpu-prof (figures include profiler overhead)' : ''}`;
   } else {
     server = await startServer({
       name: 'kinesalite',

@@ -14,9 +14,13 @@ import { MemoryBudget } from './memory-budget.js';
 
 /** Everything read but not yet acknowledged, across flows: keeps the process well under ~100 MiB of heap. */
 const AGENT_BUDGET_BYTES = 64 * 1024 * 1024;
+/** Checkpoints are also saved after every delivered batch; the timer catches the rest (new files, truncations). */
 const CHECKPOINT_SAVE_INTERVAL_MS = 1000;
-/** Batch calls in flight per flow: enough to hide a round trip, few enough to keep order roughly. */
-const MAX_IN_FLIGHT_PER_FLOW = 8;
+/**
+ * One batch call in flight per flow: a crash can then resend at most that one batch (checkpoints
+ * are saved after each delivered batch), and records reach the stream in file order.
+ */
+const MAX_IN_FLIGHT_PER_FLOW = 1;
 
 export interface AgentOptions {
   config: AgentConfig;
@@ -34,6 +38,8 @@ export interface RunSummary {
   seconds: number;
   recordsPerSecond: number;
   undelivered: number;
+  /** Files with records read but not acknowledged when the run gave up; empty on success. */
+  undeliveredFiles: string[];
 }
 
 /**
@@ -89,6 +95,7 @@ export class Agent {
           mode: this.options.mode,
           agentBudget: this.budget,
           maxInFlight: Math.max(1, Math.min(MAX_IN_FLIGHT_PER_FLOW, config.maxSendingThreads)),
+          onBatchDelivered: () => this.saveCheckpoints(),
         }),
       );
     }
@@ -214,9 +221,15 @@ export class Agent {
     );
   }
 
-  /** Backfill: waits until every file was read to its end and every record acknowledged. */
-  async runToCompletion(): Promise<RunSummary> {
+  /**
+   * Backfill: waits until every file was read to its end and every record acknowledged, or until
+   * nothing was delivered for `giveUpAfterMs` (a destination that stays down), whichever is first.
+   */
+  async runToCompletion(giveUpAfterMs = 60_000): Promise<RunSummary> {
     const started = process.hrtime.bigint();
+    let lastSent = -1;
+    let lastProgressMs = Date.now();
+    let gaveUp = false;
     for (;;) {
       let allDone = true;
       for (const flow of this.flows) {
@@ -225,6 +238,14 @@ export class Agent {
         if (flow.readingFinished) flow.flush();
       }
       if (allDone) break;
+      const sent = this.totals().recordsSent;
+      if (sent !== lastSent) {
+        lastSent = sent;
+        lastProgressMs = Date.now();
+      } else if (Date.now() - lastProgressMs > giveUpAfterMs) {
+        gaveUp = true;
+        break;
+      }
       await sleep(5);
     }
     this.saveCheckpoints();
@@ -238,6 +259,7 @@ export class Agent {
       seconds,
       recordsPerSecond: seconds > 0 ? total.recordsSent / seconds : 0,
       undelivered: total.recordsParsed - total.recordsSent,
+      undeliveredFiles: gaveUp ? this.flows.flatMap((flow) => flow.filesNotDelivered()) : [],
     };
   }
 

@@ -27,6 +27,8 @@ export interface FlowOptions {
   maxInFlight: number;
   /** Bytes per read(2). */
   chunkSize?: number;
+  /** A batch was delivered in full: the moment to save checkpoints. */
+  onBatchDelivered: () => void;
 }
 
 /** Bytes hashed to tell a file from another that got a recycled inode. */
@@ -121,6 +123,7 @@ export class Flow {
       retryMaxBackoffMillis: config.retryMaxBackoffMillis,
       logger: this.logger,
       onDelivered: (entry) => entry.record.span.acknowledge(),
+      onBatchDone: () => options.onBatchDelivered(),
     });
     this.batcher = new Batcher({
       maxRecords: Math.min(config.maxBufferSizeRecords, options.destination.maxBatchRecords),
@@ -134,6 +137,7 @@ export class Flow {
         config.filePattern,
         (kind, path) => this.onFileEvent(kind, path),
         (error) => this.logger.warn({ err: error }, 'file watcher error; periodic scans continue'),
+        () => void this.rescan(),
       );
     }
   }
@@ -144,9 +148,11 @@ export class Flow {
       this.checkpointsByKey.set(identityKey(checkpoint.dev, checkpoint.ino), checkpoint);
     }
     const firstStart = this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
+    // Watching starts before the first scan, and the watcher rescans once ready: a file created in
+    // between is found either way, not only at the next periodic scan.
+    this.watcher?.ensureStarted();
     await this.scan(firstStart);
     if (this.options.mode === 'daemon') {
-      this.watcher?.ensureStarted();
       this.scheduleScan();
       this.pollTimer = setInterval(() => this.pollIdleFiles(), this.config.minTimeBetweenFilePollsMillis);
       this.pollTimer.unref();
@@ -261,6 +267,9 @@ export class Flow {
         this.logger.warn({ path: file.path, originalBytes, limit: this.maxRecordBytes }, 'record longer than the API allows was truncated');
       },
     });
+    // Saved at once, whatever the start offset: a restart before the first record is delivered must
+    // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
+    tailer.progress.dirty = true;
     this.filesSeen++;
     this.files.set(key, {
       tailer,
@@ -449,6 +458,13 @@ export class Flow {
   /** Every file found was read to its end and let go (what a backfill waits for before its last flush). */
   get readingFinished(): boolean {
     return this.files.size === 0 && !this.pumping;
+  }
+
+  /** Paths of files whose records are not all acknowledged (or not all read). */
+  filesNotDelivered(): string[] {
+    const paths = [...this.files.values()].map((file) => file.tailer.path);
+    for (const tailer of this.retiring.keys()) if (tailer.progress.outstanding > 0) paths.push(tailer.path);
+    return paths;
   }
 
   /** Files this flow has opened since it started. */

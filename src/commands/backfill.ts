@@ -7,6 +7,7 @@ interface BackfillArgs {
   config?: string;
   'log-pretty': boolean;
   'engine-data-dir'?: string;
+  'give-up-after-seconds': number;
 }
 
 export const backfillCommand: CommandModule<object, BackfillArgs> = {
@@ -16,7 +17,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     yargs
       .option('config', configOption)
       .option('log-pretty', { type: 'boolean', default: false, describe: 'Human-readable logs instead of JSON' })
-      .option('engine-data-dir', { type: 'string', describe: 'Data directory of the embedded engine (overrides engine.dataDir)' }) as never,
+      .option('engine-data-dir', { type: 'string', describe: 'Data directory of the embedded engine (overrides engine.dataDir)' })
+      .option('give-up-after-seconds', { type: 'number', default: 60, describe: 'Stop and report failure when nothing was delivered for this long' }) as never,
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined, level: process.env.SHARDTAIL_LOG_LEVEL ?? 'warn' });
     const { config } = await loadConfigOrExit(args.config, logger);
@@ -25,7 +27,7 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     let summary;
     try {
       await agent.start();
-      summary = await agent.runToCompletion();
+      summary = await agent.runToCompletion(args['give-up-after-seconds'] * 1000);
     } catch (error) {
       process.stderr.write(`shardtail backfill: ${(error as Error).message}\n`);
       await agent.stop().catch(() => undefined);
@@ -38,8 +40,11 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
         (summary.recordsTruncated > 0 ? `, ${summary.recordsTruncated} records truncated` : '') +
         '\n',
     );
-    if (summary.undelivered > 0) {
-      process.stderr.write(`shardtail backfill: ${summary.undelivered} records were not delivered\n`);
+    if (summary.undelivered > 0 || summary.undeliveredFiles.length > 0) {
+      process.stderr.write(
+        `shardtail backfill: ${summary.undelivered} records were not delivered (nothing acknowledged for ${args['give-up-after-seconds']} s); ` +
+          `a rerun resumes from the checkpoints. Not fully delivered: ${summary.undeliveredFiles.join(', ')}\n`,
+      );
       process.exitCode = 1;
     }
     logger.flush();

@@ -21,6 +21,7 @@ export async function loadConfigOrExit(explicitPath: string | undefined, logger:
     return loaded;
   } catch (error) {
     if (error instanceof ConfigError) {
+      for (const warning of error.warnings) process.stderr.write(formatProblem({ ...warning, message: `warning: ${warning.message}` }) + '\n');
       for (const problem of error.problems) process.stderr.write(formatProblem(problem) + '\n');
       process.exit(CONFIG_ERROR_EXIT_CODE);
     }
@@ -71,7 +72,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
       }).catch((error) => logger.error({ err: error }, 'reload failed'));
     };
     process.on('SIGHUP', reload);
+    // Signal handlers do not keep Node running, and every timer of the agent is unref'd so that it
+    // never delays an exit; this one handle is what keeps the daemon up until it is told to stop.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     await onShutdownSignal(logger);
+    clearInterval(keepAlive);
     process.off('SIGHUP', reload);
     await reloading;
     const { drained } = await agent.stop();

@@ -67,6 +67,8 @@ export class ChangeWatcher {
     filePattern: string,
     private readonly onChange: (kind: 'add' | 'change' | 'unlink', path: string) => void,
     private readonly onError: (error: unknown) => void,
+    /** The initial directory walk is done: files created before it were not reported as events. */
+    private readonly onReady: () => void,
   ) {
     this.base = globBase(filePattern);
     const below = filePattern.slice(this.base.length).split('/').filter(Boolean);
@@ -86,6 +88,7 @@ export class ChangeWatcher {
         watcher.on('change', (path) => this.onChange('change', path));
         watcher.on('unlink', (path) => this.onChange('unlink', path));
         watcher.on('error', (error) => this.onError(error));
+        watcher.on('ready', () => this.onReady());
         this.watcher = watcher;
       })
       .catch((error) => this.onError(error))

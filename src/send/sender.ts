@@ -14,7 +14,12 @@ export interface SenderOptions {
   logger: Logger;
   /** Called for each record the destination accepted. */
   onDelivered: (entry: OutgoingRecord) => void;
+  /** Called when every record of a batch was accepted. */
+  onBatchDone: () => void;
 }
+
+/** Retryable failures are logged at most this often per error code, so an outage is visible but not noisy. */
+const RETRYABLE_LOG_INTERVAL_MS = 30_000;
 
 export interface SenderStats {
   recordsSent: number;
@@ -36,6 +41,7 @@ export class Sender {
   private inFlight = 0;
   private readonly backoff: Backoff;
   private readonly reportedErrors = new Set<string>();
+  private readonly retryableLoggedMs = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
   private abort = new AbortController();
   readonly stats: SenderStats = { recordsSent: 0, bytesSent: 0, callsMade: 0, callsFailed: 0, recordsRetried: 0 };
@@ -107,7 +113,7 @@ export class Sender {
           error instanceof AwsApiError ? error : new AwsApiError('InternalError', (error as Error)?.message ?? String(error), 0, { retryable: true, cause: error });
         if (apiError.retryable) {
           this.backoff.failed();
-          logger.debug({ stream: destination.streamName, code: apiError.code, err: apiError.message }, 'batch call failed; will retry');
+          this.logRetryable(apiError.code, apiError.message);
         } else {
           this.reportOnce(apiError);
           // Nothing changes by retrying soon; try again at the slowest pace until someone fixes it.
@@ -134,10 +140,23 @@ export class Sender {
       } else {
         this.backoff.failed(failed.length / entries.length);
         this.stats.recordsRetried += failed.length;
-        logger.debug({ stream: destination.streamName, failed: failed.length, of: entries.length, code: results.find((r) => r !== undefined)?.code }, 'records rejected; resending only those');
+        const rejection = results.find((r) => r !== undefined)!;
+        logger.debug({ stream: destination.streamName, failed: failed.length, of: entries.length, code: rejection.code }, 'records rejected; resending only those');
+        this.logRetryable(rejection.code, rejection.message);
       }
       entries = failed;
     }
+    this.options.onBatchDone();
+  }
+
+  private logRetryable(code: string, message: string): void {
+    const now = Date.now();
+    if (now - (this.retryableLoggedMs.get(code) ?? -Infinity) < RETRYABLE_LOG_INTERVAL_MS) return;
+    this.retryableLoggedMs.set(code, now);
+    this.options.logger.warn(
+      { stream: this.options.destination.streamName, code, reason: message },
+      `${this.options.destination.service} stream ${this.options.destination.streamName}: ${code}; retrying with backoff`,
+    );
   }
 
   private reportOnce(error: AwsApiError): void {

@@ -18,6 +18,7 @@ import {
   Ledger,
   seqId,
   startAgent,
+  stopCleanly,
   StreamCollector,
   writeAgentConfig,
   type AgentProcess,
@@ -66,16 +67,10 @@ async function launch(s: Setup): Promise<AgentProcess> {
 async function untilAllArrived(s: Setup, agent: AgentProcess, timeoutMs = 15_000): Promise<void> {
   await s.collector!.until((records) => s.ledger.allArrived(records), {
     timeoutMs,
-    message: () => `all ${s.ledger.size} lines to arrive: ${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)}\nagent output:\n${agent.tail()}`,
+    agent,
+    message: () => `all ${s.ledger.size} lines to arrive (${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)}); agent ${agent.state()}, output:\n${agent.tail()}`,
   });
 }
-
-async function stopCleanly(agent: AgentProcess): Promise<void> {
-  const exit = await agent.stop();
-  assert.deepEqual({ code: exit.code, signal: exit.signal, forced: exit.forced }, { code: 0, signal: null, forced: false }, `SIGTERM must drain and exit 0 (took ${exit.ms} ms):\n${agent.tail()}`);
-}
-
-const arrivedIds = (s: Setup) => new Set(s.collector!.records.map((r) => idOf(r.data)));
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -143,31 +138,51 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     s.ledger.assertExactlyOnce(s.collector!.records);
   });
 
-  test('a file created after start is read from its start (with initialPosition END_OF_FILE)', async (t) => {
-    const s = setup(t, { initialPosition: 'END_OF_FILE' });
-    const skipped: Buffer[] = [];
-    for (let i = 0; i < 20; i++) skipped.push(Buffer.from(`#${seqId('old', i)}# present at first start\n`));
-    writeFileSync(path.join(s.logDir, 'old.log'), Buffer.concat(skipped));
-    const agent = await launch(s);
-
-    // Appears with its content already in it (written elsewhere, renamed into the glob).
-    const staged = path.join(s.dir, 'new-a.tmp');
+  /** Files that appear after start: one renamed into the glob with its content, one written in place in pieces. */
+  async function createFilesAfterStart(s: Setup, prefix: string): Promise<void> {
+    const staged = path.join(s.dir, `${prefix}-a.tmp`);
     const lines: Buffer[] = [];
-    for (let i = 0; i < 100; i++) lines.push(s.ledger.line(seqId('new-a', i), `in a file renamed into the glob`));
+    for (let i = 0; i < 100; i++) lines.push(s.ledger.line(seqId(`${prefix}-a`, i), 'in a file renamed into the glob'));
     writeFileSync(staged, Buffer.concat(lines));
-    renameSync(staged, path.join(s.logDir, 'new-a.log'));
-    // Created in place and then written in several pieces.
-    const inPlace = path.join(s.logDir, 'new-b.log');
-    writeFileSync(inPlace, s.ledger.line(seqId('new-b', 0), 'first line of a new file'));
+    renameSync(staged, path.join(s.logDir, `${prefix}-a.log`));
+    const inPlace = path.join(s.logDir, `${prefix}-b.log`);
+    writeFileSync(inPlace, s.ledger.line(seqId(`${prefix}-b`, 0), 'first line of a new file'));
     for (let i = 1; i < 50; i += 7) {
       const chunk: Buffer[] = [];
-      for (let k = i; k < Math.min(50, i + 7); k++) chunk.push(s.ledger.line(seqId('new-b', k), 'more'));
+      for (let k = i; k < Math.min(50, i + 7); k++) chunk.push(s.ledger.line(seqId(`${prefix}-b`, k), 'more'));
       appendLines(inPlace, chunk);
       await sleep(5);
     }
+  }
+
+  function filesPresentAtFirstStart(s: Setup): void {
+    const skipped: Buffer[] = [];
+    for (let i = 0; i < 20; i++) skipped.push(Buffer.from(`#${seqId('old', i)}# present at first start\n`));
+    writeFileSync(path.join(s.logDir, 'old.log'), Buffer.concat(skipped));
+  }
+
+  test('a file created after start is read from its start (with initialPosition END_OF_FILE)', async (t) => {
+    // A 1 s periodic scan, so that this test is about where reading starts, not how fast the file is found.
+    const s = setup(t, { initialPosition: 'END_OF_FILE', maxTimeBetweenFileTrackerRefreshMillis: 1000 });
+    filesPresentAtFirstStart(s);
+    const agent = await launch(s);
+    await createFilesAfterStart(s, 'new');
     await untilAllArrived(s, agent);
     await stopCleanly(agent);
     s.ledger.assertExactlyOnce(s.collector!.records, 'the lines of old.log (present at first start) must be skipped');
+  });
+
+  test('a file created right after start is found promptly, not only by the 10 s periodic scan', async (t) => {
+    const s = setup(t, { initialPosition: 'END_OF_FILE' });
+    filesPresentAtFirstStart(s);
+    const agent = await launch(s);
+    await createFilesAfterStart(s, 'early');
+    // The Java agent notices a new file at its next poll (~100 ms); allow far more, far less than 10 s.
+    await untilAllArrived(s, agent, 4_000).catch((error: Error) => {
+      throw new Error(`files created just after "shardtail started" were not shipped within 4 s (a periodic scan would find them after 10 s): ${error.message}`);
+    });
+    await stopCleanly(agent);
+    s.ledger.assertExactlyOnce(s.collector!.records);
   });
 
   test('initialPosition END_OF_FILE skips the lines present at first start and ships appended ones', async (t) => {
@@ -188,6 +203,20 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     await untilAllArrived(s, agent);
     await stopCleanly(agent);
     s.ledger.assertExactlyOnce(s.collector!.records, 'only the appended lines (and the line completed after start) may arrive');
+  });
+
+  test('initialPosition END_OF_FILE: a restart before any new line was written does not ship the skipped lines', async (t) => {
+    const s = setup(t, { initialPosition: 'END_OF_FILE' });
+    const file = path.join(s.logDir, 'app.log');
+    const present: Buffer[] = [];
+    for (let i = 0; i < 50; i++) present.push(Buffer.from(`#${seqId('present', i)}# was there before the first start\n`));
+    writeFileSync(file, Buffer.concat(present));
+    await stopCleanly(await launch(s)); // started at the end of app.log; nothing new to ship
+    const agent = await launch(s);
+    appendLines(file, [s.ledger.line('after-restart', 'the only line written after the first start')]);
+    await untilAllArrived(s, agent);
+    await stopCleanly(agent);
+    s.ledger.assertExactlyOnce(s.collector!.records, 'the lines skipped at the first start must stay skipped after a restart');
   });
 
   test('a 2 MiB line is truncated to at most 1 MiB ending with the terminator, and the next line still arrives', async (t) => {
@@ -255,7 +284,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     };
   }
 
-  test('SIGTERM while shipping: exit 0, and a restart ships nothing twice', async (t) => {
+  test('SIGTERM while shipping: exit 0, and a restart ships nothing twice (then SIGINT: exit 0 too)', async (t) => {
     const s = setup(t);
     const file = path.join(s.logDir, 'app.log');
     const initial: Buffer[] = [];
@@ -263,7 +292,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     writeFileSync(file, Buffer.concat(initial));
     const first = await launch(s);
     const writer = steadyWriter(s, file, 'live');
-    await s.collector!.until((records) => records.length >= 6000, { message: () => `6000 records to arrive before SIGTERM:\n${first.tail()}` });
+    await s.collector!.until((records) => records.length >= 6000, { agent: first, message: '6000 records to arrive before SIGTERM' });
     await stopCleanly(first); // mid-stream: the writer is still writing
     assert.ok(first.logs.some((entry) => entry.msg === 'shardtail stopped'), first.tail());
     await sleep(100);
@@ -274,7 +303,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
 
     const second = await launch(s);
     await untilAllArrived(s, second);
-    await stopCleanly(second);
+    await stopCleanly(second, 'SIGINT');
     s.ledger.assertExactlyOnce(s.collector!.records, `${writer.written} lines written while running; a clean stop must leave nothing to resend`);
   });
 
@@ -285,8 +314,11 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     for (let i = 0; i < 5000; i++) initial.push(s.ledger.line(seqId('initial', i), 'before the first start'));
     writeFileSync(file, Buffer.concat(initial));
     const first = await launch(s);
+    const startedMs = Date.now();
     const writer = steadyWriter(s, file, 'live');
-    await s.collector!.until((records) => records.length >= 8000, { message: () => `8000 records to arrive before kill -9:\n${first.tail()}` });
+    await s.collector!.until((records) => records.length >= 8000, { agent: first, message: '8000 records to arrive before kill -9' });
+    const arrivedBeforeKill = s.collector!.records.length;
+    const killedAfterMs = Date.now() - startedMs;
     const killed = await first.kill();
     assert.equal(killed.signal, 'SIGKILL');
     await sleep(100);
@@ -301,7 +333,8 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     const dupIds = [...report.duplicates.keys()].sort();
     assert.ok(
       extra <= 500,
-      `${extra} records were delivered twice after kill -9 (${dupIds.length} lines, ${dupIds[0]} … ${dupIds[dupIds.length - 1]}); ` +
+      `${extra} records were delivered twice after kill -9 (${dupIds.length} lines, ${dupIds[0]} … ${dupIds[dupIds.length - 1]}; ` +
+        `killed ${killedAfterMs} ms after "shardtail started", when ${arrivedBeforeKill} records had arrived); ` +
         `only the records in flight (one batch, at most 500) may be resent`,
     );
   });

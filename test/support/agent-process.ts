@@ -62,12 +62,17 @@ export interface AgentProcess {
   exited: Promise<ProcessExit>;
   /** Resolves with the first log entry (already seen or future) that matches. */
   waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number, what?: string): Promise<LogEntry>;
-  /** SIGTERM and wait (SIGKILL after timeoutMs, default 20 s). */
-  stop(timeoutMs?: number): Promise<ProcessExit & { forced: boolean; ms: number }>;
+  /**
+   * SIGTERM and wait (SIGKILL after timeoutMs, default 20 s). `alreadyExited`: the process had
+   * ended on its own before the signal.
+   */
+  stop(timeoutMs?: number, signal?: NodeJS.Signals): Promise<ProcessExit & { forced: boolean; ms: number; alreadyExited: boolean }>;
   /** SIGKILL (kill -9) and wait. */
   kill(): Promise<ProcessExit>;
   /** The last lines of output, for assertion messages. */
   tail(lines?: number): string;
+  /** "running", or how and when it ended. */
+  state(): string;
 }
 
 export interface StartAgentOptions {
@@ -89,12 +94,17 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
   const output: string[] = [];
   const logs: LogEntry[] = [];
   const watchers = new Set<{ match: (entry: LogEntry) => boolean; resolve: (entry: LogEntry) => void }>();
+  const spawnedMs = Date.now();
+  let exitedAfterMs: number | undefined;
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('exit', (code, signal) => {
+      exitedAfterMs = Date.now() - spawnedMs;
       live.delete(child);
       resolve({ code, signal });
     });
   });
+  const state = () =>
+    exitedAfterMs === undefined ? 'running' : `exited ${exitedAfterMs} ms after it was started (code ${child.exitCode}, signal ${child.signalCode})`;
   createInterface({ input: child.stdout! }).on('line', (line) => {
     output.push(line);
     let entry: LogEntry;
@@ -154,16 +164,18 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     exited,
     waitForLog,
     tail,
-    async stop(timeoutMs = 20_000) {
+    state,
+    async stop(timeoutMs = 20_000, signal: NodeJS.Signals = 'SIGTERM') {
+      const alreadyExited = child.exitCode !== null || child.signalCode !== null;
       const started = Date.now();
       let forced = false;
       const timer = setTimeout(() => {
         forced = true;
         child.kill('SIGKILL');
       }, timeoutMs);
-      const exit = await endWith('SIGTERM');
+      const exit = await endWith(signal);
       clearTimeout(timer);
-      return { ...exit, forced, ms: Date.now() - started };
+      return { ...exit, forced, ms: Date.now() - started, alreadyExited };
     },
     kill: () => endWith('SIGKILL'),
   };
@@ -193,6 +205,18 @@ export async function runCli(args: string[], options: { cwd?: string; env?: Reco
   clearTimeout(timer);
   live.delete(child);
   return { ...exit, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), ms: Date.now() - started };
+}
+
+/** SIGTERM (or SIGINT); the agent must still have been running, drain, and exit 0 by itself. */
+export async function stopCleanly(agent: AgentProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  const stateBefore = agent.state();
+  const exit = await agent.stop(20_000, signal);
+  assert.ok(!exit.alreadyExited, `the agent was to be stopped with ${signal} but had already ended by itself: ${stateBefore}\nagent output:\n${agent.tail()}`);
+  assert.deepEqual(
+    { code: exit.code, signal: exit.signal, forced: exit.forced },
+    { code: 0, signal: null, forced: false },
+    `${signal} must drain and exit 0 (took ${exit.ms} ms); agent output:\n${agent.tail()}`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -390,12 +414,24 @@ export class StreamCollector {
     return added;
   }
 
-  /** Polls until `condition(records)` holds. */
-  async until(condition: (records: ReceivedRecord[]) => boolean, options: { timeoutMs?: number; message?: string | (() => string) } = {}): Promise<void> {
+  /**
+   * Polls until `condition(records)` holds. `agent`: stop waiting at once, with a clear message,
+   * if that process ended (the records it was to ship will not come).
+   */
+  async until(
+    condition: (records: ReceivedRecord[]) => boolean,
+    options: { timeoutMs?: number; message?: string | (() => string); agent?: AgentProcess } = {},
+  ): Promise<void> {
+    const agent = options.agent;
     await waitFor(
       async () => {
         await this.poll();
-        return condition(this.records);
+        if (condition(this.records)) return true;
+        if (agent !== undefined && agent.state() !== 'running') {
+          const message = typeof options.message === 'function' ? options.message() : options.message;
+          throw new Error(`the agent ${agent.state()} while waiting for ${message ?? 'records'}\nagent output:\n${agent.tail()}`);
+        }
+        return false;
       },
       { timeoutMs: options.timeoutMs ?? 15_000, intervalMs: 100, message: options.message },
     );
