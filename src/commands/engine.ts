@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import { createLogger } from '../log.js';
-import { startEngine } from '../engine/server.js';
 import { onShutdownSignal } from '../shutdown.js';
 
 interface EngineArgs {
@@ -37,6 +36,7 @@ export const engineCommand: CommandModule<object, EngineArgs> = {
       }),
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined });
+    const { startEngine } = await import('../engine/server.js');
     const engine = await startEngine({
       host: args.host,
       port: args.port,

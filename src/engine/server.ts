@@ -47,10 +47,7 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
  */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const logger = options.logger ?? silentLogger;
-  const store = new KinesisStore(options.dataDir, {
-    fsync: options.fsync,
-    onCheckpointError: (message) => logger.error({ error: message }, 'engine storage checkpoint failed; will retry'),
-  });
+  const store = new KinesisStore(options.dataDir, { fsync: options.fsync });
   let kinesis: KinesisEngine;
   try {
     kinesis = new KinesisEngine({
@@ -62,7 +59,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       region: options.region,
     });
   } catch (error) {
-    await store.close();
+    store.close();
     throw error;
   }
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
@@ -104,7 +101,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       resolve();
     });
   }).catch(async (error) => {
-    await store.close();
+    store.close();
     throw error;
   });
   const port = (listener.address() as net.AddressInfo).port;
@@ -132,7 +129,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
         }, 200).unref();
       });
       kinesis.close();
-      await store.close();
+      store.close();
     })());
 
   const displayHost = host.includes(':') ? `[${host}]` : host;

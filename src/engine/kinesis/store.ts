@@ -2,8 +2,6 @@ import Database from 'better-sqlite3';
 import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
 
 /**
  * Durable state of the stream engine in one SQLite database (WAL mode).
@@ -20,8 +18,8 @@ import { Worker } from 'node:worker_threads';
  * always complete; a crash in between leaves unreferenced bytes, never a dangling row. Retention
  * deletes index rows and then whole hour files, which gives the space back to the file system.
  *
- * Checkpoints (copying the WAL into the database file, with an fsync) run on a worker thread with
- * its own connection, so the thread that answers requests never waits for the disk.
+ * The index is small (one row per shard per request), so SQLite's own WAL checkpoints, with their
+ * fsync, are rare and run in line.
  */
 export interface StreamRow {
   id: number;
@@ -102,25 +100,9 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
-const CHECKPOINT_INTERVAL_MS = 250;
 const HOUR_MS = 3_600_000;
 /** Data files kept open for reading and appending; the least recently used is closed first. */
 const MAX_OPEN_DATA_FILES = 32;
-/** Only if the checkpoint worker falls far behind does a writer checkpoint itself (pages of 4 KiB). */
-const BACKSTOP_AUTOCHECKPOINT_PAGES = 65_536;
-
-// Runs as CommonJS inside the worker; a PASSIVE checkpoint never blocks the writer.
-const CHECKPOINT_WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.sqlitePath);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-db.pragma('synchronous = ' + workerData.synchronous);
-const timer = setInterval(() => {
-  try { db.pragma('wal_checkpoint(PASSIVE)'); } catch (error) { parentPort.postMessage(String(error)); }
-}, workerData.intervalMs);
-parentPort.on('message', () => { clearInterval(timer); db.close(); parentPort.close(); });
-`;
 
 export class KinesisStore {
   readonly db: Database.Database;
@@ -129,14 +111,12 @@ export class KinesisStore {
   private readonly selectFirstAtTime: Database.Statement;
   private readonly upsertShard: Database.Statement;
   private readonly upsertStream: Database.Statement;
-  private readonly checkpointer: Worker;
-  private checkpointerExited = false;
   private readonly recordsDir: string;
   private readonly fsync: boolean;
   /** Open data files by path, least recently used first, with the size each will be appended at. */
   private readonly dataFiles = new Map<string, { fd: number; size: number }>();
 
-  constructor(dataDir: string, options: { fsync?: boolean; onCheckpointError?: (message: string) => void } = {}) {
+  constructor(dataDir: string, options: { fsync?: boolean } = {}) {
     mkdirSync(dataDir, { recursive: true });
     const file = join(dataDir, 'kinesis.db');
     this.recordsDir = join(dataDir, 'records');
@@ -147,20 +127,7 @@ export class KinesisStore {
     this.db.pragma('journal_mode = WAL');
     const synchronous = options.fsync ? 'FULL' : 'NORMAL';
     this.db.pragma(`synchronous = ${synchronous}`);
-    this.db.pragma(`wal_autocheckpoint = ${BACKSTOP_AUTOCHECKPOINT_PAGES}`);
     this.db.exec(SCHEMA);
-    this.checkpointer = new Worker(CHECKPOINT_WORKER_SOURCE, {
-      eval: true,
-      // The worker's source is CommonJS; flags like --input-type=module or loaders must not apply to it.
-      execArgv: [],
-      workerData: { file, synchronous, intervalMs: CHECKPOINT_INTERVAL_MS, sqlitePath: createRequire(import.meta.url).resolve('better-sqlite3') },
-    });
-    this.checkpointer.on('message', (message: string) => options.onCheckpointError?.(message));
-    this.checkpointer.on('error', (error) => options.onCheckpointError?.(String(error)));
-    this.checkpointer.once('exit', () => {
-      this.checkpointerExited = true;
-    });
-    this.checkpointer.unref();
     this.insertSegment = this.db.prepare(
       'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -382,17 +349,8 @@ export class KinesisStore {
     return total - free + Math.ceil(dataBytes / 4096);
   }
 
-  async close(): Promise<void> {
+  close(): void {
     if (!this.db.open) return;
-    if (!this.checkpointerExited) {
-      // Referenced again while it stops: otherwise a process with nothing else to do exits before
-      // the worker does, and this close (with its final checkpoint) never finishes.
-      this.checkpointer.ref();
-      await new Promise<void>((resolve) => {
-        this.checkpointer.once('exit', () => resolve());
-        this.checkpointer.postMessage('stop');
-      });
-    }
     for (const path of [...this.dataFiles.keys()]) this.closeDataFile(path);
     this.db.pragma('wal_checkpoint(TRUNCATE)');
     this.db.close();
