@@ -112,28 +112,35 @@ describe('durability: kill -9 and restart on the same data dir (engine child pro
       shard2MaxBeforeLatest = maxBig([...acked.values()].filter((r) => r.shardId === SHARDS[2]).map((r) => r.sequenceNumber));
     });
 
-    await step('keep writing from 4 connections and SIGKILL the engine mid-stream', async () => {
-      let stop = false;
+    await step('keep writing from 6 connections and SIGKILL the engine mid-stream', async () => {
+      let killing = false;
       let ackedBatches = 0;
+      const failuresBeforeKill: string[] = [];
       const ackedBefore = acked.size;
-      const writers = Array.from({ length: 4 }, async (_, w) => {
-        for (let i = 0; !stop; i++) {
+      const writers = Array.from({ length: 6 }, async (_, w) => {
+        for (let i = 0; !killing; i++) {
           try {
             if (i % 3 === 2) await putRecord(attempt());
             else {
-              await putRecords(Array.from({ length: 50 }, () => attempt()));
+              // Large batches keep the engine busy, so the kill lands while it is handling requests.
+              await putRecords(Array.from({ length: 250 }, () => attempt()));
               ackedBatches++;
             }
           } catch (error) {
             // Once the engine is gone requests fail; their records may or may not have been stored.
-            if (!stop) throw new Error(`writer ${w} failed before the kill: ${(error as Error).message}`);
+            if (!killing) failuresBeforeKill.push(`writer ${w}: ${(error as Error).message}`);
             return;
           }
         }
       });
-      await waitFor(() => ackedBatches >= 12, { timeoutMs: 30_000, message: '12 acknowledged batches' });
+      try {
+        await waitFor(() => ackedBatches >= 8 || failuresBeforeKill.length > 0, { timeoutMs: 30_000, message: '8 acknowledged batches' });
+        assert.deepEqual(failuresBeforeKill, [], 'requests failed before the kill');
+      } finally {
+        killing = true;
+      }
+      // Requests are in flight on all six connections right now.
       const exit = await engine!.kill();
-      stop = true;
       await Promise.all(writers);
       assert.deepEqual(exit, { code: null, signal: 'SIGKILL' });
       assert.ok(acked.size > ackedBefore, 'records were acknowledged while writing up to the kill');

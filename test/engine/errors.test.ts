@@ -357,11 +357,9 @@ describe('in-process engine with an injected clock', () => {
   let clock = START;
   let engine: RunningEngine | undefined;
   let url = '';
-  let dataDir = '';
 
   before(async () => {
-    dataDir = makeTempDir('shardtail-clock-');
-    engine = await startEngine({ dataDir, port: 0, now: () => clock, enforceLimits: true, maxBodyBytes: 64 * 1024, retentionSweepMs: 3_600_000 });
+    engine = await startEngine({ dataDir: makeTempDir('shardtail-clock-'), port: 0, now: () => clock, enforceLimits: true, maxBodyBytes: 64 * 1024, retentionSweepMs: 3_600_000 });
     url = engine.url;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
