@@ -61,9 +61,7 @@ interface PendingRecord {
   partitionKey: string;
   /** UTF-8 length of the partition key, which counts toward every size limit. */
   keyBytes: number;
-  /** The record's bytes, or still their (validated) base64 text, decoded straight into the segment. */
-  data: Buffer | string;
-  dataBytes: number;
+  data: Buffer;
   shard: Shard;
 }
 
@@ -617,11 +615,11 @@ export class KinesisEngine {
     const segments = [];
     for (const [shard, positions] of byShard) {
       let size = 0;
-      for (const i of positions) size += 6 + records[i].keyBytes + records[i].dataBytes;
+      for (const i of positions) size += 6 + records[i].keyBytes + records[i].data.length;
       const payload = Buffer.allocUnsafe(size);
       let offset = 0;
       for (const i of positions) {
-        const { partitionKey, keyBytes, data, dataBytes } = records[i];
+        const { partitionKey, keyBytes, data } = records[i];
         offset = payload.writeUInt16BE(keyBytes, offset);
         if (keyBytes === partitionKey.length && keyBytes <= 64) {
           // Short ASCII keys, the usual case: a plain loop beats a call into the UTF-8 encoder.
@@ -630,8 +628,8 @@ export class KinesisEngine {
         } else {
           offset += payload.write(partitionKey, offset, keyBytes, 'utf8');
         }
-        offset = payload.writeUInt32BE(dataBytes, offset);
-        offset += typeof data === 'string' ? payload.write(data, offset, dataBytes, 'base64') : data.copy(payload, offset);
+        offset = payload.writeUInt32BE(data.length, offset);
+        offset += data.copy(payload, offset);
       }
       const arrivalMs = Math.max(now, shard.lastArrivalMs);
       segments.push({ streamId: stream.id, shardIndex: shard.index, firstCounter: shard.nextCounter, lastCounter: shard.nextCounter + positions.length - 1, arrivalMs, payload });
@@ -674,23 +672,22 @@ export class KinesisEngine {
     if (this.enforceLimits && !this.throughputOf(shard, this.now()).admitWrite(data.length + keyBytes, this.now())) {
       throw new AwsApiError('ProvisionedThroughputExceededException', this.throttledMessage(stream, shard), 400);
     }
-    const [sequenceNumber] = this.commit(stream, [{ partitionKey, keyBytes, data, dataBytes: data.length, shard }]);
+    const [sequenceNumber] = this.commit(stream, [{ partitionKey, keyBytes, data, shard }]);
     return { ShardId: shard.id, SequenceNumber: sequenceNumber, EncryptionType: 'NONE' };
   }
 
   private putRecords(input: Input): object {
     const stream = this.resolveLiveStream(input);
-    const entries = input.Records as Array<{ Data: Buffer | string; DataBytes?: number; PartitionKey: string; ExplicitHashKey?: string }>;
+    const entries = input.Records as Array<{ Data: Buffer; PartitionKey: string; ExplicitHashKey?: string }>;
     const maxRequestBytes = stream.maxRecordKiB > 1024 ? 10 * 1024 * 1024 : 5 * 1024 * 1024;
     const pending: PendingRecord[] = new Array(entries.length);
     let total = 0;
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
       const keyBytes = Buffer.byteLength(entry.PartitionKey, 'utf8');
-      const dataBytes = entry.DataBytes ?? (entry.Data as Buffer).length;
-      this.checkRecordSize(stream, keyBytes, dataBytes);
-      total += keyBytes + dataBytes;
-      pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, dataBytes, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
+      this.checkRecordSize(stream, keyBytes, entry.Data.length);
+      total += keyBytes + entry.Data.length;
+      pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, shard: this.route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
     }
     if (total > maxRequestBytes) throw new AwsApiError('InvalidArgumentException', `Records size exceeds ${maxRequestBytes / (1024 * 1024)} MB limit`, 400);
 
@@ -698,7 +695,7 @@ export class KinesisEngine {
     let throttled: boolean[] | undefined;
     if (this.enforceLimits) {
       const now = this.now();
-      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.dataBytes + r.keyBytes, now));
+      throttled = pending.map((r) => !this.throughputOf(r.shard, now).admitWrite(r.data.length + r.keyBytes, now));
       accepted = pending.filter((_, i) => !throttled![i]);
     }
     const sequences = accepted.length > 0 ? this.commit(stream, accepted) : [];

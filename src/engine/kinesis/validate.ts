@@ -114,7 +114,8 @@ export function decodeBase64Strict(text: string): Buffer {
   const decoded = Buffer.from(text, 'base64');
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
   const expected = (text.length / 4) * 3 - padding;
-  if (decoded.length !== expected || /[-_]/.test(text)) {
+  // indexOf is a native scan; a regular expression over every character costs several times more.
+  if (decoded.length !== expected || text.indexOf('-') !== -1 || text.indexOf('_') !== -1) {
     const bad = /[^A-Za-z0-9+/=]/.exec(text)?.[0] ?? '=';
     throw serializationError(`'${text}' can not be converted to a Blob: Invalid Base64 character: '${bad}'`);
   }
