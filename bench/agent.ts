@@ -152,6 +152,13 @@ try {
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`);
   console.log(`input: ${lineCount.toLocaleString('en-US')} lines, ${bytes.toLocaleString('en-US')} bytes (${(bytes / lineCount).toFixed(1)} B/line); 1 warm-up run, then ${runs} counted runs`);
   await runBackfill(dir, logPath);
+  // The fixed cost of a run (start-up: loading modules, opening stores; shutdown), from a 1-line file.
+  const oneLineDir = mkdtempSync(join(dir, 'one-'));
+  const oneLinePath = join(oneLineDir, 'one.log');
+  writeLog(oneLinePath, 1);
+  const fixed: RunResult[] = [];
+  for (let i = 0; i < runs; i++) fixed.push(await runBackfill(oneLineDir, oneLinePath));
+  const fixedCpu = median(fixed.map((r) => r.cpuSeconds));
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) results.push(await runBackfill(dir, logPath));
   for (const result of results) if (result.records !== lineCount) throw new Error(`run shipped ${result.records} records, expected ${lineCount}`);
@@ -168,6 +175,8 @@ try {
   console.log(`| CPU s (user + sys, engine included) | ${stat(cpu, 3)} |`);
   console.log(`| lines per CPU-second | ${stat(results.map((r) => lineCount / r.cpuSeconds), 0)} |`);
   console.log(`| peak RSS (MiB) | ${stat(results.map((r) => r.peakRssMiB), 1)} |`);
+  console.log(`| fixed cost: CPU s of a 1-line run (start-up and shutdown) | ${stat(fixed.map((r) => r.cpuSeconds), 3)} |`);
+  console.log(`| lines per CPU-second beyond that fixed cost | ${stat(results.map((r) => lineCount / (r.cpuSeconds - fixedCpu)), 0)} |`);
   if (values.verify) console.log('\n' + (await verify(dir, lineCount)));
 } finally {
   rmSync(dir, { recursive: true, force: true });
