@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import type { FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import { Batcher } from '../batch/batcher.js';
@@ -40,6 +40,12 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 const LET_GO_IDLE_MS = 1000;
 /** Idle files are polled less and less often, down to this, so thousands of them cost little. */
 const MAX_IDLE_POLL_MS = 2000;
+/**
+ * Files a flow keeps open at once. Beyond it, files that are idle at their end are closed and
+ * reopened by identity (device and inode) when they grow, so a glob over thousands of files does
+ * not exhaust descriptors.
+ */
+export const MAX_OPEN_FILES_PER_FLOW = 128;
 
 interface TrackedFile {
   tailer: FileTailer;
@@ -53,6 +59,8 @@ interface TrackedFile {
   /** Size at the last stat, for how far behind the flow is. */
   size: number;
   lastGrowthMs: number;
+  /** When it was last read from, for closing the least recently used idle file first. */
+  lastReadMs: number;
   idlePollMs: number;
   nextPollMs: number;
   lettingGo: boolean;
@@ -103,6 +111,7 @@ export class Flow {
   private stopped = false;
   private scanning: Promise<void> | undefined;
   private unreadable = new Set<string>();
+  private openFiles = 0;
   private recordsTruncated = 0;
   /** Counts of files already let go, so the flow's totals do not shrink when a file is. */
   private retiredTotals = { records: 0, bytes: 0 };
@@ -242,10 +251,11 @@ export class Flow {
       return;
     }
     this.unreadable.delete(file.path);
+    this.openFiles++;
     const info = await handle.stat();
     const key = identityKey(info.dev, info.ino);
     if (this.files.has(key)) {
-      await handle.close();
+      await this.closeHandle(handle);
       return;
     }
     const fingerprint = fingerprintOf(handle);
@@ -279,10 +289,60 @@ export class Flow {
       wake: true,
       size: info.size,
       lastGrowthMs: Date.now(),
+      lastReadMs: Date.now(),
       idlePollMs: this.config.minTimeBetweenFilePollsMillis,
       nextPollMs: 0,
       lettingGo: false,
     });
+    if (this.openFiles > MAX_OPEN_FILES_PER_FLOW && !(await this.closeIdleFile())) {
+      // Every open file is busy: this one waits, closed, for a descriptor to free up.
+      tailer.handle = undefined;
+      await this.closeHandle(handle);
+    }
+  }
+
+  private async closeHandle(handle: FileHandle): Promise<void> {
+    this.openFiles--;
+    await handle.close().catch(() => undefined);
+  }
+
+  /** Closes the least recently read file that is idle at its end; false if every open file is busy. */
+  private async closeIdleFile(): Promise<boolean> {
+    let victim: TrackedFile | undefined;
+    for (const file of this.files.values()) {
+      const tailer = file.tailer;
+      if (tailer.handle === undefined || file.lettingGo || tailer.readOffset < file.size) continue;
+      if (victim === undefined || file.lastReadMs < victim.lastReadMs) victim = file;
+    }
+    if (victim === undefined) return false;
+    const handle = victim.tailer.handle!;
+    victim.tailer.handle = undefined;
+    await this.closeHandle(handle);
+    return true;
+  }
+
+  /**
+   * Makes sure the file is open, reopening it by path only if that path still holds the same
+   * identity (a rotated file is found again under its new name by the next scan).
+   */
+  private async ensureOpen(file: TrackedFile): Promise<boolean> {
+    const tailer = file.tailer;
+    if (tailer.handle !== undefined) return true;
+    if (this.openFiles >= MAX_OPEN_FILES_PER_FLOW && !(await this.closeIdleFile())) return false;
+    let handle: FileHandle;
+    try {
+      handle = await open(tailer.path, 'r');
+    } catch {
+      return false;
+    }
+    this.openFiles++;
+    const info = await handle.stat().catch(() => undefined);
+    if (info === undefined || info.dev !== tailer.identity.dev || info.ino !== tailer.identity.ino) {
+      await this.closeHandle(handle);
+      return false;
+    }
+    tailer.handle = handle;
+    return true;
   }
 
   private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, fingerprint: string, initial: boolean): Promise<number> {
@@ -361,9 +421,19 @@ export class Flow {
   /** One chunk from one file; handles truncation, end of file, and letting go. */
   private async readFrom(file: TrackedFile): Promise<number> {
     const tailer = file.tailer;
+    if (tailer.handle === undefined) {
+      // Closed while idle: a stat by path says whether it is worth a descriptor again.
+      const info = await stat(tailer.path).catch(() => undefined);
+      const same = info !== undefined && info.dev === tailer.identity.dev && info.ino === tailer.identity.ino;
+      if (!same || info.size === tailer.readOffset) {
+        return this.atEndOfFile(file);
+      }
+      if (!(await this.ensureOpen(file))) return 0;
+    }
+    file.lastReadMs = Date.now();
     let size: number;
     try {
-      size = (await tailer.handle.stat()).size;
+      size = (await tailer.handle!.stat()).size;
     } catch (error) {
       this.logger.error({ path: tailer.path, err: error }, 'cannot stat open file; letting it go');
       await this.letGo(file);
@@ -388,11 +458,15 @@ export class Flow {
       if (bytes > 0) {
         file.lastGrowthMs = Date.now();
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        if (file.fingerprint === '' && tailer.readOffset >= FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) file.fingerprint = fingerprintOf(tailer.handle);
+        if (file.fingerprint === '' && tailer.readOffset >= FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) file.fingerprint = fingerprintOf(tailer.handle!);
         return bytes;
       }
     }
-    // At the end of the file for now.
+    return this.atEndOfFile(file);
+  }
+
+  /** Nothing more to read for now: let the file go if its time has come, else poll it later. */
+  private async atEndOfFile(file: TrackedFile): Promise<number> {
     file.wake = false;
     const now = Date.now();
     const finished = this.options.mode === 'backfill' || (!file.listed && now - file.lastGrowthMs >= LET_GO_IDLE_MS);
@@ -415,7 +489,11 @@ export class Flow {
     this.retiring.set(tailer, file.fingerprint);
     this.retiredTotals.records += tailer.recordsRead;
     this.retiredTotals.bytes += tailer.bytesRead;
-    await tailer.handle.close().catch(() => undefined);
+    if (tailer.handle !== undefined) {
+      const handle = tailer.handle;
+      tailer.handle = undefined;
+      await this.closeHandle(handle);
+    }
   }
 
   /**
@@ -507,7 +585,11 @@ export class Flow {
   async close(): Promise<void> {
     await this.stopReading();
     this.sender.abandon();
-    for (const file of this.files.values()) await file.tailer.handle.close().catch(() => undefined);
+    for (const file of this.files.values()) {
+      const handle = file.tailer.handle;
+      file.tailer.handle = undefined;
+      if (handle !== undefined) await this.closeHandle(handle);
+    }
   }
 }
 

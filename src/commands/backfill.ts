@@ -43,7 +43,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     if (summary.undelivered > 0 || summary.undeliveredFiles.length > 0) {
       process.stderr.write(
         `shardtail backfill: ${summary.undelivered} records were not delivered (nothing acknowledged for ${args['give-up-after-seconds']} s); ` +
-          `a rerun resumes from the checkpoints. Not fully delivered: ${summary.undeliveredFiles.join(', ')}\n`,
+          `a rerun resumes from the checkpoints. Not fully delivered (${summary.undeliveredFiles.length} files): ` +
+          `${summary.undeliveredFiles.slice(0, 20).join(', ')}${summary.undeliveredFiles.length > 20 ? ', …' : ''}\n`,
       );
       process.exitCode = 1;
     }

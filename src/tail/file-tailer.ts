@@ -41,7 +41,8 @@ const NEWLINE = 0x0a;
 export class FileTailer {
   path: string;
   readonly identity: FileIdentity;
-  readonly handle: FileHandle;
+  /** Undefined while the file is closed to save descriptors; reopened by identity when it grows. */
+  handle: FileHandle | undefined;
   progress: FileProgress;
   /** Next byte to read. */
   readOffset: number;
@@ -79,6 +80,7 @@ export class FileTailer {
   async readChunk(fileSize?: number): Promise<number> {
     const wanted = fileSize === undefined ? this.options.chunkSize : Math.min(this.options.chunkSize, fileSize - this.readOffset);
     if (wanted <= 0) return 0;
+    if (this.handle === undefined) throw new Error(`${this.path} is not open`);
     const buffer = Buffer.allocUnsafe(wanted);
     const { bytesRead } = await this.handle.read(buffer, 0, wanted, this.readOffset);
     if (bytesRead === 0) return 0;
