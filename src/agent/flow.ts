@@ -52,6 +52,10 @@ interface TrackedFile {
   key: string;
   /** Hex fingerprint of the first FINGERPRINT_BYTES, '' until the file is that long. */
   fingerprint: string;
+  /** The first bytes read so far (up to FINGERPRINT_BYTES), to recognise a copytruncate copy. */
+  head: Buffer;
+  /** A copy of this file appeared: no reading on until it is truncated, or this moment passes. */
+  pausedUntilMs: number;
   /** Still matched by the latest scan; a file that is not is read to its end, then let go. */
   listed: boolean;
   /** A change was seen (or a poll is due) since the last read found nothing. */
@@ -81,11 +85,36 @@ function identityKey(dev: number, ino: number): string {
   return `${dev}:${ino}`;
 }
 
-function fingerprintOf(handle: FileHandle): string {
+/** The file's first bytes (up to FINGERPRINT_BYTES): what copies of it share. */
+function headOf(handle: FileHandle): Buffer {
   const head = Buffer.allocUnsafe(FINGERPRINT_BYTES);
   const read = readSync(handle.fd, head, 0, FINGERPRINT_BYTES, 0);
-  return read < FINGERPRINT_BYTES ? '' : hash('sha1', head, 'hex');
+  return head.subarray(0, read);
 }
+
+function fingerprintOf(head: Buffer): string {
+  return head.length < FINGERPRINT_BYTES ? '' : hash('sha1', head, 'hex');
+}
+
+/**
+ * A copy holds at least everything the original had when its head was taken, so the copy's head
+ * must start with the whole of the original's: a new file that merely begins like another (a
+ * shared timestamp prefix) is not taken for its copy.
+ */
+function isCopyOf(copyHead: Buffer, originalHead: Buffer): boolean {
+  return originalHead.length > 0 && copyHead.length >= originalHead.length && copyHead.subarray(0, originalHead.length).equals(originalHead);
+}
+
+/** A file that shrank (copytruncate): where reading stopped, and the head its old content had. */
+interface Truncation {
+  head: Buffer;
+  offset: number;
+  atMs: number;
+}
+
+/** How long a truncation waits for its copy to show up, and a possible original for its truncation. */
+const COPY_WINDOW_MS = 30_000;
+const ORIGINAL_PAUSE_MS = 2_000;
 
 /**
  * One flow of agent.json: the files of one glob, tailed concurrently, cut into records, batched
@@ -110,8 +139,10 @@ export class Flow {
   private pumpAgain = false;
   private stopped = false;
   private scanning: Promise<void> | undefined;
+  private rescanQueued: Promise<void> | undefined;
   private unreadable = new Set<string>();
   private openFiles = 0;
+  private truncations: Truncation[] = [];
   private recordsTruncated = 0;
   /** Counts of files already let go, so the flow's totals do not shrink when a file is. */
   private retiredTotals = { records: 0, bytes: 0 };
@@ -179,9 +210,19 @@ export class Flow {
     this.scanTimer.unref();
   }
 
-  /** Runs one scan at a time; callers arriving during a scan share it. */
+  /**
+   * Runs one scan at a time. A call during a scan gets one more scan right after it, since the
+   * running one may have listed the directory before the change that prompted the call.
+   */
   rescan(): Promise<void> {
-    this.scanning ??= this.scan(false).finally(() => {
+    if (this.scanning !== undefined) {
+      this.rescanQueued ??= this.scanning.then(() => {
+        this.rescanQueued = undefined;
+        return this.rescan();
+      });
+      return this.rescanQueued;
+    }
+    this.scanning = this.scan(false).finally(() => {
       this.scanning = undefined;
     });
     return this.scanning;
@@ -189,17 +230,26 @@ export class Flow {
 
   private onFileEvent(kind: 'add' | 'change' | 'unlink', path: string): void {
     if (this.stopped) return;
-    if (kind === 'change') {
-      for (const file of this.files.values()) {
-        if (file.tailer.path === path) {
-          file.wake = true;
-          file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        }
-      }
-      this.pump();
+    if (kind !== 'change') {
+      void this.rescan().then(() => this.pump());
       return;
     }
-    void this.rescan().then(() => this.pump());
+    let known = false;
+    for (const file of this.files.values()) {
+      if (file.tailer.path === path) {
+        file.wake = true;
+        file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
+        known = true;
+      }
+    }
+    this.pump();
+    // A rename and a create at the same path in quick succession (logrotate's create mode) can reach
+    // us as a mere change: if the path now holds a file we do not track, scan for it now.
+    void stat(path)
+      .then((info) => {
+        if (!known || !this.files.has(identityKey(info.dev, info.ino))) return this.rescan().then(() => this.pump());
+      })
+      .catch(() => undefined);
   }
 
   private async scan(initial: boolean): Promise<void> {
@@ -258,8 +308,9 @@ export class Flow {
       await this.closeHandle(handle);
       return;
     }
-    const fingerprint = fingerprintOf(handle);
-    const startOffset = await this.startOffsetFor(key, file.path, handle, info.size, fingerprint, initial);
+    const head = headOf(handle);
+    const fingerprint = fingerprintOf(head);
+    const startOffset = this.copyStartOffset(head, info.size) ?? (await this.startOffsetFor(key, file.path, handle, info.size, fingerprint, initial));
     const tailer = new FileTailer({
       path: file.path,
       identity: { dev: info.dev, ino: info.ino },
@@ -285,6 +336,8 @@ export class Flow {
       tailer,
       key,
       fingerprint,
+      head,
+      pausedUntilMs: 0,
       listed: true,
       wake: true,
       size: info.size,
@@ -343,6 +396,32 @@ export class Flow {
     }
     tailer.handle = handle;
     return true;
+  }
+
+  /**
+   * copytruncate: logrotate copies the file and then truncates it. A new file whose head is that of
+   * a file just truncated (or about to be) is that copy: it is read on from where the original was
+   * read to, so the lines not yet read are shipped from the copy, and none twice. Undefined when
+   * the new file is not a copy.
+   */
+  private copyStartOffset(head: Buffer, size: number): number | undefined {
+    const now = Date.now();
+    this.truncations = this.truncations.filter((t) => now - t.atMs < COPY_WINDOW_MS);
+    const truncated = this.truncations.findIndex((t) => isCopyOf(head, t.head));
+    if (truncated !== -1) {
+      const [truncation] = this.truncations.splice(truncated, 1);
+      this.logger.info({ offset: truncation.offset }, 'found the copy of a truncated file; reading it on from where the original was read to');
+      return Math.min(truncation.offset, size);
+    }
+    for (const original of this.files.values()) {
+      if (original.lettingGo || !isCopyOf(head, original.head) || original.tailer.readOffset === 0) continue;
+      // Copied but not truncated yet: hold the original until its truncation shows, so that the
+      // bytes after this offset are read from the copy only.
+      original.pausedUntilMs = now + ORIGINAL_PAUSE_MS;
+      this.logger.info({ original: original.tailer.path, offset: original.tailer.readOffset }, 'a copy of a tailed file appeared (copytruncate); reading it on from the same offset');
+      return Math.min(original.tailer.readOffset, size);
+    }
+    return undefined;
   }
 
   private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, fingerprint: string, initial: boolean): Promise<number> {
@@ -442,8 +521,17 @@ export class Flow {
     file.size = size;
     if (size < tailer.readOffset) {
       this.logger.warn({ path: tailer.path, size, offset: tailer.readOffset }, 'file shrank below the read offset (copytruncate); reading it again from the start');
+      if (file.pausedUntilMs === 0) this.truncations.push({ head: file.head, offset: tailer.readOffset, atMs: Date.now() });
+      file.pausedUntilMs = 0;
       tailer.restartFromZero();
+      file.head = Buffer.alloc(0);
+      file.fingerprint = '';
+    } else if (file.pausedUntilMs > Date.now()) {
+      file.wake = false;
+      file.nextPollMs = Math.min(file.pausedUntilMs, Date.now() + this.config.minTimeBetweenFilePollsMillis);
+      return 0;
     }
+    file.pausedUntilMs = 0;
     if (size > tailer.readOffset) {
       const before = tailer.readOffset;
       let bytes: number;
@@ -458,7 +546,10 @@ export class Flow {
       if (bytes > 0) {
         file.lastGrowthMs = Date.now();
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        if (file.fingerprint === '' && tailer.readOffset >= FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) file.fingerprint = fingerprintOf(tailer.handle!);
+        if (file.head.length < FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) {
+          file.head = headOf(tailer.handle!);
+          file.fingerprint = fingerprintOf(file.head);
+        }
         return bytes;
       }
     }

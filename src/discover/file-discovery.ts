@@ -83,7 +83,9 @@ export class ChangeWatcher {
     void import('chokidar')
       .then(({ watch }) => {
         if (this.closed) return;
-        const watcher = watch(this.base, { ignoreInitial: true, depth: this.depth, persistent: false, followSymlinks: true });
+        // atomic: false, so that a rename and a create at one path (log rotation) are reported at once as
+        // unlink and add, not merged into a change 100 ms later.
+        const watcher = watch(this.base, { ignoreInitial: true, depth: this.depth, persistent: false, followSymlinks: true, atomic: false });
         watcher.on('add', (path) => this.onChange('add', path));
         watcher.on('change', (path) => this.onChange('change', path));
         watcher.on('unlink', (path) => this.onChange('unlink', path));
