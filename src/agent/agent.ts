@@ -16,6 +16,7 @@ import { MemoryBudget } from './memory-budget.js';
 const AGENT_BUDGET_BYTES = 64 * 1024 * 1024;
 /** Checkpoints are also saved after every delivered batch; the timer catches the rest (new files, truncations). */
 const CHECKPOINT_SAVE_INTERVAL_MS = 1000;
+const CHECKPOINT_EXPIRY_INTERVAL_MS = 3_600_000;
 /**
  * One batch call in flight per flow: a crash can then resend at most that one batch (checkpoints
  * are saved after each delivered batch), and records reach the stream in file order.
@@ -55,6 +56,7 @@ export class Agent {
   private flows: Flow[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
   private readonly startedMs = Date.now();
   private readonly budget = new MemoryBudget(AGENT_BUDGET_BYTES);
 
@@ -72,8 +74,6 @@ export class Agent {
     this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, (movedTo, error) =>
       this.logger.error({ file: config.checkpointFile, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints'),
     );
-    const expired = this.checkpoints.expire(config.checkpointTimeToLiveDays, Date.now());
-    if (expired > 0) this.logger.info({ expired, ttlDays: config.checkpointTimeToLiveDays }, 'expired old checkpoints');
     if (config.engine.embedded) {
       this.engine = await startEngine({
         host: config.engine.host,
@@ -103,8 +103,13 @@ export class Agent {
       await flow.start();
       this.logger.info({ flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName }, 'flow started');
     }
+    // What is older than the TTL once every file found has been saved afresh belongs to files that
+    // are gone, deleted while the agent was stopped included.
+    this.expireCheckpoints();
     this.checkpointTimer = setInterval(() => this.saveCheckpoints(), CHECKPOINT_SAVE_INTERVAL_MS);
     this.checkpointTimer.unref();
+    this.expiryTimer = setInterval(() => this.expireCheckpoints(), CHECKPOINT_EXPIRY_INTERVAL_MS);
+    this.expiryTimer.unref();
     this.statusTimer = setInterval(() => this.reportStatus(), config.log.statusReportingPeriodSeconds * 1000);
     this.statusTimer.unref();
   }
@@ -179,6 +184,18 @@ export class Agent {
       if (!(error instanceof AwsApiError) || error.code !== 'ResourceNotFoundException') throw error;
       await destination.client.call('CreateStream', { StreamName: flow.streamName, ShardCount: autoCreate.shards });
       this.logger.info({ stream: flow.streamName, shards: autoCreate.shards }, 'created stream on the embedded engine');
+    }
+  }
+
+  private expireCheckpoints(): void {
+    // Files still tailed are re-saved first, however long they have been idle: only the gone expire.
+    for (const flow of this.flows) flow.touchCheckpoints();
+    this.saveCheckpoints();
+    try {
+      const expired = this.checkpoints!.expire(this.config.checkpointTimeToLiveDays, Date.now());
+      if (expired > 0) this.logger.info({ expired, ttlDays: this.config.checkpointTimeToLiveDays }, 'forgot checkpoints of files gone for longer than checkpointTimeToLiveDays');
+    } catch (error) {
+      this.logger.error({ err: error }, 'cannot expire old checkpoints; will retry');
     }
   }
 
@@ -269,6 +286,7 @@ export class Agent {
    */
   async stop(): Promise<{ drained: boolean }> {
     clearInterval(this.statusTimer);
+    clearInterval(this.expiryTimer);
     for (const flow of this.flows) await flow.stopReading();
     for (const flow of this.flows) flow.flush();
     const idle = Promise.all(this.flows.map((flow) => flow.sender.idle())).then(() => true);

@@ -92,8 +92,22 @@ function headOf(handle: FileHandle): Buffer {
   return head.subarray(0, read);
 }
 
+/**
+ * `<length>:<sha1 of the first length bytes>`. A file shorter than FINGERPRINT_BYTES gets a
+ * provisional fingerprint of what it has, replaced as it grows; a file that got a recycled inode
+ * shows itself by different first bytes, whatever its size.
+ */
 function fingerprintOf(head: Buffer): string {
-  return head.length < FINGERPRINT_BYTES ? '' : hash('sha1', head, 'hex');
+  return head.length === 0 ? '' : `${head.length}:${hash('sha1', head, 'hex')}`;
+}
+
+/** Whether a file whose first bytes are `head` can be the one a checkpoint's fingerprint was taken of. */
+function matchesFingerprint(head: Buffer, fingerprint: string): boolean {
+  if (fingerprint === '') return true;
+  const colon = fingerprint.indexOf(':');
+  const length = colon === -1 ? FINGERPRINT_BYTES : Number(fingerprint.slice(0, colon));
+  const digest = colon === -1 ? fingerprint : fingerprint.slice(colon + 1);
+  return head.length >= length && hash('sha1', head.subarray(0, length), 'hex') === digest;
 }
 
 /**
@@ -310,7 +324,7 @@ export class Flow {
     }
     const head = headOf(handle);
     const fingerprint = fingerprintOf(head);
-    const startOffset = this.copyStartOffset(head, info.size) ?? (await this.startOffsetFor(key, file.path, handle, info.size, fingerprint, initial));
+    const startOffset = this.copyStartOffset(head, info.size) ?? (await this.startOffsetFor(key, file.path, handle, info.size, head, initial));
     const tailer = new FileTailer({
       path: file.path,
       identity: { dev: info.dev, ino: info.ino },
@@ -424,12 +438,11 @@ export class Flow {
     return undefined;
   }
 
-  private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, fingerprint: string, initial: boolean): Promise<number> {
+  private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<number> {
     const checkpoint = this.checkpointsByKey.get(key);
     if (checkpoint !== undefined) {
       this.checkpointsByKey.delete(key);
-      const sameFile = checkpoint.fingerprint === '' || fingerprint === '' || checkpoint.fingerprint === fingerprint;
-      if (!sameFile) {
+      if (!matchesFingerprint(head, checkpoint.fingerprint)) {
         this.logger.warn({ path, previousPath: checkpoint.path }, 'inode reused by a different file; reading it from the start');
         return 0;
       }
@@ -546,7 +559,7 @@ export class Flow {
       if (bytes > 0) {
         file.lastGrowthMs = Date.now();
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        if (file.head.length < FINGERPRINT_BYTES && before < FINGERPRINT_BYTES) {
+        if (file.head.length < FINGERPRINT_BYTES) {
           file.head = headOf(tailer.handle!);
           file.fingerprint = fingerprintOf(file.head);
         }
@@ -617,6 +630,11 @@ export class Flow {
       }
     };
     return { checkpoints, saved };
+  }
+
+  /** Marks every tailed file's checkpoint for saving, which renews its age for checkpointTimeToLiveDays. */
+  touchCheckpoints(): void {
+    for (const file of this.files.values()) file.tailer.progress.dirty = true;
   }
 
   /** Seals the open batch so that what was read goes out now (shutdown, end of a backfill). */
