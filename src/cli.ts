@@ -17,4 +17,14 @@ await yargs(hideBin(process.argv))
   .demandCommand(1, 'Name a command; see shardtail --help.')
   .strict()
   .help()
+  .fail((message, error, yargsInstance) => {
+    // Usage mistakes get the usage; failures inside a command get one line, not a stack trace.
+    if (error === undefined) {
+      yargsInstance.showHelp();
+      process.stderr.write(`\n${message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`shardtail: ${error.message}\n`);
+    process.exit(1);
+  })
   .parseAsync();

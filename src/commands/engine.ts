@@ -47,6 +47,12 @@ export const engineCommand: CommandModule<object, EngineArgs> = {
       region: args.region,
       fsync: args.fsync,
       logger,
+    }).catch((error: NodeJS.ErrnoException) => {
+      const reason = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
+      logger.fatal({ err: error, host: args.host, port: args.port }, `cannot listen on ${args.host}:${args.port}: ${reason}`);
+      logger.flush();
+      process.stderr.write(`shardtail engine: cannot listen on ${args.host}:${args.port}: ${reason}\n`);
+      process.exit(1);
     });
     logger.info({ url: engine.url, port: engine.port, dataDir: args['data-dir'], enforceLimits: args['enforce-limits'] }, 'engine listening');
     await onShutdownSignal(logger);
