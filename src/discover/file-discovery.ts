@@ -11,6 +11,8 @@ export interface DiscoveredFile {
   mtimeMs: number;
 }
 
+const BASE_DIRECTORY_CHECK_MS = 1000;
+
 /** Rotated-and-compressed copies are never tailed, as in the Java agent (their lines were read before compression). */
 const COMPRESSED = /\.(gz|bz2|zip)$/i;
 
@@ -60,6 +62,7 @@ export class ChangeWatcher {
   private watcher: FSWatcher | undefined;
   private starting = false;
   private closed = false;
+  private baseTimer: NodeJS.Timeout | undefined;
   private readonly base: string;
   private readonly depth: number | undefined;
 
@@ -77,7 +80,16 @@ export class ChangeWatcher {
 
   /** Starts watching once the base directory exists; call again after scans until it does. */
   ensureStarted(): void {
-    if (this.watcher !== undefined || this.starting || this.closed || !existsSync(this.base)) return;
+    if (this.watcher !== undefined || this.starting || this.closed) return;
+    if (!existsSync(this.base)) {
+      // Checked each second until the directory appears; once watched, the ready event rescans.
+      this.baseTimer ??= setTimeout(() => {
+        this.baseTimer = undefined;
+        this.ensureStarted();
+      }, BASE_DIRECTORY_CHECK_MS);
+      this.baseTimer.unref();
+      return;
+    }
     this.starting = true;
     // chokidar loads on first use: a backfill never watches, and start-up time matters.
     void import('chokidar')
@@ -101,6 +113,7 @@ export class ChangeWatcher {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.baseTimer);
     await this.watcher?.close();
     this.watcher = undefined;
   }
