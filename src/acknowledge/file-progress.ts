@@ -1,24 +1,47 @@
 /**
  * Delivery accounting for one file: which byte offset is safe to checkpoint.
  *
- * Every read chunk becomes a Span: the offset just past its last complete record, and how many of
- * its records are not yet acknowledged. Spans complete in any order (batches succeed out of order),
- * but the committed offset only moves past a span when it and every span before it are complete:
- * the checkpoint never runs ahead of delivery.
+ * Every read chunk becomes a Span of records, each with the file offset just past it. The
+ * committed offset is the end of the longest run of records, from the last checkpoint on, that are
+ * all acknowledged: spans (and records within them) may be acknowledged in any order, but the
+ * checkpoint never runs ahead of delivery, and it moves record by record, so a crash resends only
+ * what was in flight.
  */
 export class Span {
+  /** Records acknowledged from the start of the span with no gap. */
+  private prefix = 0;
+  private readonly acked: Uint8Array;
+  remaining: number;
+
   constructor(
     readonly progress: FileProgress,
+    /** File offset where the span's first record starts. */
+    readonly startOffset: number,
+    /** End of each record, relative to startOffset. */
+    private readonly recordEnds: Uint32Array,
+    /** Just past the span's last complete line (lines skipped as headers count too). */
     readonly endOffset: number,
-    public remaining: number,
     /** Bytes of memory this span pins (the read buffer its records are views of), for the budget. */
     readonly pinnedBytes: number,
-  ) {}
+  ) {
+    this.remaining = recordEnds.length;
+    this.acked = new Uint8Array(recordEnds.length);
+  }
 
-  /** Marks `count` of this span's records as delivered. */
-  acknowledge(count = 1): void {
-    this.remaining -= count;
-    if (this.remaining === 0) this.progress.advance();
+  /** The offset up to which this span is delivered without a gap. */
+  get deliveredOffset(): number {
+    if (this.remaining === 0) return this.endOffset;
+    return this.prefix === 0 ? this.startOffset : this.startOffset + this.recordEnds[this.prefix - 1];
+  }
+
+  /** Marks record `index` of this span as delivered. */
+  acknowledge(index: number): void {
+    if (this.acked[index] === 1) return;
+    this.acked[index] = 1;
+    this.remaining--;
+    const before = this.prefix;
+    while (this.prefix < this.acked.length && this.acked[this.prefix] === 1) this.prefix++;
+    if (this.remaining === 0 || this.prefix !== before) this.progress.advance();
   }
 }
 
@@ -36,10 +59,10 @@ export class FileProgress {
   ) {}
 
   /** Registers the records of one chunk; a chunk with no records completes at once (in order). */
-  openSpan(endOffset: number, records: number, pinnedBytes: number): Span {
-    const span = new Span(this, endOffset, records, pinnedBytes);
+  openSpan(startOffset: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): Span {
+    const span = new Span(this, startOffset, recordEnds, endOffset, pinnedBytes);
     this.spans.push(span);
-    if (records === 0) this.advance();
+    if (recordEnds.length === 0) this.advance();
     return span;
   }
 
@@ -51,16 +74,22 @@ export class FileProgress {
   advance(): void {
     while (this.head < this.spans.length && this.spans[this.head].remaining === 0) {
       const span = this.spans[this.head++];
-      if (!this.superseded && span.endOffset > this.committedOffset) {
-        this.committedOffset = span.endOffset;
-        this.dirty = true;
-      }
+      this.commit(span.endOffset);
       this.onComplete(span);
     }
+    // The first incomplete span may still have a delivered run of records at its start.
+    if (this.head < this.spans.length) this.commit(this.spans[this.head].deliveredOffset);
     // Drop completed spans in bulk so the queue does not grow without bound.
     if (this.head > 1024 && this.head * 2 > this.spans.length) {
       this.spans.splice(0, this.head);
       this.head = 0;
+    }
+  }
+
+  private commit(offset: number): void {
+    if (!this.superseded && offset > this.committedOffset) {
+      this.committedOffset = offset;
+      this.dirty = true;
     }
   }
 }

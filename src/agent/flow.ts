@@ -176,7 +176,7 @@ export class Flow {
       retryInitialBackoffMillis: config.retryInitialBackoffMillis,
       retryMaxBackoffMillis: config.retryMaxBackoffMillis,
       logger: this.logger,
-      onDelivered: (entry) => entry.record.span.acknowledge(),
+      onDelivered: (entry) => entry.record.span.acknowledge(entry.record.index),
       onBatchDone: () => options.onBatchDelivered(),
     });
     this.batcher = new Batcher({

@@ -90,7 +90,9 @@ export class FileTailer {
 
   private consume(chunk: Buffer, pinnedBytes: number): void {
     const base = this.readOffset;
+    const spanStart = this.lineEndOffset;
     const records: Buffer[] = [];
+    const ends: number[] = [];
     const max = this.options.maxRecordBytes;
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, 0);
@@ -108,14 +110,17 @@ export class FileTailer {
         line = chunk.subarray(start, end);
       }
       if (this.headerLinesLeft > 0) this.headerLinesLeft--;
-      else records.push(line.length > max ? this.truncate(line, line.length) : line);
+      else {
+        records.push(line.length > max ? this.truncate(line, line.length) : line);
+        ends.push(base + end - spanStart);
+      }
       start = end;
       newline = chunk.indexOf(NEWLINE, start);
     }
     if (start < chunk.length) this.hold(chunk.subarray(start));
     this.readOffset = base + chunk.length;
     if (start > 0) this.lineEndOffset = base + start;
-    this.emit(records, this.lineEndOffset, pinnedBytes);
+    this.emit(records, spanStart, Uint32Array.from(ends), this.lineEndOffset, pinnedBytes);
   }
 
   /** Keeps the bytes of an unfinished line; a copy, so the chunk is not pinned by one partial line. */
@@ -151,14 +156,14 @@ export class FileTailer {
     return cut;
   }
 
-  private emit(lines: Buffer[], endOffset: number, pinnedBytes: number): void {
+  private emit(lines: Buffer[], spanStart: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): void {
     this.options.onBytesPinned(pinnedBytes);
-    const span = this.progress.openSpan(endOffset, lines.length, pinnedBytes);
+    const span = this.progress.openSpan(spanStart, recordEnds, endOffset, pinnedBytes);
     if (lines.length === 0) return;
     const records = new Array<LogRecord>(lines.length);
     let bytes = 0;
     for (let i = 0; i < lines.length; i++) {
-      records[i] = { data: lines[i], span };
+      records[i] = { data: lines[i], span, index: i };
       bytes += lines[i].length;
     }
     this.recordsRead += lines.length;
@@ -177,8 +182,10 @@ export class FileTailer {
     this.carry = [];
     this.carryBytes = 0;
     if (line === undefined) return;
+    const spanStart = this.lineEndOffset;
     this.lineEndOffset = this.readOffset;
-    this.emit([line.length > this.options.maxRecordBytes ? this.truncate(line, line.length) : line], this.lineEndOffset, line.length);
+    const record = line.length > this.options.maxRecordBytes ? this.truncate(line, line.length) : line;
+    this.emit([record], spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, line.length);
   }
 
   /**
