@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
 import { readSync } from 'node:fs';
-import { open, stat, type FileHandle } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import { Batcher } from '../batch/batcher.js';
@@ -157,6 +158,8 @@ export class Flow {
   private unreadable = new Set<string>();
   private openFiles = 0;
   private truncations: Truncation[] = [];
+  /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
+  private readonly tracking = new Set<string>();
   private recordsTruncated = 0;
   /** Counts of files already let go, so the flow's totals do not shrink when a file is. */
   private retiredTotals = { records: 0, bytes: 0 };
@@ -301,7 +304,19 @@ export class Flow {
     this.pump();
   }
 
-  private async track(file: DiscoveredFile, initial: boolean): Promise<void> {
+  private async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
+    // Scans and copy lookups run concurrently; a file is taken on by one of them only.
+    const discoveredKey = identityKey(file.dev, file.ino);
+    if (this.files.has(discoveredKey) || this.tracking.has(discoveredKey)) return;
+    this.tracking.add(discoveredKey);
+    try {
+      await this.trackFile(file, initial, listed);
+    } finally {
+      this.tracking.delete(discoveredKey);
+    }
+  }
+
+  private async trackFile(file: DiscoveredFile, initial: boolean, listed: boolean): Promise<void> {
     let handle: FileHandle;
     try {
       handle = await open(file.path, 'r');
@@ -352,7 +367,7 @@ export class Flow {
       fingerprint,
       head,
       pausedUntilMs: 0,
-      listed: true,
+      listed,
       wake: true,
       size: info.size,
       lastGrowthMs: Date.now(),
@@ -436,6 +451,36 @@ export class Flow {
       return Math.min(original.tailer.readOffset, size);
     }
     return undefined;
+  }
+
+  /**
+   * The copy logrotate's copytruncate made may not match the glob (app.log → app.log.1 for a glob
+   * of app.log). It is looked for beside the original, and if one has the truncated file's head,
+   * what was not read yet is read from it (then it is let go, as a file outside the glob).
+   */
+  private async readCopyOutsideGlob(originalPath: string): Promise<void> {
+    const directory = dirname(originalPath);
+    let names: string[];
+    try {
+      names = await readdir(directory);
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const name of names) {
+      const path = join(directory, name);
+      if (path === originalPath || /\.(gz|bz2|zip)$/i.test(name)) continue;
+      const info = await stat(path).catch(() => undefined);
+      if (info === undefined || !info.isFile() || now - info.mtimeMs > COPY_WINDOW_MS || this.files.has(identityKey(info.dev, info.ino))) continue;
+      const handle = await open(path, 'r').catch(() => undefined);
+      if (handle === undefined) continue;
+      const head = headOf(handle);
+      await handle.close();
+      if (!this.truncations.some((truncation) => isCopyOf(head, truncation.head))) continue;
+      await this.track({ path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs }, false, false);
+      this.pump();
+      return;
+    }
   }
 
   private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<number> {
@@ -534,7 +579,10 @@ export class Flow {
     file.size = size;
     if (size < tailer.readOffset) {
       this.logger.warn({ path: tailer.path, size, offset: tailer.readOffset }, 'file shrank below the read offset (copytruncate); reading it again from the start');
-      if (file.pausedUntilMs === 0) this.truncations.push({ head: file.head, offset: tailer.readOffset, atMs: Date.now() });
+      if (file.pausedUntilMs === 0) {
+        this.truncations.push({ head: file.head, offset: tailer.readOffset, atMs: Date.now() });
+        void this.readCopyOutsideGlob(tailer.path);
+      }
       file.pausedUntilMs = 0;
       tailer.restartFromZero();
       file.head = Buffer.alloc(0);
