@@ -84,21 +84,31 @@ export function normalizeEndpointUrl(value: string, key: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new Error(`${key}: ${JSON.stringify(value)} is not a valid URL or host name (expected e.g. "https://kinesis.us-east-1.amazonaws.com" or "localhost:4567")`);
+    throw new EndpointError(key, `${JSON.stringify(value)} is not a valid URL or host name (expected e.g. "https://kinesis.us-east-1.amazonaws.com" or "localhost:4567")`);
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new Error(`${key}: scheme "${url.protocol.slice(0, -1)}" is not supported; use http:// or https://`);
+    throw new EndpointError(key, `scheme "${url.protocol.slice(0, -1)}" is not supported; use http:// or https://`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new Error(`${key}: user name or password in the endpoint URL is not supported; configure credentials with awsAccessKeyId/awsSecretAccessKey or the default credential chain`);
+    throw new EndpointError(key, 'user name or password in the endpoint URL is not supported; configure credentials with awsAccessKeyId/awsSecretAccessKey or the default credential chain');
   }
   if (url.hostname === '') {
-    throw new Error(`${key}: ${JSON.stringify(value)} has no host name`);
+    throw new EndpointError(key, `${JSON.stringify(value)} has no host name`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw new Error(`${key}: ${JSON.stringify(url.origin + url.pathname + url.search)} has a path or query; give only scheme, host and port`);
+    throw new EndpointError(key, `${JSON.stringify(url.origin + url.pathname + url.search)} has a path or query; give only scheme, host and port`);
   }
   return url;
+}
+
+/** A bad endpoint value: `reason` says what is wrong without the key, for messages that name it already. */
+export class EndpointError extends Error {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
+    super(`${key}: ${reason}`);
+  }
 }
 
 /**

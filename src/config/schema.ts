@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from './jsonc.js';
+import { EndpointError, normalizeEndpointUrl } from '../client/endpoint.js';
 
 const INT_MAX = 2_147_483_647; // Java int: keys the Java agent reads with readInteger
 const LONG_MAX = Number.MAX_SAFE_INTEGER; // Java long, capped to what a JS number holds exactly
@@ -126,20 +127,12 @@ function optionalRegex() {
 function endpoint() {
   return optionalText().transform((value, context) => {
     if (value === undefined) return undefined;
-    const trimmed = value.trim();
-    const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
-    let url: URL;
     try {
-      url = new URL(withScheme);
-    } catch {
-      context.addIssue({ code: 'custom', message: `${describeValue(value)} is not a host name or URL` });
+      return normalizeEndpointUrl(value, '').origin;
+    } catch (error) {
+      context.addIssue({ code: 'custom', message: error instanceof EndpointError ? error.reason : String(error) });
       return z.NEVER;
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      context.addIssue({ code: 'custom', message: `${describeValue(value)} must use http:// or https://` });
-      return z.NEVER;
-    }
-    return url.href.replace(/\/$/, '');
   });
 }
 

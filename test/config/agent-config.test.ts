@@ -406,7 +406,7 @@ describe('bad values stop startup', () => {
     const error = await loadFailure(fixture('many-problems'));
     assert.deepEqual(withoutFile(error.problems), [
       { key: 'cloudwatch.emitMetrics', message: "'maybe' is not a boolean (true/false, yes/no, t/f, y/n, 1/0)" },
-      { key: 'kinesis.endpoint', message: "'ftp://example.com' must use http:// or https://" },
+      { key: 'kinesis.endpoint', message: 'scheme "ftp" is not supported; use http:// or https://' },
       { key: 'maxSendingThreads', message: '0 is below the minimum of 1' },
       { key: 'filePattern', flow: 'flows[0] (kinesisStream demo-stream)', message: 'is required' },
       { key: 'maxBufferAgeMillis', flow: 'flows[0] (kinesisStream demo-stream)', message: '10 is outside the valid range 50–900000' },
