@@ -41,6 +41,8 @@ const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 const LET_GO_IDLE_MS = 1000;
 /** Idle files are polled less and less often, down to this, so thousands of them cost little. */
 const MAX_IDLE_POLL_MS = 2000;
+/** Files grown this recently have their path checked on every poll, for rotations the watcher missed. */
+const ACTIVE_FILE_MS = 5000;
 /**
  * Files a flow keeps open at once. Beyond it, files that are idle at their end are closed and
  * reopened by identity (device and inode) when they grow, so a glob over thousands of files does
@@ -155,6 +157,7 @@ export class Flow {
   private stopped = false;
   private scanning: Promise<void> | undefined;
   private rescanQueued: Promise<void> | undefined;
+  private checkingPaths = false;
   private unreadable = new Set<string>();
   private openFiles = 0;
   private truncations: Truncation[] = [];
@@ -509,13 +512,37 @@ export class Flow {
   private pollIdleFiles(): void {
     const now = Date.now();
     let due = false;
+    const active: TrackedFile[] = [];
     for (const file of this.files.values()) {
       if (!file.wake && now >= file.nextPollMs) {
         file.wake = true;
         due = true;
       }
+      if (file.listed && now - file.lastGrowthMs < ACTIVE_FILE_MS) active.push(file);
     }
     if (due) this.pump();
+    if (active.length > 0 && this.scanning === undefined && !this.checkingPaths) {
+      this.checkingPaths = true;
+      void this.checkActivePaths(active).finally(() => {
+        this.checkingPaths = false;
+      });
+    }
+  }
+
+  /**
+   * File events can be late or missing; a file written to recently is where rotation happens, so
+   * its path is checked on every poll, and a path that now holds another file prompts a scan
+   * before the new file can be moved out of the glob unseen.
+   */
+  private async checkActivePaths(active: TrackedFile[]): Promise<void> {
+    for (const file of active) {
+      const info = await stat(file.tailer.path).catch(() => undefined);
+      if (info === undefined || info.dev !== file.tailer.identity.dev || info.ino !== file.tailer.identity.ino) {
+        await this.rescan();
+        this.pump();
+        return;
+      }
+    }
   }
 
   /** Reads every file that may have data, one chunk each in turn, until none has or the budget is full. */
