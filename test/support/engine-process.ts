@@ -42,6 +42,10 @@ process.once('exit', () => {
 
 export interface StartEngineProcessOptions {
   dataDir: string;
+  /** 0 (the default) for a free port; a fixed one to restart an engine where an agent expects it. */
+  port?: number;
+  /** The child's environment; by default this process's, with plain JSON logs. */
+  env?: NodeJS.ProcessEnv;
   statusDelayMs?: number;
   enforceLimits?: boolean;
   shardLimit?: number;
@@ -50,16 +54,16 @@ export interface StartEngineProcessOptions {
   startTimeoutMs?: number;
 }
 
-/** Spawns `node dist/cli.js engine --port 0 --data-dir <dir>` and learns its port from the "engine listening" log line. */
+/** Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine listening" log line. */
 export async function startEngineProcess(options: StartEngineProcessOptions): Promise<EngineProcess> {
   assertCliBuilt();
-  const args = [CLI_PATH, 'engine', '--port', '0', '--data-dir', options.dataDir];
+  const args = [CLI_PATH, 'engine', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data-dir', options.dataDir];
   if (options.statusDelayMs !== undefined) args.push('--status-delay-ms', String(options.statusDelayMs));
   if (options.enforceLimits) args.push('--enforce-limits');
   if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
   args.push(...(options.extraArgs ?? []));
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
+  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
@@ -97,7 +101,7 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`engine exited (code ${code}, signal ${signal}) before listening; output:\n${output.join('\n')}`));
+      reject(new Error(`engine exited (code ${code}, signal ${signal}) before listening on port ${options.port ?? 0}; output:\n${output.join('\n')}`));
     });
   });
 

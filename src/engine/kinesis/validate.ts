@@ -49,8 +49,8 @@ function checkValueType(shape: Shape, value: unknown): unknown {
   switch (shape.type) {
     case 'string':
       if (typeof value === 'string') return value;
-      if (typeof value === 'number') return rejectScalar(value, 'NUMBER_VALUE can not be converted to a String');
-      if (typeof value === 'boolean') return rejectScalar(value, `${value ? 'TRUE' : 'FALSE'}_VALUE can not be converted to a String`);
+      if (typeof value === 'number') throw serializationError('NUMBER_VALUE can not be converted to a String');
+      if (typeof value === 'boolean') throw serializationError(`${value ? 'TRUE' : 'FALSE'}_VALUE can not be converted to a String`);
       throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
     case 'integer':
       if (typeof value === 'number' && Number.isFinite(value)) return Math.min(Math.floor(value), MAX_JAVA_INT);
@@ -97,10 +97,6 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       if (typeof value !== 'object' || Array.isArray(value)) throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Expected null');
       return checkTypes(shape.members, value as Record<string, unknown>);
   }
-}
-
-function rejectScalar(_value: unknown, message: string): never {
-  throw serializationError(message);
 }
 
 /**
