@@ -1,3 +1,5 @@
+import type { ChunkRecords } from '../tail/log-record.js';
+
 /**
  * Delivery accounting for one file: which byte offset is safe to checkpoint.
  *
@@ -21,8 +23,10 @@ export class Span {
     private readonly recordEnds: Uint32Array,
     /** Just past the span's last complete line (lines skipped as headers count too). */
     readonly endOffset: number,
-    /** Bytes of memory this span pins (the read buffer its records are views of), for the budget. */
+    /** Bytes of memory this span pins (the read buffer and its records' overhead), for the budget. */
     readonly pinnedBytes: number,
+    /** The records' bytes, in the same order as recordEnds. */
+    readonly records: ChunkRecords,
   ) {
     this.remaining = recordEnds.length;
     this.acked = new Uint8Array(recordEnds.length);
@@ -46,7 +50,8 @@ export class Span {
 }
 
 export class FileProgress {
-  private readonly spans: Span[] = [];
+  /** Completed spans are cleared at once (they hold their read buffer) and dropped from the array in bulk. */
+  private readonly spans: Array<Span | undefined> = [];
   private head = 0;
   /** True once a newer progress replaced this one (the file was truncated): its offsets no longer apply. */
   superseded = false;
@@ -59,8 +64,8 @@ export class FileProgress {
   ) {}
 
   /** Registers the records of one chunk; a chunk with no records completes at once (in order). */
-  openSpan(startOffset: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): Span {
-    const span = new Span(this, startOffset, recordEnds, endOffset, pinnedBytes);
+  openSpan(startOffset: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number, records: ChunkRecords): Span {
+    const span = new Span(this, startOffset, recordEnds, endOffset, pinnedBytes, records);
     this.spans.push(span);
     if (recordEnds.length === 0) this.advance();
     return span;
@@ -72,13 +77,14 @@ export class FileProgress {
   }
 
   advance(): void {
-    while (this.head < this.spans.length && this.spans[this.head].remaining === 0) {
-      const span = this.spans[this.head++];
+    while (this.head < this.spans.length && this.spans[this.head]!.remaining === 0) {
+      const span = this.spans[this.head]!;
+      this.spans[this.head++] = undefined;
       this.commit(span.endOffset);
       this.onComplete(span);
     }
     // The first incomplete span may still have a delivered run of records at its start.
-    if (this.head < this.spans.length) this.commit(this.spans[this.head].deliveredOffset);
+    if (this.head < this.spans.length) this.commit(this.spans[this.head]!.deliveredOffset);
     // Drop completed spans in bulk so the queue does not grow without bound.
     if (this.head > 1024 && this.head * 2 > this.spans.length) {
       this.spans.splice(0, this.head);

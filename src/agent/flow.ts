@@ -5,12 +5,13 @@ import { dirname, join } from 'node:path';
 import type { FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import { Batcher } from '../batch/batcher.js';
-import { maxPartitionKeyBytes, partitionKeyFunction } from '../batch/partition-key.js';
+import { maxPartitionKeyBytes } from '../batch/partition-key.js';
 import type { CheckpointStore, FileCheckpoint } from '../checkpoint/checkpoint-store.js';
 import { ChangeWatcher, scanFiles, type DiscoveredFile } from '../discover/file-discovery.js';
 import type { Destination } from '../send/destination.js';
 import { Sender } from '../send/sender.js';
 import { FileTailer } from '../tail/file-tailer.js';
+import { ReadBuffers } from '../tail/read-buffers.js';
 import type { Span } from '../acknowledge/file-progress.js';
 import { MemoryBudget } from './memory-budget.js';
 
@@ -34,8 +35,12 @@ export interface FlowOptions {
 
 /** Bytes hashed to tell a file from another that got a recycled inode. */
 export const FINGERPRINT_BYTES = 1024;
-/** A flow never holds more than this in memory, whatever publishQueueCapacity × maxBufferSizeBytes says. */
-const MAX_FLOW_BUDGET_BYTES = 32 * 1024 * 1024;
+/**
+ * A flow never holds more than this in memory, whatever publishQueueCapacity × maxBufferSizeBytes
+ * says: read-ahead beyond a few batches does not make shipping faster, it only costs memory when
+ * the destination is slower than the disk.
+ */
+const MAX_FLOW_BUDGET_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
 /** How long a file that left the glob (rotated away, deleted) must stay idle before it is let go. */
 const LET_GO_IDLE_MS = 1000;
@@ -146,6 +151,7 @@ export class Flow {
   private readonly batcher: Batcher;
   readonly sender: Sender;
   readonly budget: MemoryBudget;
+  private readonly readBuffers: ReadBuffers;
   private readonly watcher: ChangeWatcher | undefined;
   private readonly maxRecordBytes: number;
   private readonly terminator: Buffer;
@@ -176,20 +182,21 @@ export class Flow {
     this.terminator = Buffer.from(config.truncatedRecordTerminator, 'utf8');
     const budgetBytes = Math.min(MAX_FLOW_BUDGET_BYTES, Math.max(config.maxBufferSizeBytes, config.publishQueueCapacity * config.maxBufferSizeBytes));
     this.budget = new MemoryBudget(budgetBytes, options.agentBudget);
+    this.readBuffers = new ReadBuffers(options.chunkSize ?? DEFAULT_CHUNK_BYTES);
     this.sender = new Sender({
       destination: options.destination,
       maxInFlight: options.maxInFlight,
       retryInitialBackoffMillis: config.retryInitialBackoffMillis,
       retryMaxBackoffMillis: config.retryMaxBackoffMillis,
       logger: this.logger,
-      onDelivered: (entry) => entry.record.span.acknowledge(entry.record.index),
+      onDelivered: (span, index) => span.acknowledge(index),
       onBatchDone: () => options.onBatchDelivered(),
     });
     this.batcher = new Batcher({
       maxRecords: Math.min(config.maxBufferSizeRecords, options.destination.maxBatchRecords),
       maxBytes: Math.min(config.maxBufferSizeBytes, options.destination.maxBatchBytes),
       maxAgeMs: config.maxBufferAgeMillis,
-      partitionKeyFor: config.kind === 'kinesisStream' ? partitionKeyFunction(config.partitioning) : undefined,
+      recordBytes: (span, index) => options.destination.recordBytes(span, index),
       onSealed: (batch) => this.sender.submit(batch),
     });
     if (options.mode === 'daemon') {
@@ -351,8 +358,8 @@ export class Flow {
       maxRecordBytes: this.maxRecordBytes,
       truncatedRecordTerminator: this.terminator,
       skipHeaderLines: this.config.skipHeaderLines,
-      chunkSize: this.options.chunkSize ?? DEFAULT_CHUNK_BYTES,
-      onRecords: (records) => this.batcher.add(records),
+      buffers: this.readBuffers,
+      onRecords: (span) => this.batcher.add(span),
       onBytesPinned: (bytes) => this.budget.take(bytes),
       onSpanComplete: (span) => this.spanComplete(span),
       onTruncated: (originalBytes) => {
@@ -506,6 +513,7 @@ export class Flow {
   }
 
   private spanComplete(span: Span): void {
+    this.readBuffers.give(span.records.releaseBuffer());
     this.budget.release(span.pinnedBytes);
   }
 

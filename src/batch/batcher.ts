@@ -1,26 +1,48 @@
-import type { LogRecord } from '../tail/log-record.js';
-import type { PartitionKeyFor } from './partition-key.js';
+import type { Span } from '../acknowledge/file-progress.js';
 
-/** A record on its way out, with the partition key it was given (Kinesis only). */
-export interface OutgoingRecord {
-  record: LogRecord;
-  partitionKey: string;
+/** Records `from` (inclusive) to `to` (exclusive) of one span, in file order. */
+export interface BatchSlice {
+  span: Span;
+  from: number;
+  to: number;
 }
 
 /** What one API call sends: at most maxBufferSizeRecords records and maxBufferSizeBytes bytes. */
 export interface Batch {
-  entries: OutgoingRecord[];
-  /** Data bytes plus, for Kinesis, partition-key bytes: what the API's request limit counts. */
+  slices: BatchSlice[];
+  count: number;
+  /** What the API's request limit counts (data bytes, plus partition-key bytes for Kinesis). */
   bytes: number;
   openedMs: number;
+}
+
+export function emptyBatch(openedMs: number): Batch {
+  return { slices: [], count: 0, bytes: 0, openedMs };
+}
+
+/** Appends one record, extending the last slice when the record follows it in the same span. */
+export function addToBatch(batch: Batch, span: Span, index: number, bytes: number): void {
+  const last = batch.slices.at(-1);
+  if (last !== undefined && last.span === span && last.to === index) last.to++;
+  else batch.slices.push({ span, from: index, to: index + 1 });
+  batch.count++;
+  batch.bytes += bytes;
+}
+
+/** Calls `visit` for each record of the batch, in order, with its position in the batch. */
+export function forEachRecord(batch: Batch, visit: (span: Span, index: number, position: number) => void): void {
+  let position = 0;
+  for (const { span, from, to } of batch.slices) {
+    for (let index = from; index < to; index++) visit(span, index, position++);
+  }
 }
 
 export interface BatcherOptions {
   maxRecords: number;
   maxBytes: number;
   maxAgeMs: number;
-  /** Kinesis flows key every record; Firehose flows have no keys. */
-  partitionKeyFor: PartitionKeyFor | undefined;
+  /** What one record counts towards the call's payload limit (the destination's dialect decides). */
+  recordBytes: (span: Span, index: number) => number;
   onSealed: (batch: Batch) => void;
   now?: () => number;
 }
@@ -38,26 +60,24 @@ export class Batcher {
     this.now = options.now ?? Date.now;
   }
 
-  add(records: LogRecord[]): void {
-    const { maxRecords, maxBytes, partitionKeyFor } = this.options;
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i];
-      const partitionKey = partitionKeyFor === undefined ? '' : partitionKeyFor(record.data);
-      const size = record.data.length + (partitionKey.length === 0 ? 0 : Buffer.byteLength(partitionKey, 'utf8'));
+  add(span: Span): void {
+    const { maxRecords, maxBytes, recordBytes } = this.options;
+    const count = span.records.count;
+    for (let i = 0; i < count; i++) {
+      const size = recordBytes(span, i);
       let batch = this.open;
       if (batch !== undefined && batch.bytes + size > maxBytes) {
         this.seal();
         batch = undefined;
       }
       if (batch === undefined) batch = this.start();
-      batch.entries.push({ record, partitionKey });
-      batch.bytes += size;
-      if (batch.entries.length >= maxRecords) this.seal();
+      addToBatch(batch, span, i, size);
+      if (batch.count >= maxRecords) this.seal();
     }
   }
 
   private start(): Batch {
-    const batch: Batch = { entries: [], bytes: 0, openedMs: this.now() };
+    const batch = emptyBatch(this.now());
     this.open = batch;
     this.ageTimer = setTimeout(() => this.seal(), this.options.maxAgeMs);
     this.ageTimer.unref();
@@ -71,10 +91,10 @@ export class Batcher {
     this.open = undefined;
     clearTimeout(this.ageTimer);
     this.ageTimer = undefined;
-    if (batch.entries.length > 0) this.options.onSealed(batch);
+    if (batch.count > 0) this.options.onSealed(batch);
   }
 
   get openRecords(): number {
-    return this.open?.entries.length ?? 0;
+    return this.open?.count ?? 0;
   }
 }

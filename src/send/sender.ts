@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsApiError } from '../client/api-error.js';
-import type { Batch, OutgoingRecord } from '../batch/batcher.js';
+import type { Span } from '../acknowledge/file-progress.js';
+import { addToBatch, emptyBatch, forEachRecord, type Batch } from '../batch/batcher.js';
 import type { Logger } from '../log.js';
 import { Backoff } from './backoff.js';
 import type { Destination } from './destination.js';
@@ -13,7 +14,7 @@ export interface SenderOptions {
   retryMaxBackoffMillis: number;
   logger: Logger;
   /** Called for each record the destination accepted. */
-  onDelivered: (entry: OutgoingRecord) => void;
+  onDelivered: (span: Span, index: number) => void;
   /** Called when every record of a batch was accepted. */
   onBatchDone: () => void;
 }
@@ -64,7 +65,7 @@ export class Sender {
     while (this.inFlight < this.options.maxInFlight && this.queue.length > 0) {
       const batch = this.queue.shift()!;
       this.inFlight++;
-      void this.deliver(batch.entries).finally(() => {
+      void this.deliver(batch).finally(() => {
         this.inFlight--;
         this.pump();
         if (this.pending === 0) {
@@ -97,16 +98,16 @@ export class Sender {
     }
   }
 
-  private async deliver(initial: OutgoingRecord[]): Promise<void> {
+  private async deliver(initial: Batch): Promise<void> {
     const { destination, logger } = this.options;
-    let entries = initial;
-    while (entries.length > 0) {
+    let batch = initial;
+    while (batch.count > 0) {
       if (this.backoff.failing && !(await this.wait(this.backoff.delayMs()))) return;
       if (this.abort.signal.aborted) return;
       this.stats.callsMade++;
       let results;
       try {
-        results = await destination.put(entries);
+        results = await destination.put(batch);
       } catch (error) {
         this.stats.callsFailed++;
         const apiError =
@@ -121,30 +122,30 @@ export class Sender {
         }
         continue;
       }
-      const failed: OutgoingRecord[] = [];
-      for (let i = 0; i < entries.length; i++) {
-        if (results[i] === undefined) {
+      const failed = emptyBatch(batch.openedMs);
+      forEachRecord(batch, (span, index, position) => {
+        if (results[position] === undefined) {
           this.stats.recordsSent++;
-          this.stats.bytesSent += entries[i].record.data.length;
-          this.options.onDelivered(entries[i]);
+          this.stats.bytesSent += span.records.length(index);
+          this.options.onDelivered(span, index);
         } else {
-          failed.push(entries[i]);
+          addToBatch(failed, span, index, destination.recordBytes(span, index));
         }
-      }
-      if (failed.length === 0) {
+      });
+      if (failed.count === 0) {
         this.backoff.succeeded();
         if (this.reportedErrors.size > 0) {
           logger.info({ stream: destination.streamName }, 'destination accepts records again');
           this.reportedErrors.clear();
         }
       } else {
-        this.backoff.failed(failed.length / entries.length);
-        this.stats.recordsRetried += failed.length;
+        this.backoff.failed(failed.count / batch.count);
+        this.stats.recordsRetried += failed.count;
         const rejection = results.find((r) => r !== undefined)!;
-        logger.debug({ stream: destination.streamName, failed: failed.length, of: entries.length, code: rejection.code }, 'records rejected; resending only those');
+        logger.debug({ stream: destination.streamName, failed: failed.count, of: batch.count, code: rejection.code }, 'records rejected; resending only those');
         this.logRetryable(rejection.code, rejection.message);
       }
-      entries = failed;
+      batch = failed;
     }
     this.options.onBatchDone();
   }

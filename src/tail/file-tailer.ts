@@ -1,6 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import { FileProgress, type Span } from '../acknowledge/file-progress.js';
-import type { LogRecord } from './log-record.js';
+import { ChunkRecords, RECORD_OVERHEAD_BYTES } from './log-record.js';
+import type { ReadBuffers } from './read-buffers.js';
 
 export interface FileIdentity {
   dev: number;
@@ -19,10 +20,10 @@ export interface TailerOptions {
   truncatedRecordTerminator: Buffer;
   /** Lines dropped when a file is read from offset 0. */
   skipHeaderLines: number;
-  /** Bytes read per read(2). */
-  chunkSize: number;
-  /** Receives the records of each chunk, in file order. */
-  onRecords: (records: LogRecord[]) => void;
+  /** Where read buffers come from; their size is the most read per read(2). */
+  buffers: ReadBuffers;
+  /** Receives the span of records of each chunk that has any, in file order. */
+  onRecords: (span: Span) => void;
   /** Memory a new span pins, reported before any of its records can be delivered. */
   onBytesPinned: (bytes: number) => void;
   /** A span's records were all delivered; its pinned bytes are free again. */
@@ -35,8 +36,8 @@ const NEWLINE = 0x0a;
 /**
  * Reads one file from an offset and cuts it into records at `\n` (kept in the record, as the Java
  * agent does). A last line without `\n` waits for it; one longer than the record limit is cut to
- * the limit, ends with the terminator, and the rest of that line is dropped. Records are views of
- * the read buffer, so no line is copied on the way to the batch.
+ * the limit, ends with the terminator, and the rest of that line is dropped. Records are kept as
+ * positions in the read buffer, so no line is copied on the way to the batch.
  */
 export class FileTailer {
   path: string;
@@ -78,40 +79,60 @@ export class FileTailer {
    * records on. Returns the number of bytes read; 0 means end of file for now.
    */
   async readChunk(fileSize?: number): Promise<number> {
-    const wanted = fileSize === undefined ? this.options.chunkSize : Math.min(this.options.chunkSize, fileSize - this.readOffset);
+    const { buffers } = this.options;
+    const wanted = fileSize === undefined ? buffers.size : Math.min(buffers.size, fileSize - this.readOffset);
     if (wanted <= 0) return 0;
     if (this.handle === undefined) throw new Error(`${this.path} is not open`);
-    const buffer = Buffer.allocUnsafe(wanted);
-    const { bytesRead } = await this.handle.read(buffer, 0, wanted, this.readOffset);
-    if (bytesRead === 0) return 0;
-    this.consume(bytesRead === wanted ? buffer : buffer.subarray(0, bytesRead), wanted);
+    const buffer = buffers.take(wanted);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await this.handle.read(buffer, 0, wanted, this.readOffset));
+    } catch (error) {
+      buffers.give(buffer);
+      throw error;
+    }
+    if (bytesRead === 0) {
+      buffers.give(buffer);
+      return 0;
+    }
+    this.consume(buffer, bytesRead, wanted);
     return bytesRead;
   }
 
-  private consume(chunk: Buffer, pinnedBytes: number): void {
+  /** Cuts records from the first `length` bytes of `buffer`; the records keep the whole buffer. */
+  private consume(buffer: Buffer, length: number, pinnedBytes: number): void {
+    const chunk = length === buffer.length ? buffer : buffer.subarray(0, length);
     const base = this.readOffset;
     const spanStart = this.lineEndOffset;
-    const records: Buffer[] = [];
+    const starts: number[] = [];
+    const stops: number[] = [];
     const ends: number[] = [];
+    let copies: Map<number, Buffer> | undefined;
     const max = this.options.maxRecordBytes;
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, 0);
     while (newline !== -1) {
       const end = newline + 1;
-      let line: Buffer;
+      let copy: Buffer | undefined;
       if (this.oversizedHead !== undefined) {
-        line = this.finishOversized(this.oversizedBytes + end - start);
+        copy = this.finishOversized(this.oversizedBytes + end - start);
       } else if (this.carryBytes > 0) {
         this.carry.push(chunk.subarray(start, end));
-        line = Buffer.concat(this.carry, this.carryBytes + end - start);
+        copy = Buffer.concat(this.carry, this.carryBytes + end - start);
         this.carry = [];
         this.carryBytes = 0;
-      } else {
-        line = chunk.subarray(start, end);
       }
       if (this.headerLinesLeft > 0) this.headerLinesLeft--;
       else {
-        records.push(line.length > max ? this.truncate(line, line.length) : line);
+        if (copy === undefined && end - start > max) copy = this.truncate(chunk.subarray(start, end), end - start);
+        else if (copy !== undefined && copy.length > max) copy = this.truncate(copy, copy.length);
+        if (copy !== undefined) {
+          copies ??= new Map();
+          copies.set(starts.length, copy);
+          pinnedBytes += copy.length;
+        }
+        starts.push(start);
+        stops.push(end);
         ends.push(base + end - spanStart);
       }
       start = end;
@@ -120,6 +141,7 @@ export class FileTailer {
     if (start < chunk.length) this.hold(chunk.subarray(start));
     this.readOffset = base + chunk.length;
     if (start > 0) this.lineEndOffset = base + start;
+    const records = new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), copies);
     this.emit(records, spanStart, Uint32Array.from(ends), this.lineEndOffset, pinnedBytes);
   }
 
@@ -156,19 +178,17 @@ export class FileTailer {
     return cut;
   }
 
-  private emit(lines: Buffer[], spanStart: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): void {
-    this.options.onBytesPinned(pinnedBytes);
-    const span = this.progress.openSpan(spanStart, recordEnds, endOffset, pinnedBytes);
-    if (lines.length === 0) return;
-    const records = new Array<LogRecord>(lines.length);
+  private emit(records: ChunkRecords, spanStart: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): void {
+    const count = records.count;
+    const pinned = pinnedBytes + count * RECORD_OVERHEAD_BYTES;
+    this.options.onBytesPinned(pinned);
+    const span = this.progress.openSpan(spanStart, recordEnds, endOffset, pinned, records);
+    if (count === 0) return;
     let bytes = 0;
-    for (let i = 0; i < lines.length; i++) {
-      records[i] = { data: lines[i], span, index: i };
-      bytes += lines[i].length;
-    }
-    this.recordsRead += lines.length;
+    for (let i = 0; i < count; i++) bytes += records.length(i);
+    this.recordsRead += count;
     this.bytesRead += bytes;
-    this.options.onRecords(records);
+    this.options.onRecords(span);
   }
 
   /**
@@ -185,7 +205,8 @@ export class FileTailer {
     const spanStart = this.lineEndOffset;
     this.lineEndOffset = this.readOffset;
     const record = line.length > this.options.maxRecordBytes ? this.truncate(line, line.length) : line;
-    this.emit([record], spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, line.length);
+    const records = new ChunkRecords(record, Uint32Array.of(0), Uint32Array.of(record.length), undefined);
+    this.emit(records, spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, record.length);
   }
 
   /**
