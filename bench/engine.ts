@@ -128,6 +128,45 @@ interface Check {
 
 const progress = (text: string) => process.stderr.write(`… ${text}\n`);
 
+/** What a write or read phase measures alike: wall time, CPU (server, client, others), resets, failed calls, load. */
+class PhaseMeter {
+  readonly latenciesMs: number[] = [];
+  private readonly resets0: number;
+  private readonly failed0: number;
+  private readonly load1 = loadAverage()[0];
+  private readonly before: ReturnType<typeof cpuSnapshot>;
+  readonly startedMs: number;
+
+  constructor(
+    private readonly server: ServerHandle,
+    private readonly client: KinesisHttp,
+  ) {
+    this.resets0 = client.resets;
+    this.failed0 = client.failedCalls;
+    this.before = cpuSnapshot(server.pid);
+    this.startedMs = performance.now();
+  }
+
+  /** The phase is over: its row, timed up to now. */
+  row(fields: Pick<Row, 'server' | 'op' | 'recordBytes' | 'shards' | 'records'>, notes: string[]): Row {
+    const wallS = (performance.now() - this.startedMs) / 1000;
+    const cpu = cpuDelta(this.before, this.server.pid);
+    return {
+      ...fields,
+      calls: this.latenciesMs.length,
+      wallS,
+      serverCpuS: cpu.serverSeconds,
+      clientCpuS: cpu.clientSeconds,
+      otherCpuS: cpu.otherSeconds,
+      latenciesMs: this.latenciesMs,
+      resets: this.client.resets - this.resets0,
+      failedCalls: this.client.failedCalls - this.failed0,
+      load1: this.load1,
+      note: notes.join('; '),
+    };
+  }
+}
+
 async function createStream(client: KinesisHttp, name: string, shards: number): Promise<void> {
   await client.json('CreateStream', { StreamName: name, ShardCount: shards });
   const deadline = Date.now() + 15_000;
@@ -148,18 +187,14 @@ interface WriteResult {
 async function writePhase(server: ServerHandle, kind: ServerKind, client: KinesisHttp, stream: string, recordBytes: number, shards: number, maxRecords: number, maxSeconds: number, concurrency: number): Promise<WriteResult> {
   const bodies = buildPutRecordsBodies(stream, recordBytes, RECORDS_PER_CALL, DISTINCT_BODIES);
   const maxCalls = Math.ceil(maxRecords / RECORDS_PER_CALL);
-  const latenciesMs: number[] = [];
   let issued = 0;
   let acked = 0;
   let failedRecords = 0;
   let errorCalls = 0;
   let firstError: string | undefined;
-  const resets0 = client.resets;
-  const failed0 = client.failedCalls;
-  const load1 = loadAverage()[0];
-  const before = cpuSnapshot(server.pid);
-  const t0 = performance.now();
-  const deadline = t0 + maxSeconds * 1000;
+  const meter = new PhaseMeter(server, client);
+  const latenciesMs = meter.latenciesMs;
+  const deadline = meter.startedMs + maxSeconds * 1000;
   let stoppedBy = 'record cap';
   const worker = async () => {
     while (issued < maxCalls) {
@@ -188,32 +223,10 @@ async function writePhase(server: ServerHandle, kind: ServerKind, client: Kinesi
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = cpuDelta(before, server.pid);
   const notes = [`stopped by ${stoppedBy}`];
   if (failedRecords > 0) notes.push(`${failedRecords} records failed (FailedRecordCount)`);
   if (errorCalls > 0) notes.push(`${errorCalls} calls errored: ${firstError}`);
-  return {
-    acked,
-    failedRecords,
-    row: {
-      server: kind,
-      op: 'write',
-      recordBytes,
-      shards,
-      records: acked,
-      calls: latenciesMs.length,
-      wallS,
-      serverCpuS: cpu.serverSeconds,
-      clientCpuS: cpu.clientSeconds,
-      otherCpuS: cpu.otherSeconds,
-      latenciesMs,
-      resets: client.resets - resets0,
-      failedCalls: client.failedCalls - failed0,
-      load1,
-      note: notes.join('; '),
-    },
-  };
+  return { acked, failedRecords, row: meter.row({ server: kind, op: 'write', recordBytes, shards, records: acked }, notes) };
 }
 
 interface ReadResult {
@@ -233,19 +246,15 @@ async function readPhase(server: ServerHandle, kind: ServerKind, client: Kinesis
     const { ShardIterator } = await client.json<{ ShardIterator: string }>('GetShardIterator', { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
     iterators.push(ShardIterator);
   }
-  const latenciesMs: number[] = [];
   let read = 0;
   let dataBytes = 0;
   let wrongSize = 0;
   let outOfOrder = 0;
   let truncated = false;
   let firstError: string | undefined;
-  const resets0 = client.resets;
-  const failed0 = client.failedCalls;
-  const load1 = loadAverage()[0];
-  const before = cpuSnapshot(server.pid);
-  const t0 = performance.now();
-  const deadline = t0 + maxSeconds * 1000;
+  const meter = new PhaseMeter(server, client);
+  const latenciesMs = meter.latenciesMs;
+  const deadline = meter.startedMs + maxSeconds * 1000;
   // One iterator chain per shard (a chain is sequential by nature); shards are read concurrently.
   // The next page is requested before this one is scanned, so the client's scan overlaps the
   // server's work instead of adding to the wall time.
@@ -286,8 +295,6 @@ async function readPhase(server: ServerHandle, kind: ServerKind, client: Kinesis
     }
   };
   await Promise.all(iterators.map(readShard));
-  const wallS = (performance.now() - t0) / 1000;
-  const cpu = cpuDelta(before, server.pid);
   const notes = [`${shardIds.length} shard chain(s), Limit ${GET_RECORDS_LIMIT}`];
   if (truncated) notes.push(`TRUNCATED at ${maxSeconds} s`);
   if (firstError) notes.push(`error: ${firstError}`);
@@ -297,23 +304,7 @@ async function readPhase(server: ServerHandle, kind: ServerKind, client: Kinesis
     wrongSize,
     outOfOrder,
     truncated,
-    row: {
-      server: kind,
-      op: 'read',
-      recordBytes,
-      shards,
-      records: read,
-      calls: latenciesMs.length,
-      wallS,
-      serverCpuS: cpu.serverSeconds,
-      clientCpuS: cpu.clientSeconds,
-      otherCpuS: cpu.otherSeconds,
-      latenciesMs,
-      resets: client.resets - resets0,
-      failedCalls: client.failedCalls - failed0,
-      load1,
-      note: notes.join('; '),
-    },
+    row: meter.row({ server: kind, op: 'read', recordBytes, shards, records: read }, notes),
   };
 }
 

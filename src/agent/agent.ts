@@ -21,6 +21,7 @@ const AGENT_BUDGET_BYTES = 32 * 1024 * 1024;
 /** Checkpoints are also saved after every delivered batch; the timer catches the rest (new files, truncations). */
 const CHECKPOINT_SAVE_INTERVAL_MS = 1000;
 const CHECKPOINT_EXPIRY_INTERVAL_MS = 3_600_000;
+const FAILED_SAVE_LOG_INTERVAL_MS = 30_000;
 /**
  * One batch call in flight per flow: a crash can then resend at most that one batch (checkpoints
  * are saved after each delivered batch), and records reach the stream in file order.
@@ -56,6 +57,9 @@ export class Agent {
   private readonly logger: Logger;
   private engine: RunningEngine | undefined;
   private checkpoints: CheckpointStore | undefined;
+  /** Saves failed in a row (a full disk, a read-only file system), and when that was last logged. */
+  private failedSaves = 0;
+  private failedSaveLoggedMs = -Infinity;
   private readonly clients = new Map<string, JsonApiClient>();
   private flows: Flow[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -211,9 +215,24 @@ export class Agent {
     if (all.length === 0) return;
     try {
       this.checkpoints.save(all);
-      for (const batch of batches) batch.saved();
     } catch (error) {
-      this.logger.error({ err: error, file: this.checkpoints.file }, 'cannot save checkpoints; will retry');
+      // Saves are attempted after every batch: log the first failure, then a reminder now and then.
+      this.failedSaves++;
+      const now = Date.now();
+      if (now - this.failedSaveLoggedMs >= FAILED_SAVE_LOG_INTERVAL_MS) {
+        this.failedSaveLoggedMs = now;
+        this.logger.error(
+          { err: error, file: this.checkpoints.file, failedSaves: this.failedSaves },
+          'cannot save checkpoints; shipping goes on and saving is retried (a restart now would resend what was shipped since the last save)',
+        );
+      }
+      return;
+    }
+    for (const batch of batches) batch.saved();
+    if (this.failedSaves > 0) {
+      this.logger.info({ file: this.checkpoints.file, failedSaves: this.failedSaves }, 'checkpoints saved again');
+      this.failedSaves = 0;
+      this.failedSaveLoggedMs = -Infinity;
     }
   }
 

@@ -22,11 +22,13 @@ import {
   StreamCollector,
   writeAgentConfig,
   type AgentProcess,
+  bigLine,
+  KINESIS_RECORD_LIMIT,
+  truncatedFrom,
 } from '../support/agent-process.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'ship-stream';
-const KINESIS_RECORD_LIMIT = 1024 * 1024;
 
 interface Setup {
   dir: string;
@@ -222,20 +224,6 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
   test('a 2 MiB line is truncated to at most 1 MiB ending with the terminator, and the next line still arrives', async (t) => {
     const s = setup(t);
     const file = path.join(s.logDir, 'app.log');
-    const bigLine = (id: string, bytes: number) => {
-      const head = Buffer.from(`#${id}# `);
-      const body = Buffer.alloc(bytes - head.length - 1);
-      for (let i = 0; i < body.length; i++) body[i] = 0x30 + ((i * 7 + (i >> 10)) % 75); // '0'..'z', varied
-      return Buffer.concat([head, body, Buffer.from('\n')]);
-    };
-    const truncatedFrom = (original: Buffer) => (data: Buffer) => {
-      if (data.length >= original.length) return `not truncated: ${data.length} bytes`;
-      if (data.length > KINESIS_RECORD_LIMIT) return `${data.length} bytes is over 1 MiB`;
-      if (data.length < KINESIS_RECORD_LIMIT - 1024) return `cut to ${data.length} bytes, far below the 1 MiB limit`;
-      if (data[data.length - 1] !== 0x0a) return `does not end with the terminator "\\n" (last byte ${data[data.length - 1]})`;
-      if (!data.subarray(0, data.length - 1).equals(original.subarray(0, data.length - 1))) return 'is not the start of the original line';
-      return undefined;
-    };
     const big1 = bigLine('big-before-start', 2 * 1024 * 1024);
     s.ledger.expect('big-before-start', truncatedFrom(big1));
     writeFileSync(file, Buffer.concat([s.ledger.line('line-1', 'before the big line'), big1, s.ledger.line('line-2', 'right after the big line')]));

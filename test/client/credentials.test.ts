@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { inspect } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { AwsApiError } from '../../src/client/api-error.js';
 import {
   cachingCredentialProvider,
   createCredentialProvider,
@@ -9,7 +8,7 @@ import {
   type AwsCredentials,
 } from '../../src/client/credentials.js';
 import { HttpJsonApiClient } from '../../src/client/http-client.js';
-import { expectedAuthorizationFor, LocalServer, parseAuthorization, sendJson, withEnv } from './http-test-support.js';
+import { expectedAuthorizationFor, LocalServer, parseAuthorization, sendJson, withEnv, rejection } from './http-test-support.js';
 
 /** Everything the SDK chain could pick up besides what a test sets explicitly, switched off. */
 const ISOLATED_CHAIN: Record<string, string | undefined> = {
@@ -37,16 +36,6 @@ const ENV_KEYS = {
 
 function assertNoSecrets(text: string, secrets: readonly string[]): void {
   for (const secret of secrets) assert.ok(!text.includes(secret), `${JSON.stringify(secret)} leaked into: ${text}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<AwsApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AwsApiError, `expected AwsApiError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
 }
 
 describe('default credential chain', () => {

@@ -1,21 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
-import { AwsApiError } from '../../src/client/api-error.js';
 import { staticCredentialProvider, type CredentialProvider } from '../../src/client/credentials.js';
 import { HttpJsonApiClient, type HttpJsonApiClientOptions } from '../../src/client/http-client.js';
-import { closedPortOrigin, LocalServer, sendJson } from './http-test-support.js';
+import { closedPortOrigin, LocalServer, sendJson, rejection } from './http-test-support.js';
 
 const KEYS = staticCredentialProvider({ accessKeyId: 'AKIDTESTCLIENT', secretAccessKey: 'client-test-secret' });
-
-async function rejection(promise: Promise<unknown>): Promise<AwsApiError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof AwsApiError, `expected AwsApiError, got ${String(error)}`);
-    return error;
-  }
-  assert.fail('expected the call to fail');
-}
 
 describe('HttpJsonApiClient responses and errors', () => {
   let server: LocalServer;

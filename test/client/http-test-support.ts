@@ -1,6 +1,8 @@
+import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { AwsApiError } from '../../src/client/api-error.js';
 
 export interface CapturedRequest {
   method: string;
@@ -190,4 +192,15 @@ function sha256Hex(data: Buffer | string): string {
 
 function hmac(key: Buffer | string, data: string): Buffer {
   return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+
+/** The AwsApiError a call fails with; fails the test if it succeeds or throws something else. */
+export async function rejection(promise: Promise<unknown>): Promise<AwsApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof AwsApiError, `expected AwsApiError, got ${String(error)}`);
+    return error;
+  }
+  assert.fail('expected the call to fail');
 }

@@ -2,7 +2,8 @@
  * Issue 4, scenario 6: bad inputs. An unreadable file (skipped and reported, shipped once it is
  * readable), a file deleted while the agent has it open (read to its end, then its descriptor let
  * go), binary data and invalid UTF-8 (byte-exact), a 5 MiB line (truncated to the record limit
- * and counted), a corrupt checkpoint store (moved aside, the agent starts), and a glob whose
+ * and counted), a corrupt checkpoint store (moved aside, the agent starts), a full disk under the
+ * checkpoint store (logged, shipping goes on, saving resumes once there is room), and a glob whose
  * directory does not exist yet (picked up once created). Each line is checked byte for byte with
  * the Ledger of agent-process.ts.
  *
@@ -11,7 +12,8 @@
  * saying why, if that is not possible.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -26,6 +28,9 @@ import {
   stopCleanly,
   StreamCollector,
   type AgentProcess,
+  bigLine,
+  KINESIS_RECORD_LIMIT,
+  truncatedFrom,
 } from '../support/agent-process.js';
 import { embeddedConfig, logsUnder, seededRandom, suiteSeed } from '../support/reliability-env.js';
 import { openFdTargets } from '../support/reliability-proc.js';
@@ -36,7 +41,6 @@ before(assertCliBuilt);
 after(removeTempDirs);
 
 const STREAM = 'bad-inputs';
-const KINESIS_RECORD_LIMIT = 1024 * 1024;
 
 interface Run {
   agent: AgentProcess;
@@ -227,20 +231,6 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     const configFile = embeddedConfig(dir, STREAM, {}, { 'log.statusReportingPeriodSeconds': 1 });
     const ledger = new Ledger();
     const file = path.join(logDir, 'long.log');
-    const bigLine = (id: string, bytes: number) => {
-      const head = Buffer.from(`#${id}# `);
-      const body = Buffer.alloc(bytes - head.length - 1);
-      for (let i = 0; i < body.length; i++) body[i] = 0x30 + ((i * 7 + (i >> 12)) % 75);
-      return Buffer.concat([head, body, Buffer.from('\n')]);
-    };
-    const truncatedFrom = (original: Buffer) => (data: Buffer) => {
-      if (data.length >= original.length) return `not truncated: ${data.length} bytes`;
-      if (data.length > KINESIS_RECORD_LIMIT) return `${data.length} bytes is over 1 MiB`;
-      if (data.length < KINESIS_RECORD_LIMIT - 1024) return `cut to ${data.length} bytes, far below the 1 MiB limit`;
-      if (data[data.length - 1] !== 0x0a) return `does not end with the terminator "\\n" (last byte ${data[data.length - 1]})`;
-      if (!data.subarray(0, data.length - 1).equals(original.subarray(0, data.length - 1))) return 'is not the start of the original line';
-      return undefined;
-    };
     const FIVE_MIB = 5 * 1024 * 1024;
     const big1 = bigLine('five-mib-before-start', FIVE_MIB);
     ledger.expect('five-mib-before-start', truncatedFrom(big1));
@@ -314,6 +304,68 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     // Without checkpoints the file is read again from its start: what the first run shipped arrives twice, by design.
     check(t, 'corrupt checkpoint store after a run (re-read from the start)', ledger, run, { 'moved aside': moved.join(', '), seed }, shippedBefore);
     assert.ok(existsSync(String(reset2.movedTo)));
+  });
+
+  test('a full disk when saving checkpoints is logged (not once per batch), shipping goes on, and saving resumes once there is room', async (t) => {
+    const dir = makeTempDir('shardtail-rel-full-');
+    const { logDir } = logsUnder(dir);
+    const configFile = embeddedConfig(dir, STREAM);
+    const stateDir = path.join(dir, 'state');
+    mkdirSync(stateDir);
+    // A small file system of its own for the checkpoint store, so that filling it touches nothing else.
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', stateDir], { stdio: 'pipe' });
+    } catch (error) {
+      t.skip(`cannot mount a small tmpfs to fill (needs root and CAP_SYS_ADMIN): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+      return;
+    }
+    t.after(() => execFileSync('umount', ['-l', stateDir]));
+    const ledger = new Ledger();
+    const file = path.join(logDir, 'app.log');
+    writeFileSync(file, Buffer.concat(lines(ledger, 'roomy', 500, 'before the disk is full')));
+    let run = await launch(t, configFile);
+    await untilArrived(run, ledger, 15_000, 'the lines written while there is room');
+
+    const filler = path.join(stateDir, 'filler');
+    const fd = openSync(filler, 'w');
+    const zeros = Buffer.alloc(64 * 1024);
+    try {
+      for (;;) writeSync(fd, zeros);
+    } catch (error) {
+      assert.equal((error as NodeJS.ErrnoException).code, 'ENOSPC', 'filling the tmpfs should end with ENOSPC');
+    } finally {
+      closeSync(fd);
+    }
+    const fullAt = Date.now();
+    for (let round = 0; round < 5; round++) {
+      appendLines(file, lines(ledger, 'full', 400, 'while the disk is full', round * 400));
+      writeFileSync(path.join(logDir, `new-${round}.log`), Buffer.concat(lines(ledger, `new-${round}`, 100, 'a new file while the disk is full')));
+      await sleep(400);
+    }
+    const failure = await run.agent.waitForLog((entry) => entry.msg?.startsWith('cannot save checkpoints') === true, 10_000, 'the failed save reported');
+    await untilArrived(run, ledger, 20_000, 'the lines written while the disk is full');
+    assert.equal(run.agent.state(), 'running', run.agent.tail());
+    const failuresLogged = run.agent.logs.filter((entry) => entry.msg?.startsWith('cannot save checkpoints') === true).length;
+    assert.equal(failuresLogged, 1, `a failing save is logged once, then every 30 s, not once per batch:\n${run.agent.tail(10)}`);
+
+    unlinkSync(filler);
+    const freedAt = Date.now();
+    const recovered = await run.agent.waitForLog((entry) => entry.msg === 'checkpoints saved again', 10_000, 'saving to resume');
+    const resumedMs = Date.now() - freedAt;
+    await finish(run);
+
+    // Had the saves not resumed, the restart would resend everything since the disk filled.
+    appendLines(file, lines(ledger, 'after', 200, 'after the restart'));
+    run = await launch(t, configFile, run.collector);
+    await untilArrived(run, ledger, 15_000, 'the lines written after the restart');
+    await finish(run);
+    check(t, 'full disk when saving checkpoints', ledger, run, {
+      'reported as': `${String((failure.err as { code?: string } | undefined)?.code ?? failure.err)}`,
+      'full for': `${((freedAt - fullAt) / 1000).toFixed(1)} s`,
+      'failed saves': recovered.failedSaves,
+      'errors logged': failuresLogged,
+      'saving resumed': `${(resumedMs / 1000).toFixed(1)} s after space was freed`,
+    });
   });
 
   test('a glob whose directory does not exist yet is picked up once it is created', async (t) => {

@@ -17,7 +17,7 @@ import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector,
 import { startEngineProcess } from '../support/engine-process.js';
 import { BATCH_RECORDS, logsUnder, remoteConfig, scale, seededRandom, SOAK, suiteSeed } from '../support/reliability-env.js';
 import { mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -79,8 +79,7 @@ describe('reliability: kill -9 of the agent while lines are written', { timeout:
       const exit = await agent.kill();
       assert.equal(exit.signal, 'SIGKILL');
       await sleep(100); // a request that reached the engine before the kill is answered (and stored) by now
-      await collector.poll();
-      tally.ingest(collector.records);
+      await readLatest(collector, tally);
       // Duplicates that arrived during this run were resent because of the previous crash.
       if (k > 0) crashes[k - 1].duplicates = tally.duplicatesSoFar - duplicatesBefore;
       else assert.equal(tally.duplicatesSoFar, 0, 'duplicates before any crash');
@@ -97,21 +96,9 @@ describe('reliability: kill -9 of the agent while lines are written', { timeout:
     agents.push(last);
     sampler!.follow(last.pid);
     await writer.finish();
-    let timedOut = '';
-    try {
-      await collector.until(
-        (records) => {
-          tally.ingest(records);
-          return tally.complete();
-        },
-        { timeoutMs: scale(60_000, 180_000), agent: last, message: 'every line to arrive after the last restart' },
-      );
-    } catch (error) {
-      timedOut = (error as Error).message.split('\n')[0];
-    }
+    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(60_000, 180_000), agent: last, message: 'every line to arrive after the last restart' });
     await sleep(300);
-    await collector.poll();
-    tally.ingest(collector.records);
+    await readLatest(collector, tally);
     await stopCleanly(last);
     sampler!.stop();
     crashes[KILLS - 1].duplicates = tally.duplicatesSoFar - duplicatesBefore;

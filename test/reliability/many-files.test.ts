@@ -14,7 +14,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assertCliBuilt, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
 import { embeddedConfig, logsUnder, scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, openFdTargets, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 before(assertCliBuilt);
@@ -57,29 +57,16 @@ describe('reliability: thousands of files in one glob', { timeout: scale(150_000
     for (let i = 0; i < LINES_AFTER; i++) {
       for (const prefix of prefixes) appendFileSync(path.join(logDir, `${prefix}.log`), tally.next(prefix));
       await sleep(200);
-      await collector.poll();
-      tally.ingest(collector.records);
+      await readLatest(collector, tally);
     }
-    let timedOut = '';
-    try {
-      await collector.until(
-        (records) => {
-          tally.ingest(records);
-          return tally.complete();
-        },
-        { timeoutMs: scale(60_000, 180_000), agent, message: `every line of the ${FILES} files to arrive` },
-      );
-    } catch (error) {
-      timedOut = (error as Error).message.split('\n')[0];
-    }
+    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(60_000, 180_000), agent, message: `every line of the ${FILES} files to arrive` });
     const allArrivedIn = since(started);
     await sleep(IDLE_MS); // every file idle: an agent that bounds descriptors closes them now
     sampler.sample();
     const idleFds = sampler.lastFds;
     const idleLogFds = logFds();
     clearInterval(logFdTimer);
-    await collector.poll();
-    tally.ingest(collector.records);
+    await readLatest(collector, tally);
     await stopCleanly(agent);
     sampler.stop();
 

@@ -14,7 +14,7 @@ import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector 
 import { startEngineAt } from '../support/reliability-engine.js';
 import { BATCH_RECORDS, logsUnder, remoteConfig, scale, since, SOAK } from '../support/reliability-env.js';
 import { memoryStatus, mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -49,8 +49,7 @@ describe('reliability: the remote engine is down for 60 s', { timeout: OUTAGE_MS
     const collector = new StreamCollector(engine.url, STREAM);
     writer.start();
     await sleep(BEFORE_MS);
-    await collector.poll();
-    tally.ingest(collector.records);
+    await readLatest(collector, tally);
     const arrivedBefore = tally.figures().delivered;
     assert.ok(arrivedBefore > 0, `nothing arrived in the ${BEFORE_MS} ms before the outage:\n${agent.tail()}`);
 
@@ -71,27 +70,14 @@ describe('reliability: the remote engine is down for 60 s', { timeout: OUTAGE_MS
     const catchUpDeadline = Date.now() + AFTER_MS;
     while (Date.now() < catchUpDeadline) {
       await sleep(250);
-      await collector.poll();
-      tally.ingest(collector.records);
+      await readLatest(collector, tally);
       if (firstNewMs === undefined && tally.figures().delivered > deliveredAtRestart) firstNewMs = Date.now() - restartedMs;
     }
     await writer.stop();
-    let timedOut = '';
-    try {
-      await collector.until(
-        (records) => {
-          tally.ingest(records);
-          return tally.complete();
-        },
-        { timeoutMs: scale(90_000, 240_000), agent, message: 'every line to arrive after the engine came back' },
-      );
-    } catch (error) {
-      timedOut = (error as Error).message.split('\n')[0];
-    }
+    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(90_000, 240_000), agent, message: 'every line to arrive after the engine came back' });
     const caughtUp = since(restartedMs);
     await sleep(300);
-    await collector.poll();
-    tally.ingest(collector.records);
+    await readLatest(collector, tally);
     sampler.sample();
     const peak = memoryStatus(agent.pid);
     await stopCleanly(agent);

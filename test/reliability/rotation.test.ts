@@ -19,7 +19,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assertCliBuilt, seqId, startAgent, stopCleanly, StreamCollector, type AgentProcess, type LogEntry } from '../support/agent-process.js';
 import { embeddedConfig, scale, SOAK, since } from '../support/reliability-env.js';
 import { idsOnDisk, logrotateAvailable, runLogrotate, writeLogrotateConfig, type LogrotateSetup } from '../support/reliability-logrotate.js';
-import { assertFigures, reportFigures, SeqTally } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { openFilesUnder } from '../support/reliability-proc.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
@@ -141,8 +141,7 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
       agentOpen: variant.dirs.flatMap((d) => openFilesUnder(agent.pid, path.join(dir, d)).map((f) => `${d}/${f}`)).join(' '),
     });
     if (n % 5 === 0) {
-      await collector.poll();
-      tally.ingest(collector.records);
+      await readLatest(collector, tally);
     }
     assert.equal(agent.state(), 'running', agent.tail());
     await sleep(Math.max(0, next - Date.now()));
@@ -156,21 +155,9 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
   }
 
   const waitStarted = Date.now();
-  let timedOut = '';
-  try {
-    await collector.until(
-      (records) => {
-        tally.ingest(records);
-        return tally.complete();
-      },
-      { timeoutMs: scale(15_000, 120_000), agent, message: 'every line written to arrive' },
-    );
-  } catch (error) {
-    timedOut = (error as Error).message.split('\n')[0];
-  }
+  const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(15_000, 120_000), agent, message: 'every line written to arrive' });
   await sleep(300); // a window for late duplicates
-  await collector.poll();
-  tally.ingest(collector.records);
+  await readLatest(collector, tally);
   await stopCleanly(agent);
 
   const figures = tally.figures();

@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
 import { BATCH_RECORDS, logsUnder, remoteConfig, scale, since, SOAK } from '../support/reliability-env.js';
-import { assertFigures, reportFigures, SeqTally } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -40,22 +40,10 @@ describe('reliability: a throttling engine', { timeout: scale(120_000, 600_000) 
     writer.start();
     const collector = new StreamCollector(engine.url, STREAM);
     await writer.finish();
-    let timedOut = '';
-    try {
-      await collector.until(
-        (records) => {
-          tally.ingest(records);
-          return tally.complete();
-        },
-        // 1,000 records/s is the ceiling: allow twice the ideal time, plus start-up.
-        { timeoutMs: 10_000 + ((BEFORE_START + APPENDED) / 1000) * 2_000, agent, message: 'every line to arrive through the throttled shard' },
-      );
-    } catch (error) {
-      timedOut = (error as Error).message.split('\n')[0];
-    }
+    // 1,000 records/s is the ceiling: allow twice the ideal time, plus start-up.
+    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: 10_000 + ((BEFORE_START + APPENDED) / 1000) * 2_000, agent, message: 'every line to arrive through the throttled shard' });
     const took = since(started);
-    await collector.poll();
-    tally.ingest(collector.records);
+    await readLatest(collector, tally);
     await stopCleanly(agent);
 
     const rejected = agent.logs.filter((entry) => entry.msg === 'records rejected; resending only those');

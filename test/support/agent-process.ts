@@ -567,3 +567,29 @@ export function appendLines(file: string, lines: Buffer[]): void {
 export function seqId(prefix: string, n: number): string {
   return `${prefix}-${String(n).padStart(6, '0')}`;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lines longer than a record
+
+/** Kinesis's limit on one record: data plus partition key. */
+export const KINESIS_RECORD_LIMIT = 1024 * 1024;
+
+/** A line of `bytes` bytes (newline included) that starts with the id `#<id># `; its body varies, so a cut in the wrong place shows. */
+export function bigLine(id: string, bytes: number): Buffer {
+  const head = Buffer.from(`#${id}# `);
+  const body = Buffer.alloc(bytes - head.length - 1);
+  for (let i = 0; i < body.length; i++) body[i] = 0x30 + ((i * 7 + (i >> 10)) % 75); // '0'..'z', varied
+  return Buffer.concat([head, body, Buffer.from('\n')]);
+}
+
+/** A ledger check: the record is `original` cut to just under 1 MiB and ended by the terminator "\n". */
+export function truncatedFrom(original: Buffer): (data: Buffer) => string | undefined {
+  return (data) => {
+    if (data.length >= original.length) return `not truncated: ${data.length} bytes`;
+    if (data.length > KINESIS_RECORD_LIMIT) return `${data.length} bytes is over 1 MiB`;
+    if (data.length < KINESIS_RECORD_LIMIT - 1024) return `cut to ${data.length} bytes, far below the 1 MiB limit`;
+    if (data[data.length - 1] !== 0x0a) return `does not end with the terminator "\\n" (last byte ${data[data.length - 1]})`;
+    if (!data.subarray(0, data.length - 1).equals(original.subarray(0, data.length - 1))) return 'is not the start of the original line';
+    return undefined;
+  };
+}

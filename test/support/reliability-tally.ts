@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { describeBytes, idOf, seqId, type DeliveryReport, type ReceivedRecord } from './agent-process.js';
+import { describeBytes, idOf, seqId, type AgentProcess, type DeliveryReport, type ReceivedRecord, type StreamCollector } from './agent-process.js';
 
 const FILLER = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -239,4 +239,34 @@ export function assertFigures(f: Figures, options: { maxDuplicates: number; scen
   if (f.unexpected > 0) problems.push(`${f.unexpected} records that were never written as such`);
   if (f.mismatched > 0) problems.push(`${f.mismatched} records not byte-exact`);
   assert.ok(problems.length === 0, `${formatFigures(options.scenario, f)}: ${problems.join('; ')}${options.details ? `\n${options.details}` : ''}`);
+}
+
+/** Reads what is new on the stream into the tally. */
+export async function readLatest(collector: StreamCollector, tally: SeqTally): Promise<void> {
+  await collector.poll();
+  tally.ingest(collector.records);
+}
+
+/**
+ * Reads the stream into the tally until every line written has arrived. Gives up after
+ * `timeoutMs` and returns why ('' when every line came), so that a scenario still reports its
+ * figures before its assertions fail.
+ */
+export async function untilEveryLine(
+  collector: StreamCollector,
+  tally: SeqTally,
+  options: { timeoutMs: number; agent: AgentProcess; message: string },
+): Promise<string> {
+  try {
+    await collector.until(
+      (records) => {
+        tally.ingest(records);
+        return tally.complete();
+      },
+      options,
+    );
+    return '';
+  } catch (error) {
+    return (error as Error).message.split('\n')[0];
+  }
 }
