@@ -79,9 +79,15 @@ export class Agent {
 
   async start(): Promise<void> {
     const config = this.config;
-    this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, (movedTo, error) =>
-      this.logger.error({ file: config.checkpointFile, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints'),
-    );
+    this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, {
+      onReset: (movedTo, error) =>
+        this.logger.error({ file: config.checkpointFile, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints'),
+      onUnavailable: (error) =>
+        this.logger.error(
+          { file: config.checkpointFile, err: error },
+          'cannot open or create the checkpoint database (check checkpointFile and its directory); shipping with checkpoints in memory only, so a restart starts over as if there were none',
+        ),
+    });
     if (config.engine.embedded) {
       this.engine = await startEngine({
         host: config.engine.host,

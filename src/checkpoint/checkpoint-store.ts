@@ -42,30 +42,50 @@ interface Row {
   updated_ms: number;
 }
 
+/** better-sqlite3's name for a database that lives only as long as the process. */
+const IN_MEMORY = ':memory:';
+
 export class CheckpointStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement;
 
   /**
    * Opens the store; one that cannot be read as a checkpoint database (corrupt, truncated, not
-   * SQLite) is moved aside and replaced by an empty one, so a bad file costs a re-read of the logs,
-   * never a daemon stuck in a crash loop. `onReset` is told where the old file went and why.
+   * SQLite, unreadable) is moved aside and replaced by an empty one, so a bad file costs a re-read
+   * of the logs, never a daemon stuck in a crash loop. Where no store can be opened at all (a
+   * read-only or missing directory that cannot be created), the agent runs with checkpoints kept
+   * in memory: it ships, but a restart starts over as if it had none. `onReset` is told where the
+   * old file went and why; `onUnavailable`, why there is no store on disk.
    */
-  static openOrReset(file: string, onReset: (movedTo: string, error: unknown) => void): CheckpointStore {
+  static openOrReset(
+    file: string,
+    events: { onReset: (movedTo: string, error: unknown) => void; onUnavailable: (error: unknown) => void },
+  ): CheckpointStore {
+    let openError: unknown;
     try {
       return new CheckpointStore(file);
     } catch (error) {
+      openError = error;
+    }
+    try {
       const movedTo = `${file}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+      let moved = false;
       for (const suffix of ['', '-wal', '-shm']) {
-        if (existsSync(file + suffix)) renameSync(file + suffix, movedTo + suffix);
+        if (existsSync(file + suffix)) {
+          renameSync(file + suffix, movedTo + suffix);
+          moved = true;
+        }
       }
-      onReset(movedTo, error);
+      if (moved) events.onReset(movedTo, openError);
       return new CheckpointStore(file);
+    } catch (error) {
+      events.onUnavailable(error);
+      return new CheckpointStore(IN_MEMORY);
     }
   }
 
   constructor(readonly file: string) {
-    mkdirSync(dirname(file), { recursive: true });
+    if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
     this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');

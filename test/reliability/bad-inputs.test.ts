@@ -3,7 +3,8 @@
  * readable), a file deleted while the agent has it open (read to its end, then its descriptor let
  * go), binary data and invalid UTF-8 (byte-exact), a 5 MiB line (truncated to the record limit
  * and counted), a corrupt checkpoint store (moved aside, the agent starts), a full disk under the
- * checkpoint store (logged, shipping goes on, saving resumes once there is room), and a glob whose
+ * checkpoint store (logged, shipping goes on, saving resumes once there is room), a store that
+ * cannot be created at all (reported; shipping goes on with checkpoints in memory), and a glob whose
  * directory does not exist yet (picked up once created). Each line is checked byte for byte with
  * the Ledger of agent-process.ts.
  *
@@ -76,6 +77,21 @@ function check(t: TestContext, scenario: string, ledger: Ledger, run: Run, extra
   const figures = figuresFromLedger(report, ledger.size);
   reportFigures(t, scenario, figures, extra);
   assertFigures(figures, { maxDuplicates, scenario, details: describeReport(report, ledger.size, { allowDuplicates: maxDuplicates > 0 }) });
+}
+
+/**
+ * Mounts a tmpfs (unmounted when the test ends). False, with the test skipped and the reason
+ * given, where mounting is not allowed (it needs root with CAP_SYS_ADMIN).
+ */
+function mountTmpfs(t: TestContext, dir: string, options: string): boolean {
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    t.skip(`cannot mount a tmpfs: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
+    return false;
+  }
+  t.after(() => execFileSync('umount', ['-l', dir]));
+  return true;
 }
 
 const lines = (ledger: Ledger, prefix: string, n: number, text: string, from = 0) => {
@@ -313,13 +329,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     const stateDir = path.join(dir, 'state');
     mkdirSync(stateDir);
     // A small file system of its own for the checkpoint store, so that filling it touches nothing else.
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', stateDir], { stdio: 'pipe' });
-    } catch (error) {
-      t.skip(`cannot mount a small tmpfs to fill (needs root and CAP_SYS_ADMIN): ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
-      return;
-    }
-    t.after(() => execFileSync('umount', ['-l', stateDir]));
+    if (!mountTmpfs(t, stateDir, 'size=1m')) return;
     const ledger = new Ledger();
     const file = path.join(logDir, 'app.log');
     writeFileSync(file, Buffer.concat(lines(ledger, 'roomy', 500, 'before the disk is full')));
@@ -366,6 +376,24 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
       'errors logged': failuresLogged,
       'saving resumed': `${(resumedMs / 1000).toFixed(1)} s after space was freed`,
     });
+  });
+
+  test('a checkpoint store that cannot be opened or created (read-only directory) is reported, and the agent ships with checkpoints in memory', async (t) => {
+    const dir = makeTempDir('shardtail-rel-readonly-');
+    const { logDir } = logsUnder(dir);
+    const configFile = embeddedConfig(dir, STREAM);
+    const stateDir = path.join(dir, 'state');
+    mkdirSync(stateDir);
+    if (!mountTmpfs(t, stateDir, 'ro,size=1m')) return;
+    const ledger = new Ledger();
+    writeFileSync(path.join(logDir, 'app.log'), Buffer.concat(lines(ledger, 'ro', 300, 'with no checkpoint store on disk')));
+    const run = await launch(t, configFile);
+    const reported = await run.agent.waitForLog((entry) => entry.msg?.startsWith('cannot open or create the checkpoint database') === true, 5_000, 'the missing store reported');
+    await untilArrived(run, ledger, 15_000, 'the lines shipped without a store on disk');
+    appendLines(path.join(logDir, 'app.log'), lines(ledger, 'ro', 200, 'appended', 300));
+    await untilArrived(run, ledger, 15_000, 'lines appended later');
+    await finish(run);
+    check(t, 'checkpoint store cannot be created', ledger, run, { 'reported as': String((reported.err as { message?: string } | undefined)?.message ?? reported.err) });
   });
 
   test('a glob whose directory does not exist yet is picked up once it is created', async (t) => {
