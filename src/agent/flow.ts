@@ -13,6 +13,7 @@ import { Sender } from '../send/sender.js';
 import { FileTailer } from '../tail/file-tailer.js';
 import { ReadBuffers } from '../tail/read-buffers.js';
 import type { Span } from '../acknowledge/file-progress.js';
+import { HeadIndex, isCopyOf } from './head-index.js';
 import { MemoryBudget } from './memory-budget.js';
 
 export type RunMode = 'daemon' | 'backfill';
@@ -118,15 +119,6 @@ function matchesFingerprint(head: Buffer, fingerprint: string): boolean {
   return head.length >= length && hash('sha1', head.subarray(0, length), 'hex') === digest;
 }
 
-/**
- * A copy holds at least everything the original had when its head was taken, so the copy's head
- * must start with the whole of the original's: a new file that merely begins like another (a
- * shared timestamp prefix) is not taken for its copy.
- */
-function isCopyOf(copyHead: Buffer, originalHead: Buffer): boolean {
-  return originalHead.length > 0 && copyHead.length >= originalHead.length && copyHead.subarray(0, originalHead.length).equals(originalHead);
-}
-
 /** A file that shrank (copytruncate): where reading stopped, and the head its old content had. */
 interface Truncation {
   head: Buffer;
@@ -146,6 +138,9 @@ export class Flow {
   readonly config: FlowConfig;
   private readonly logger: Logger;
   private readonly files = new Map<string, TrackedFile>();
+  /** The tracked files with a descriptor open, at most MAX_OPEN_FILES_PER_FLOW. */
+  private readonly openTracked = new Set<TrackedFile>();
+  private readonly heads = new HeadIndex<TrackedFile>();
   /** Files let go whose last records are still in flight (with their fingerprints): their checkpoints still move. */
   private readonly retiring = new Map<FileTailer, string>();
   private readonly batcher: Batcher;
@@ -261,20 +256,16 @@ export class Flow {
       void this.rescan().then(() => this.pump());
       return;
     }
-    let known = false;
-    for (const file of this.files.values()) {
-      if (file.tailer.path === path) {
-        file.wake = true;
-        file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        known = true;
-      }
-    }
-    this.pump();
-    // A rename and a create at the same path in quick succession (logrotate's create mode) can reach
-    // us as a mere change: if the path now holds a file we do not track, scan for it now.
+    // Found by identity, not by path: one stat instead of a walk over thousands of files. A rename
+    // and a create at the same path in quick succession (logrotate's create mode) can reach us as a
+    // mere change: if the path now holds a file we do not track, scan for it now.
     void stat(path)
       .then((info) => {
-        if (!known || !this.files.has(identityKey(info.dev, info.ino))) return this.rescan().then(() => this.pump());
+        const file = this.files.get(identityKey(info.dev, info.ino));
+        if (file === undefined) return this.rescan().then(() => this.pump());
+        file.wake = true;
+        file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
+        this.pump();
       })
       .catch(() => undefined);
   }
@@ -371,7 +362,7 @@ export class Flow {
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
     tailer.progress.dirty = true;
     this.filesSeen++;
-    this.files.set(key, {
+    const tracked: TrackedFile = {
       tailer,
       key,
       fingerprint,
@@ -385,11 +376,13 @@ export class Flow {
       idlePollMs: this.config.minTimeBetweenFilePollsMillis,
       nextPollMs: 0,
       lettingGo: false,
-    });
+    };
+    this.files.set(key, tracked);
+    this.openTracked.add(tracked);
+    this.heads.add(tracked);
     if (this.openFiles > MAX_OPEN_FILES_PER_FLOW && !(await this.closeIdleFile())) {
       // Every open file is busy: this one waits, closed, for a descriptor to free up.
-      tailer.handle = undefined;
-      await this.closeHandle(handle);
+      await this.closeTracked(tracked);
     }
   }
 
@@ -401,16 +394,21 @@ export class Flow {
   /** Closes the least recently read file that is idle at its end; false if every open file is busy. */
   private async closeIdleFile(): Promise<boolean> {
     let victim: TrackedFile | undefined;
-    for (const file of this.files.values()) {
-      const tailer = file.tailer;
-      if (tailer.handle === undefined || file.lettingGo || tailer.readOffset < file.size) continue;
+    for (const file of this.openTracked) {
+      if (file.lettingGo || file.tailer.readOffset < file.size) continue;
       if (victim === undefined || file.lastReadMs < victim.lastReadMs) victim = file;
     }
     if (victim === undefined) return false;
-    const handle = victim.tailer.handle!;
-    victim.tailer.handle = undefined;
-    await this.closeHandle(handle);
+    await this.closeTracked(victim);
     return true;
+  }
+
+  private async closeTracked(file: TrackedFile): Promise<void> {
+    const handle = file.tailer.handle;
+    if (handle === undefined) return;
+    file.tailer.handle = undefined;
+    this.openTracked.delete(file);
+    await this.closeHandle(handle);
   }
 
   /**
@@ -434,6 +432,7 @@ export class Flow {
       return false;
     }
     tailer.handle = handle;
+    this.openTracked.add(file);
     return true;
   }
 
@@ -452,8 +451,8 @@ export class Flow {
       this.logger.info({ offset: truncation.offset }, 'found the copy of a truncated file; reading it on from where the original was read to');
       return Math.min(truncation.offset, size);
     }
-    for (const original of this.files.values()) {
-      if (original.lettingGo || !isCopyOf(head, original.head) || original.tailer.readOffset === 0) continue;
+    for (const original of this.heads.originalsOf(head)) {
+      if (original.lettingGo || original.tailer.readOffset === 0) continue;
       // Copied but not truncated yet: hold the original until its truncation shows, so that the
       // bytes after this offset are read from the copy only.
       original.pausedUntilMs = now + ORIGINAL_PAUSE_MS;
@@ -620,8 +619,7 @@ export class Flow {
       }
       file.pausedUntilMs = 0;
       tailer.restartFromZero();
-      file.head = Buffer.alloc(0);
-      file.fingerprint = '';
+      this.setHead(file, Buffer.alloc(0));
     } else if (file.pausedUntilMs > Date.now()) {
       file.wake = false;
       file.nextPollMs = Math.min(file.pausedUntilMs, Date.now() + this.config.minTimeBetweenFilePollsMillis);
@@ -642,10 +640,7 @@ export class Flow {
       if (bytes > 0) {
         file.lastGrowthMs = Date.now();
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        if (file.head.length < FINGERPRINT_BYTES) {
-          file.head = headOf(tailer.handle!);
-          file.fingerprint = fingerprintOf(file.head);
-        }
+        if (file.head.length < FINGERPRINT_BYTES) this.setHead(file, headOf(tailer.handle!));
         return bytes;
       }
     }
@@ -673,14 +668,19 @@ export class Flow {
     const tailer = file.tailer;
     tailer.flushUnterminated();
     this.files.delete(file.key);
+    this.heads.remove(file);
     this.retiring.set(tailer, file.fingerprint);
     this.retiredTotals.records += tailer.recordsRead;
     this.retiredTotals.bytes += tailer.bytesRead;
-    if (tailer.handle !== undefined) {
-      const handle = tailer.handle;
-      tailer.handle = undefined;
-      await this.closeHandle(handle);
-    }
+    await this.closeTracked(file);
+  }
+
+  /** A file's head (and so its fingerprint) changed: it grew towards FINGERPRINT_BYTES, or was truncated. */
+  private setHead(file: TrackedFile, head: Buffer): void {
+    this.heads.remove(file);
+    file.head = head;
+    file.fingerprint = fingerprintOf(head);
+    this.heads.add(file);
   }
 
   /**
@@ -777,11 +777,7 @@ export class Flow {
   async close(): Promise<void> {
     await this.stopReading();
     this.sender.abandon();
-    for (const file of this.files.values()) {
-      const handle = file.tailer.handle;
-      file.tailer.handle = undefined;
-      if (handle !== undefined) await this.closeHandle(handle);
-    }
+    for (const file of this.files.values()) await this.closeTracked(file);
   }
 }
 

@@ -64,8 +64,9 @@ export function runLogrotate(setup: LogrotateSetup): Promise<void> {
 }
 
 /** Ids of every line in the files of `dirs` (a `.gz` is decompressed). */
-export function idsOnDisk(dirs: string[]): Set<string> {
+export function idsOnDisk(dirs: string[]): { ids: Set<string>; torn: Map<string, Buffer> } {
   const ids = new Set<string>();
+  const torn = new Map<string, Buffer>();
   for (const dir of dirs) {
     if (!existsSync(dir)) continue;
     for (const name of readdirSync(dir)) {
@@ -82,7 +83,10 @@ export function idsOnDisk(dirs: string[]): Set<string> {
         if (id !== undefined) ids.add(id);
         start = newline + 1;
       }
+      const tail = data.subarray(start);
+      const tailId = idOf(tail);
+      if (tailId !== undefined) torn.set(tailId, Buffer.from(tail));
     }
   }
-  return ids;
+  return { ids, torn };
 }

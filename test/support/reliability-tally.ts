@@ -36,6 +36,11 @@ export interface Figures {
   mismatched: number;
   /** Lines not delivered that no longer exist in any file (destroyed by the rotation tool itself): not counted as missing. */
   excused: number;
+  /**
+   * Lines the rotation tool tore (copytruncate copied the head of a line, then truncated its rest
+   * away) that arrived as exactly the head left on disk, as a let-go file's last line should.
+   */
+  torn?: number;
   /** Records read from the stream in all. */
   received: number;
 }
@@ -46,6 +51,8 @@ interface Source {
   /** Copies received, by seq. */
   counts: number[];
   excused: Set<number>;
+  /** The bytes left on disk of lines the rotation tool tore, by seq. */
+  torn: Map<number, Buffer>;
 }
 
 export class SeqTally {
@@ -55,14 +62,14 @@ export class SeqTally {
   private received = 0;
   private readonly unexpectedSamples: ReceivedRecord[] = [];
   private unexpectedCount = 0;
-  private readonly mismatchSamples: string[] = [];
-  private mismatchCount = 0;
+  /** Records with a known id whose bytes differ from the line written; judged when counted, since a torn line may be declared later. */
+  private readonly mismatches: Array<{ source: Source; seq: number; id: string; data: Buffer }> = [];
 
   /** Declares a source of lines; `width` is the line length seqLine() is called with. */
   source(prefix: string, width: number): void {
     assert.ok(!prefix.includes('#'), 'test bug: a prefix may not contain #');
     assert.ok(!this.sources.has(prefix), `test bug: source ${prefix} declared twice`);
-    this.sources.set(prefix, { width, written: 0, counts: [], excused: new Set() });
+    this.sources.set(prefix, { width, written: 0, counts: [], excused: new Set(), torn: new Map() });
   }
 
   /** The next line of a source; counts it as written. */
@@ -83,6 +90,19 @@ export class SeqTally {
     this.sources.get(prefix)?.excused.add(seq);
   }
 
+  /** A line of which only `head` is left on disk, unterminated (torn by the rotation tool): arriving as `head` is right. */
+  excuseTorn(prefix: string, seq: number, head: Buffer): void {
+    this.sources.get(prefix)?.torn.set(seq, head);
+  }
+
+  private tornArrivals(): number {
+    return this.mismatches.filter((m) => m.source.torn.get(m.seq)?.equals(m.data) === true).length;
+  }
+
+  private realMismatches(): Array<{ id: string; data: Buffer }> {
+    return this.mismatches.filter((m) => m.source.torn.get(m.seq)?.equals(m.data) !== true);
+  }
+
   /** Reads the records `collector.records` got since the last call (they only ever grow). */
   ingest(records: ReceivedRecord[]): void {
     for (; this.consumed < records.length; this.consumed++) {
@@ -100,10 +120,7 @@ export class SeqTally {
       const copies = (source.counts[seq] ?? 0) + 1;
       source.counts[seq] = copies;
       if (copies > 1) this.extraCopies++;
-      if (!record.data.equals(seqLine(id!.slice(0, dash), seq, source.width))) {
-        this.mismatchCount++;
-        if (this.mismatchSamples.length < 5) this.mismatchSamples.push(`${id}: got ${describeBytes(record.data)}`);
-      }
+      if (!record.data.equals(seqLine(id!.slice(0, dash), seq, source.width))) this.mismatches.push({ source, seq, id: id!, data: record.data });
     }
   }
 
@@ -133,7 +150,18 @@ export class SeqTally {
         else missing++;
       }
     }
-    return { written, delivered, missing, duplicated: this.extraCopies, unexpected: this.unexpectedCount, mismatched: this.mismatchCount, excused, received: this.received };
+    const torn = this.tornArrivals();
+    return {
+      written,
+      delivered,
+      missing,
+      duplicated: this.extraCopies,
+      unexpected: this.unexpectedCount,
+      mismatched: this.mismatches.length - torn,
+      excused,
+      ...(torn > 0 ? { torn } : {}),
+      received: this.received,
+    };
   }
 
   /** Missing seqs as ranges, e.g. `app-000100..app-000150 (51)`. */
@@ -189,7 +217,11 @@ export class SeqTally {
     const dups = this.duplicateRanges();
     if (dups.length > 0) parts.push(`duplicated: ${dups.join(', ')}`);
     if (this.unexpectedCount > 0) parts.push(`${this.unexpectedCount} records never written as such, e.g. ${this.unexpectedSamples.map((r) => describeBytes(r.data)).join('; ')}`);
-    if (this.mismatchCount > 0) parts.push(`${this.mismatchCount} records not byte-exact, e.g. ${this.mismatchSamples.join('; ')}`);
+    const mismatched = this.realMismatches();
+    if (mismatched.length > 0) {
+      const samples = mismatched.slice(0, 5).map((m) => `${m.id}: got ${describeBytes(m.data)}`);
+      parts.push(`${mismatched.length} records not byte-exact, e.g. ${samples.join('; ')}`);
+    }
     return parts.join('\n');
   }
 }
@@ -214,6 +246,7 @@ export function formatFigures(scenario: string, f: Figures, extra: Record<string
   if (f.unexpected > 0) line += ` / unexpected ${f.unexpected}`;
   if (f.mismatched > 0) line += ` / not byte-exact ${f.mismatched}`;
   if (f.excused > 0) line += ` / lost by the rotation tool (not counted as missing) ${f.excused}`;
+  if (f.torn) line += ` / torn by the rotation tool, shipped as the head left on disk ${f.torn}`;
   const more = Object.entries(extra).map(([key, value]) => `${key} ${value}`);
   if (more.length > 0) line += ` (${more.join('; ')})`;
   return line;
