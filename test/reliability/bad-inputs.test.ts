@@ -80,18 +80,24 @@ function check(t: TestContext, scenario: string, ledger: Ledger, run: Run, extra
 }
 
 /**
- * Mounts a tmpfs (unmounted when the test ends). False, with the test skipped and the reason
+ * A scenario directory whose checkpoint store's directory is a tmpfs of its own, mounted with
+ * `options` and unmounted when the test ends. Undefined, with the test skipped and the reason
  * given, where mounting is not allowed (it needs root with CAP_SYS_ADMIN).
  */
-function mountTmpfs(t: TestContext, dir: string, options: string): boolean {
+function storeOnTmpfs(t: TestContext, prefix: string, options: string): { logDir: string; configFile: string; stateDir: string } | undefined {
+  const dir = makeTempDir(prefix);
+  const { logDir } = logsUnder(dir);
+  const configFile = embeddedConfig(dir, STREAM);
+  const stateDir = path.join(dir, 'state');
+  mkdirSync(stateDir);
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir], { stdio: 'pipe' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', stateDir], { stdio: 'pipe' });
   } catch (error) {
     t.skip(`cannot mount a tmpfs: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
-    return false;
+    return undefined;
   }
-  t.after(() => execFileSync('umount', ['-l', dir]));
-  return true;
+  t.after(() => execFileSync('umount', ['-l', stateDir]));
+  return { logDir, configFile, stateDir };
 }
 
 const lines = (ledger: Ledger, prefix: string, n: number, text: string, from = 0) => {
@@ -323,13 +329,10 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a full disk when saving checkpoints is logged (not once per batch), shipping goes on, and saving resumes once there is room', async (t) => {
-    const dir = makeTempDir('shardtail-rel-full-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
-    const stateDir = path.join(dir, 'state');
-    mkdirSync(stateDir);
     // A small file system of its own for the checkpoint store, so that filling it touches nothing else.
-    if (!mountTmpfs(t, stateDir, 'size=1m')) return;
+    const setup = storeOnTmpfs(t, 'shardtail-rel-full-', 'size=1m');
+    if (setup === undefined) return;
+    const { logDir, configFile, stateDir } = setup;
     const ledger = new Ledger();
     const file = path.join(logDir, 'app.log');
     writeFileSync(file, Buffer.concat(lines(ledger, 'roomy', 500, 'before the disk is full')));
@@ -379,12 +382,9 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a checkpoint store that cannot be opened or created (read-only directory) is reported, and the agent ships with checkpoints in memory', async (t) => {
-    const dir = makeTempDir('shardtail-rel-readonly-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
-    const stateDir = path.join(dir, 'state');
-    mkdirSync(stateDir);
-    if (!mountTmpfs(t, stateDir, 'ro,size=1m')) return;
+    const setup = storeOnTmpfs(t, 'shardtail-rel-readonly-', 'ro,size=1m');
+    if (setup === undefined) return;
+    const { logDir, configFile } = setup;
     const ledger = new Ledger();
     writeFileSync(path.join(logDir, 'app.log'), Buffer.concat(lines(ledger, 'ro', 300, 'with no checkpoint store on disk')));
     const run = await launch(t, configFile);
