@@ -4,8 +4,9 @@
  * go), binary data and invalid UTF-8 (byte-exact), a 5 MiB line (truncated to the record limit
  * and counted), a corrupt checkpoint store (moved aside, the agent starts), a full disk under the
  * checkpoint store (logged, shipping goes on, saving resumes once there is room), a store that
- * cannot be created at all (reported; shipping goes on with checkpoints in memory), and a glob whose
- * directory does not exist yet (picked up once created). Each line is checked byte for byte with
+ * cannot be created at all (reported; shipping goes on with checkpoints in memory), a glob whose
+ * directory does not exist yet (picked up once created), and checkpoint hygiene (entries of files
+ * gone longer than checkpointTimeToLiveDays are forgotten, idle live files' are not). Each line is checked byte for byte with
  * the Ledger of agent-process.ts.
  *
  * The tests run as root, for whom chmod 000 stops nothing: the unreadable-file test then runs the
@@ -14,6 +15,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
@@ -394,6 +396,51 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     await untilArrived(run, ledger, 15_000, 'lines appended later');
     await finish(run);
     check(t, 'checkpoint store cannot be created', ledger, run, { 'reported as': String((reported.err as { message?: string } | undefined)?.message ?? reported.err) });
+  });
+
+  test('checkpoint hygiene: entries of files gone for longer than checkpointTimeToLiveDays are forgotten (deleted while stopped too); idle live files and recent ones are kept', async (t) => {
+    const dir = makeTempDir('shardtail-rel-ttl-');
+    const { logDir } = logsUnder(dir);
+    const configFile = embeddedConfig(dir, STREAM, {}, { checkpointTimeToLiveDays: 7 });
+    const store = path.join(dir, 'state', 'checkpoints.db');
+    const ledger = new Ledger();
+    const live = path.join(logDir, 'live.log');
+    const gone = path.join(logDir, 'gone.log');
+    writeFileSync(live, Buffer.concat(lines(ledger, 'live', 300, 'a file that stays, idle')));
+    writeFileSync(gone, Buffer.concat(lines(ledger, 'gone', 300, 'a file deleted while the agent is stopped')));
+    let run = await launch(t, configFile);
+    await untilArrived(run, ledger, 15_000, 'both files');
+    await finish(run);
+    unlinkSync(gone);
+
+    // A month passes while the agent is stopped: every entry is 30 days old. An entry of another
+    // file that went away 3 days ago is within the TTL.
+    const dayMs = 86_400_000;
+    const db = new Database(store);
+    const [flowId] = db.prepare('SELECT DISTINCT flow_id FROM file_checkpoints').pluck().all() as string[];
+    db.prepare('UPDATE file_checkpoints SET updated_ms = ?').run(Date.now() - 30 * dayMs);
+    db.prepare('INSERT INTO file_checkpoints (flow_id, dev, ino, fingerprint, path, offset, updated_ms) VALUES (?, 1, 424242, ?, ?, 10, ?)').run(
+      flowId,
+      '',
+      path.join(logDir, 'recently-gone.log'),
+      Date.now() - 3 * dayMs,
+    );
+    db.close();
+
+    run = await launch(t, configFile, run.collector);
+    const forgot = await run.agent.waitForLog((entry) => entry.msg === 'forgot checkpoints of files gone for longer than checkpointTimeToLiveDays', 5_000, 'the expiry at start');
+    const remaining = new Database(store, { readonly: true });
+    const paths = (remaining.prepare('SELECT path FROM file_checkpoints ORDER BY path').pluck().all() as string[]).map((p) => path.basename(p));
+    const liveUpdated = remaining.prepare('SELECT updated_ms FROM file_checkpoints WHERE path = ?').pluck().get(live) as number;
+    remaining.close();
+    assert.equal(forgot.expired, 1, `only gone.log's entry is past the TTL:\n${run.agent.tail(10)}`);
+    assert.deepEqual(paths, ['live.log', 'recently-gone.log']);
+    assert.ok(Date.now() - liveUpdated < 60_000, "the idle live file's entry is renewed, not expired");
+    // The kept checkpoint is used: lines appended now arrive, and nothing of before arrives again.
+    appendLines(live, lines(ledger, 'live', 100, 'appended after the month', 300));
+    await untilArrived(run, ledger, 15_000, 'the lines appended after the month');
+    await finish(run);
+    check(t, 'checkpoint hygiene', ledger, run, { expired: forgot.expired, kept: paths.join(', ') });
   });
 
   test('a glob whose directory does not exist yet is picked up once it is created', async (t) => {
