@@ -63,8 +63,13 @@ interface TrackedFile {
   fingerprint: string;
   /** The first bytes read so far (up to FINGERPRINT_BYTES), to recognise a copytruncate copy. */
   head: Buffer;
-  /** A copy of this file appeared: no reading on until it is truncated, or this moment passes. */
+  /**
+   * No reading until this moment: a copy of this file appeared and its truncation is awaited, or
+   * this file is that suspected copy, waiting for the truncation that confirms it.
+   */
   pausedUntilMs: number;
+  /** Taken for a copytruncate copy of `original`: read from `offset` if the original is seen truncated, else from 0. */
+  suspectedCopy?: { original: TrackedFile; offset: number };
   /** Still matched by the latest scan; a file that is not is read to its end, then let go. */
   listed: boolean;
   /** A change was seen (or a poll is due) since the last read found nothing. */
@@ -129,6 +134,14 @@ interface Truncation {
 /** How long a truncation waits for its copy to show up, and a possible original for its truncation. */
 const COPY_WINDOW_MS = 30_000;
 const ORIGINAL_PAUSE_MS = 2_000;
+/** A suspected copy waits this long for its original's truncation: long enough for the original's pause to show it. */
+const COPY_CONFIRM_MS = ORIGINAL_PAUSE_MS + 1_000;
+
+/** Where a newly tracked file is read from, and whether that waits on a copy's confirmation. */
+interface StartPosition {
+  offset: number;
+  suspectedCopy?: { original: TrackedFile; offset: number };
+}
 
 /**
  * One flow of agent.json: the files of one glob, tailed concurrently, cut into records, batched
@@ -340,7 +353,7 @@ export class Flow {
     }
     const head = headOf(handle);
     const fingerprint = fingerprintOf(head);
-    const startOffset = this.copyStartOffset(head, info.size) ?? (await this.startOffsetFor(key, file.path, handle, info.size, head, initial));
+    const { offset: startOffset, suspectedCopy } = await this.startFor(key, file.path, handle, info.size, head, initial);
     const tailer = new FileTailer({
       path: file.path,
       identity: { dev: info.dev, ino: info.ino },
@@ -367,7 +380,8 @@ export class Flow {
       key,
       fingerprint,
       head,
-      pausedUntilMs: 0,
+      pausedUntilMs: suspectedCopy === undefined ? 0 : Date.now() + COPY_CONFIRM_MS,
+      suspectedCopy,
       listed,
       wake: true,
       size: info.size,
@@ -438,28 +452,43 @@ export class Flow {
 
   /**
    * copytruncate: logrotate copies the file and then truncates it. A new file whose head is that of
-   * a file just truncated (or about to be) is that copy: it is read on from where the original was
-   * read to, so the lines not yet read are shipped from the copy, and none twice. Undefined when
-   * the new file is not a copy.
+   * a file just truncated is that copy: it is read on from where the original was read to, so the
+   * lines not yet read are shipped from the copy, and none twice. A new file whose head is that of
+   * a file not truncated (yet) may be the copy, or merely another file that begins the same way (a
+   * long common header): it waits, unread, for the original's truncation to confirm it, and is read
+   * from its start if none comes. Undefined when the new file is no copy.
    */
-  private copyStartOffset(head: Buffer, size: number): number | undefined {
+  private copyOrigin(head: Buffer, size: number): StartPosition | undefined {
     const now = Date.now();
     this.truncations = this.truncations.filter((t) => now - t.atMs < COPY_WINDOW_MS);
     const truncated = this.truncations.findIndex((t) => isCopyOf(head, t.head));
     if (truncated !== -1) {
       const [truncation] = this.truncations.splice(truncated, 1);
       this.logger.info({ offset: truncation.offset }, 'found the copy of a truncated file; reading it on from where the original was read to');
-      return Math.min(truncation.offset, size);
+      return { offset: Math.min(truncation.offset, size) };
     }
     for (const original of this.heads.originalsOf(head)) {
       if (original.lettingGo || original.tailer.readOffset === 0) continue;
-      // Copied but not truncated yet: hold the original until its truncation shows, so that the
-      // bytes after this offset are read from the copy only.
+      // Hold the original until its truncation shows, so that the bytes after this offset are read
+      // from the copy only.
       original.pausedUntilMs = now + ORIGINAL_PAUSE_MS;
-      this.logger.info({ original: original.tailer.path, offset: original.tailer.readOffset }, 'a copy of a tailed file appeared (copytruncate); reading it on from the same offset');
-      return Math.min(original.tailer.readOffset, size);
+      this.logger.info({ original: original.tailer.path, offset: original.tailer.readOffset }, 'a file with the head of a tailed file appeared: a copytruncate copy if the original is truncated now');
+      return { offset: 0, suspectedCopy: { original, offset: Math.min(original.tailer.readOffset, size) } };
     }
     return undefined;
+  }
+
+  /** The original of suspected copies was truncated: they are copies, read on from where it was read to. */
+  private confirmCopiesOf(original: TrackedFile): void {
+    for (const file of this.files.values()) {
+      const suspected = file.suspectedCopy;
+      if (suspected?.original !== original) continue;
+      file.tailer.skipTo(suspected.offset);
+      file.suspectedCopy = undefined;
+      file.pausedUntilMs = 0;
+      file.wake = true;
+      this.logger.info({ path: file.tailer.path, original: original.tailer.path, offset: suspected.offset }, 'the copy of a truncated file (copytruncate); reading it on from where the original was read to');
+    }
   }
 
   /**
@@ -492,23 +521,27 @@ export class Flow {
     }
   }
 
-  private async startOffsetFor(key: string, path: string, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<number> {
+  /** Where reading a newly tracked file starts: its own checkpoint, where its original was read to (a copy), or initialPosition. */
+  private async startFor(key: string, path: string, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<StartPosition> {
     const checkpoint = this.checkpointsByKey.get(key);
     if (checkpoint !== undefined) {
       this.checkpointsByKey.delete(key);
       if (!matchesFingerprint(head, checkpoint.fingerprint)) {
         this.logger.warn({ path, previousPath: checkpoint.path }, 'inode reused by a different file; reading it from the start');
-        return 0;
+        return { offset: 0 };
       }
       if (checkpoint.offset > size) {
         this.logger.warn({ path, offset: checkpoint.offset, size }, 'file is shorter than its checkpoint (truncated); reading it from the start');
-        return 0;
+        return { offset: 0 };
       }
       this.logger.info({ path, offset: checkpoint.offset }, 'resuming from checkpoint');
-      return checkpoint.offset;
+      return { offset: checkpoint.offset };
     }
-    if (this.options.mode === 'backfill' || !initial || this.config.initialPosition === 'START_OF_FILE') return 0;
-    return endOfLastLine(handle, size);
+    // Copies are made while the agent runs; at start every file without a checkpoint is a file of its own.
+    const copy = initial ? undefined : this.copyOrigin(head, size);
+    if (copy !== undefined) return copy;
+    if (this.options.mode === 'backfill' || !initial || this.config.initialPosition === 'START_OF_FILE') return { offset: 0 };
+    return { offset: await endOfLastLine(handle, size) };
   }
 
   private spanComplete(span: Span): void {
@@ -616,6 +649,8 @@ export class Flow {
       if (file.pausedUntilMs === 0) {
         this.truncations.push({ head: file.head, offset: tailer.readOffset, atMs: Date.now() });
         void this.readCopyOutsideGlob(tailer.path);
+      } else {
+        this.confirmCopiesOf(file);
       }
       file.pausedUntilMs = 0;
       tailer.restartFromZero();
@@ -626,6 +661,10 @@ export class Flow {
       return 0;
     }
     file.pausedUntilMs = 0;
+    if (file.suspectedCopy !== undefined) {
+      this.logger.info({ path: tailer.path, original: file.suspectedCopy.original.tailer.path }, 'not a copy after all (its original was not truncated); reading it from its start');
+      file.suspectedCopy = undefined;
+    }
     if (size > tailer.readOffset) {
       const before = tailer.readOffset;
       let bytes: number;

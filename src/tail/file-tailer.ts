@@ -209,6 +209,16 @@ export class FileTailer {
     this.emit(records, spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, record.length);
   }
 
+  /** Starts a file nothing was read from yet at `offset` instead (a confirmed copytruncate copy is read on from where its original was). */
+  skipTo(offset: number): void {
+    if (this.readOffset !== 0 || this.recordsRead > 0) throw new Error(`${this.path}: cannot move the start of a file already read from`);
+    this.readOffset = offset;
+    this.lineEndOffset = offset;
+    this.headerLinesLeft = 0;
+    this.progress = new FileProgress(offset, this.options.onSpanComplete);
+    this.progress.dirty = true;
+  }
+
   /**
    * The file shrank below what was read (copytruncate): read again from 0. Outstanding records of
    * the old content are still delivered, but their offsets no longer describe this file.

@@ -5,7 +5,8 @@
  * and counted), a corrupt checkpoint store (moved aside, the agent starts), a full disk under the
  * checkpoint store (logged, shipping goes on, saving resumes once there is room), a store that
  * cannot be created at all (reported; shipping goes on with checkpoints in memory), a glob whose
- * directory does not exist yet (picked up once created), and checkpoint hygiene (entries of files
+ * directory does not exist yet (picked up once created), a new file with the first KiB of a tailed
+ * one (its own file, not a copy: shipped from its start), and checkpoint hygiene (entries of files
  * gone longer than checkpointTimeToLiveDays are forgotten, idle live files' are not). Each line is checked byte for byte with
  * the Ledger of agent-process.ts.
  *
@@ -441,6 +442,28 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     await untilArrived(run, ledger, 15_000, 'the lines appended after the month');
     await finish(run);
     check(t, 'checkpoint hygiene', ledger, run, { expired: forgot.expired, kept: paths.join(', ') });
+  });
+
+  test('a new file that begins with the same first KiB as a tailed one (a long common header) is its own file: shipped from its start', async (t) => {
+    const dir = makeTempDir('shardtail-rel-same-head-');
+    const { logDir } = logsUnder(dir);
+    const configFile = embeddedConfig(dir, STREAM);
+    const ledger = new Ledger();
+    // 12 header lines of about 100 bytes: the first KiB of both files is the same.
+    const header = Buffer.concat(lines(ledger, 'header', 12, `${'='.repeat(80)} banner`));
+    const first = path.join(logDir, 'first.log');
+    writeFileSync(first, Buffer.concat([header, ...lines(ledger, 'first', 200, 'the first file')]));
+    const run = await launch(t, configFile);
+    await untilArrived(run, ledger, 15_000, 'the first file');
+    const createdAt = Date.now();
+    writeFileSync(path.join(logDir, 'second.log'), Buffer.concat([header, ...lines(ledger, 'second', 50, 'the second file, same header')]));
+    appendLines(first, lines(ledger, 'first', 50, 'the first file goes on', 200));
+    await untilArrived(run, ledger, 20_000, 'both files in full');
+    const tookMs = Date.now() - createdAt;
+    const verdict = await run.agent.waitForLog((entry) => entry.msg === 'not a copy after all (its original was not truncated); reading it from its start', 1_000, 'the suspected copy cleared');
+    await finish(run);
+    // The header lines are in both files, so each arrives twice, rightly.
+    check(t, 'same first KiB, different file', ledger, run, { 'second file shipped in': `${(tookMs / 1000).toFixed(1)} s`, verdict: verdict.msg }, 12);
   });
 
   test('a glob whose directory does not exist yet is picked up once it is created', async (t) => {
