@@ -141,8 +141,8 @@ export class FileTailer {
     if (start < chunk.length) this.hold(chunk.subarray(start));
     this.readOffset = base + chunk.length;
     if (start > 0) this.lineEndOffset = base + start;
-    const records = new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), copies);
-    this.emit(records, spanStart, Uint32Array.from(ends), this.lineEndOffset, pinnedBytes);
+    const records = new ChunkRecords(buffer, new Uint32Array(starts), new Uint32Array(stops), copies);
+    this.emit(records, spanStart, new Uint32Array(ends), this.lineEndOffset, pinnedBytes);
   }
 
   /** Keeps the bytes of an unfinished line; a copy, so the chunk is not pinned by one partial line. */
