@@ -106,6 +106,19 @@ function headOf(handle: FileHandle): Buffer {
   return head.subarray(0, read);
 }
 
+const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
+
+/**
+ * Whether the file still begins with `head`. One that was truncated and written again past the
+ * read offset before a poll saw it shorter (copytruncate under load) does not: its size alone
+ * would hide that the bytes before the offset are new.
+ */
+function stillBeginsWith(handle: FileHandle, head: Buffer): boolean {
+  if (head.length === 0) return true;
+  const read = readSync(handle.fd, scratchHead, 0, head.length, 0);
+  return read === head.length && scratchHead.compare(head, 0, head.length, 0, head.length) === 0;
+}
+
 /**
  * `<length>:<sha1 of the first length bytes>`. A file shorter than FINGERPRINT_BYTES gets a
  * provisional fingerprint of what it has, replaced as it grows; a file that got a recycled inode
@@ -644,8 +657,14 @@ export class Flow {
       return 0;
     }
     file.size = size;
-    if (size < tailer.readOffset) {
-      this.logger.warn({ path: tailer.path, size, offset: tailer.readOffset }, 'file shrank below the read offset (copytruncate); reading it again from the start');
+    const rewritten = size > tailer.readOffset && tailer.readOffset > 0 && !stillBeginsWith(tailer.handle!, file.head);
+    if (size < tailer.readOffset || rewritten) {
+      this.logger.warn(
+        { path: tailer.path, size, offset: tailer.readOffset },
+        rewritten
+          ? 'file was truncated and written again past the read offset (copytruncate); reading it again from the start'
+          : 'file shrank below the read offset (copytruncate); reading it again from the start',
+      );
       if (file.pausedUntilMs === 0) {
         this.truncations.push({ head: file.head, offset: tailer.readOffset, atMs: Date.now() });
         void this.readCopyOutsideGlob(tailer.path);

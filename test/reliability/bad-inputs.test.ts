@@ -6,7 +6,8 @@
  * checkpoint store (logged, shipping goes on, saving resumes once there is room), a store that
  * cannot be created at all (reported; shipping goes on with checkpoints in memory), a glob whose
  * directory does not exist yet (picked up once created), a new file with the first KiB of a tailed
- * one (its own file, not a copy: shipped from its start), and checkpoint hygiene (entries of files
+ * one (its own file, not a copy: shipped from its start), a file truncated and written again past
+ * the read offset between two polls (found by its first bytes), and checkpoint hygiene (entries of files
  * gone longer than checkpointTimeToLiveDays are forgotten, idle live files' are not). Each line is checked byte for byte with
  * the Ledger of agent-process.ts.
  *
@@ -17,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { appendFileSync, chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -464,6 +465,28 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     await finish(run);
     // The header lines are in both files, so each arrives twice, rightly.
     check(t, 'same first KiB, different file', ledger, run, { 'second file shipped in': `${(tookMs / 1000).toFixed(1)} s`, verdict: verdict.msg }, 12);
+  });
+
+  test('a file truncated and written again past the read offset between two polls is read again from its start', async (t) => {
+    const dir = makeTempDir('shardtail-rel-rewritten-');
+    const { logDir } = logsUnder(dir);
+    const configFile = embeddedConfig(dir, STREAM);
+    const ledger = new Ledger();
+    const file = path.join(logDir, 'app.log');
+    writeFileSync(file, Buffer.concat(lines(ledger, 'before', 100, 'the first content')));
+    const run = await launch(t, configFile);
+    await untilArrived(run, ledger, 15_000, 'the first content');
+    // Truncated and longer than before within microseconds: no poll can see the file shorter.
+    truncateSync(file, 0);
+    appendFileSync(file, Buffer.concat(lines(ledger, 'after', 300, 'written after the truncation')));
+    await untilArrived(run, ledger, 15_000, 'the content written after the truncation, from its first line');
+    const detected = await run.agent.waitForLog(
+      (entry) => entry.msg === 'file was truncated and written again past the read offset (copytruncate); reading it again from the start',
+      1_000,
+      "the rewrite detected by the file's first bytes",
+    );
+    await finish(run);
+    check(t, 'truncated and written again past the read offset', ledger, run, { 'detected at offset': detected.offset, 'size then': detected.size });
   });
 
   test('a glob whose directory does not exist yet is picked up once it is created', async (t) => {

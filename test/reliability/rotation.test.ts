@@ -173,7 +173,9 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
     rotations: rotations.length,
     'writer lines/s': Math.round(writer.rate()),
     'caught up after writer stopped': timedOut ? 'no' : since(waitStarted),
-    'copytruncate detections': countLogs('file shrank below the read offset (copytruncate); reading it again from the start'),
+    'copytruncate detections':
+      countLogs('file shrank below the read offset (copytruncate); reading it again from the start') +
+      countLogs('file was truncated and written again past the read offset (copytruncate); reading it again from the start'),
     'departures seen': agent.logs.filter(leftTheGlob).length,
     soak: SOAK,
   });
