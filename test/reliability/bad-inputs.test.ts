@@ -18,7 +18,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { appendFileSync, chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, truncateSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -476,9 +476,15 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
     writeFileSync(file, Buffer.concat(lines(ledger, 'before', 100, 'the first content')));
     const run = await launch(t, configFile);
     await untilArrived(run, ledger, 15_000, 'the first content');
-    // Truncated and longer than before within microseconds: no poll can see the file shorter.
-    truncateSync(file, 0);
-    appendFileSync(file, Buffer.concat(lines(ledger, 'after', 300, 'written after the truncation')));
+    // What a poll finds after a truncation and a burst of writes it did not see, made certain: the
+    // new content written over the old from offset 0 in one write, so the file is never seen shorter.
+    const rewritten = Buffer.concat(lines(ledger, 'after', 300, 'written after the truncation'));
+    const fd = openSync(file, 'r+');
+    try {
+      writeSync(fd, rewritten, 0, rewritten.length, 0);
+    } finally {
+      closeSync(fd);
+    }
     await untilArrived(run, ledger, 15_000, 'the content written after the truncation, from its first line');
     const detected = await run.agent.waitForLog(
       (entry) => entry.msg === 'file was truncated and written again past the read offset (copytruncate); reading it again from the start',
