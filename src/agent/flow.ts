@@ -99,25 +99,14 @@ function identityKey(dev: number, ino: number): string {
   return `${dev}:${ino}`;
 }
 
-/** The file's first bytes (up to FINGERPRINT_BYTES): what copies of it share. */
-function headOf(handle: FileHandle): Buffer {
-  const head = Buffer.allocUnsafe(FINGERPRINT_BYTES);
-  const read = readSync(handle.fd, head, 0, FINGERPRINT_BYTES, 0);
-  return head.subarray(0, read);
+/** The file's first bytes (up to FINGERPRINT_BYTES): what copies of it share. Read into `into` when given. */
+function headOf(handle: FileHandle, into: Buffer = Buffer.allocUnsafe(FINGERPRINT_BYTES)): Buffer {
+  const read = readSync(handle.fd, into, 0, FINGERPRINT_BYTES, 0);
+  return into.subarray(0, read);
 }
 
+/** Where a file's current first bytes are read to on every read of new data, to compare with its head. */
 const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
-
-/**
- * Whether the file still begins with `head`. One that was truncated and written again past the
- * read offset before a poll saw it shorter (copytruncate under load) does not: its size alone
- * would hide that the bytes before the offset are new.
- */
-function stillBeginsWith(handle: FileHandle, head: Buffer): boolean {
-  if (head.length === 0) return true;
-  const read = readSync(handle.fd, scratchHead, 0, head.length, 0);
-  return read === head.length && scratchHead.compare(head, 0, head.length, 0, head.length) === 0;
-}
 
 /**
  * `<length>:<sha1 of the first length bytes>`. A file shorter than FINGERPRINT_BYTES gets a
@@ -657,7 +646,11 @@ export class Flow {
       return 0;
     }
     file.size = size;
-    const rewritten = size > tailer.readOffset && tailer.readOffset > 0 && !stillBeginsWith(tailer.handle!, file.head);
+    // The file's first bytes as they are now, read once whenever its size moved: a file that no
+    // longer begins with its head was truncated even if it has grown past the read offset since
+    // (copytruncate under load, which size alone would hide), and a short head grows with the file.
+    const current = size === tailer.readOffset ? undefined : headOf(tailer.handle!, scratchHead);
+    const rewritten = current !== undefined && size > tailer.readOffset && tailer.readOffset > 0 && file.head.length > 0 && !isCopyOf(current, file.head);
     if (size < tailer.readOffset || rewritten) {
       this.logger.warn(
         { path: tailer.path, size, offset: tailer.readOffset },
@@ -673,8 +666,11 @@ export class Flow {
       }
       file.pausedUntilMs = 0;
       tailer.restartFromZero();
-      this.setHead(file, Buffer.alloc(0));
-    } else if (file.pausedUntilMs > Date.now()) {
+      this.setHead(file, Buffer.from(current ?? []));
+    } else if (current !== undefined && file.head.length < FINGERPRINT_BYTES && !current.equals(file.head)) {
+      this.setHead(file, Buffer.from(current));
+    }
+    if (file.pausedUntilMs > Date.now()) {
       file.wake = false;
       file.nextPollMs = Math.min(file.pausedUntilMs, Date.now() + this.config.minTimeBetweenFilePollsMillis);
       return 0;
@@ -685,7 +681,6 @@ export class Flow {
       file.suspectedCopy = undefined;
     }
     if (size > tailer.readOffset) {
-      const before = tailer.readOffset;
       let bytes: number;
       try {
         bytes = await tailer.readChunk(size);
@@ -698,7 +693,6 @@ export class Flow {
       if (bytes > 0) {
         file.lastGrowthMs = Date.now();
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
-        if (file.head.length < FINGERPRINT_BYTES) this.setHead(file, headOf(tailer.handle!));
         return bytes;
       }
     }

@@ -108,6 +108,7 @@ export class FileTailer {
     const stops: number[] = [];
     const ends: number[] = [];
     let copies: Map<number, Buffer> | undefined;
+    let recordBytes = 0;
     const max = this.options.maxRecordBytes;
     let start = 0;
     let newline = chunk.indexOf(NEWLINE, 0);
@@ -131,6 +132,7 @@ export class FileTailer {
           copies.set(starts.length, copy);
           pinnedBytes += copy.length;
         }
+        recordBytes += copy?.length ?? end - start;
         starts.push(start);
         stops.push(end);
         ends.push(base + end - spanStart);
@@ -142,7 +144,7 @@ export class FileTailer {
     this.readOffset = base + chunk.length;
     if (start > 0) this.lineEndOffset = base + start;
     const records = new ChunkRecords(buffer, new Uint32Array(starts), new Uint32Array(stops), copies);
-    this.emit(records, spanStart, new Uint32Array(ends), this.lineEndOffset, pinnedBytes);
+    this.emit(records, recordBytes, spanStart, new Uint32Array(ends), this.lineEndOffset, pinnedBytes);
   }
 
   /** Keeps the bytes of an unfinished line; a copy, so the chunk is not pinned by one partial line. */
@@ -178,16 +180,15 @@ export class FileTailer {
     return cut;
   }
 
-  private emit(records: ChunkRecords, spanStart: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): void {
+  /** `recordBytes`: the records' bytes in all, for the tailer's counts. */
+  private emit(records: ChunkRecords, recordBytes: number, spanStart: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number): void {
     const count = records.count;
     const pinned = pinnedBytes + count * RECORD_OVERHEAD_BYTES;
     this.options.onBytesPinned(pinned);
     const span = this.progress.openSpan(spanStart, recordEnds, endOffset, pinned, records);
     if (count === 0) return;
-    let bytes = 0;
-    for (let i = 0; i < count; i++) bytes += records.length(i);
     this.recordsRead += count;
-    this.bytesRead += bytes;
+    this.bytesRead += recordBytes;
     this.options.onRecords(span);
   }
 
@@ -206,7 +207,7 @@ export class FileTailer {
     this.lineEndOffset = this.readOffset;
     const record = line.length > this.options.maxRecordBytes ? this.truncate(line, line.length) : line;
     const records = new ChunkRecords(record, Uint32Array.of(0), Uint32Array.of(record.length), undefined);
-    this.emit(records, spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, record.length);
+    this.emit(records, record.length, spanStart, Uint32Array.of(this.readOffset - spanStart), this.lineEndOffset, record.length);
   }
 
   /** Starts a file nothing was read from yet at `offset` instead (a confirmed copytruncate copy is read on from where its original was). */
