@@ -5,10 +5,10 @@
  * `shardtail stream read --json` — holds each line exactly once, byte-exact.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCliBuilt, describeBytes, embeddedEngine, Ledger, runCli, seqId, writeAgentConfig, type ReceivedRecord } from '../support/agent-process.js';
+import { assertCliBuilt, describeBytes, embeddedConfig, Ledger, logsUnder, runCli, seqId, type ReceivedRecord } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -34,15 +34,8 @@ after(removeTempDirs);
 
 describe('shardtail backfill', { timeout: 55_000 }, () => {
   test('ships 50,000 lines in 5 files exactly once; the summary counts them; a second run ships 0 records', async (t) => {
-    const dir = makeTempDir('shardtail-backfill-');
-    const logDir = path.join(dir, 'logs');
-    mkdirSync(logDir);
-    const configFile = writeAgentConfig(dir, {
-      engine: embeddedEngine('engine'),
-      checkpointFile: 'state/checkpoints.db',
-      'cloudwatch.emitMetrics': false,
-      flows: [{ filePattern: 'logs/*.log', kinesisStream: STREAM, maxBufferAgeMillis: 1000 }],
-    });
+    const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-'));
+    const configFile = embeddedConfig(dir, STREAM, { maxBufferAgeMillis: 1000 });
     const ledger = new Ledger();
     const files = ['a.log', 'b.log', 'c.log', 'd.log', 'e.log'].map((name) => path.join(logDir, name));
     let n = 0;

@@ -4,7 +4,7 @@
  * checked line by line — exactly once and byte-exact.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,14 +13,14 @@ import {
   assertCliBuilt,
   describeBytes,
   describeReport,
-  embeddedEngine,
+  embeddedConfig,
   idOf,
   Ledger,
   seqId,
   startAgent,
   stopCleanly,
   StreamCollector,
-  writeAgentConfig,
+  logsUnder,
   type AgentProcess,
   bigLine,
   KINESIS_RECORD_LIMIT,
@@ -40,15 +40,8 @@ interface Setup {
 }
 
 function setup(t: TestContext, flow: Record<string, unknown> = {}): Setup {
-  const dir = makeTempDir('shardtail-ship-');
-  const logDir = path.join(dir, 'logs');
-  mkdirSync(logDir);
-  const configFile = writeAgentConfig(dir, {
-    engine: embeddedEngine('engine'),
-    checkpointFile: 'state/checkpoints.db',
-    'cloudwatch.emitMetrics': false,
-    flows: [{ filePattern: 'logs/*.log', kinesisStream: STREAM, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, ...flow }],
-  });
+  const { dir, logDir } = logsUnder(makeTempDir('shardtail-ship-'));
+  const configFile = embeddedConfig(dir, STREAM, flow);
   const s: Setup = { dir, logDir, configFile, ledger: new Ledger(), collector: undefined, agents: [] };
   t.after(async () => {
     for (const agent of s.agents) await agent.kill();

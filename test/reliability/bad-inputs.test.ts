@@ -36,8 +36,10 @@ import {
   bigLine,
   KINESIS_RECORD_LIMIT,
   truncatedFrom,
+  embeddedConfig,
+  logsUnder,
 } from '../support/agent-process.js';
-import { embeddedConfig, logsUnder, seededRandom, suiteSeed } from '../support/reliability-env.js';
+import { seededRandom, suiteSeed } from '../support/reliability-env.js';
 import { openFdTargets } from '../support/reliability-proc.js';
 import { assertFigures, figuresFromLedger, reportFigures } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
@@ -83,15 +85,19 @@ function check(t: TestContext, scenario: string, ledger: Ledger, run: Run, extra
   assertFigures(figures, { maxDuplicates, scenario, details: describeReport(report, ledger.size, { allowDuplicates: maxDuplicates > 0 }) });
 }
 
+/** A scenario's directory with its logs/ and an agent.json shipping them to the embedded engine. */
+function scenario(prefix: string, top: Record<string, unknown> = {}): { dir: string; logDir: string; configFile: string } {
+  const { dir, logDir } = logsUnder(makeTempDir(prefix));
+  return { dir, logDir, configFile: embeddedConfig(dir, STREAM, {}, top) };
+}
+
 /**
  * A scenario directory whose checkpoint store's directory is a tmpfs of its own, mounted with
  * `options` and unmounted when the test ends. Undefined, with the test skipped and the reason
  * given, where mounting is not allowed (it needs root with CAP_SYS_ADMIN).
  */
 function storeOnTmpfs(t: TestContext, prefix: string, options: string): { logDir: string; configFile: string; stateDir: string } | undefined {
-  const dir = makeTempDir(prefix);
-  const { logDir } = logsUnder(dir);
-  const configFile = embeddedConfig(dir, STREAM);
+  const { dir, logDir, configFile } = scenario(prefix);
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir);
   try {
@@ -112,9 +118,7 @@ const lines = (ledger: Ledger, prefix: string, n: number, text: string, from = 0
 
 describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   test('an unreadable file is skipped and reported, the others ship, and it ships in full once readable', async (t) => {
-    const dir = makeTempDir('shardtail-rel-unreadable-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { dir, logDir, configFile } = scenario('shardtail-rel-unreadable-');
     const ledger = new Ledger();
     const locked = path.join(logDir, 'locked.log');
     writeFileSync(path.join(logDir, 'ok.log'), Buffer.concat(lines(ledger, 'ok', 100, 'readable')));
@@ -165,9 +169,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a file deleted while the agent has it open is read to its end, then its descriptor is let go', async (t) => {
-    const dir = makeTempDir('shardtail-rel-deleted-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { logDir, configFile } = scenario('shardtail-rel-deleted-');
     const ledger = new Ledger();
     const file = path.join(logDir, 'gone.log');
     writeFileSync(file, Buffer.concat(lines(ledger, 'gone', 1_000, 'before start')));
@@ -196,9 +198,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   test('binary data and invalid UTF-8 pass byte-exact', async (t) => {
     const seed = suiteSeed();
     const random = seededRandom(seed);
-    const dir = makeTempDir('shardtail-rel-binary-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { logDir, configFile } = scenario('shardtail-rel-binary-');
     const ledger = new Ledger();
     const allBytes = Buffer.from(Array.from({ length: 256 }, (_, i) => i).filter((b) => b !== 0x0a));
     const invalid: Array<[string, number[]]> = [
@@ -252,9 +252,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a 5 MiB line is truncated to the record limit, ends with the terminator, and is counted', async (t) => {
-    const dir = makeTempDir('shardtail-rel-long-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM, {}, { 'log.statusReportingPeriodSeconds': 1 });
+    const { logDir, configFile } = scenario('shardtail-rel-long-', { 'log.statusReportingPeriodSeconds': 1 });
     const ledger = new Ledger();
     const file = path.join(logDir, 'long.log');
     const FIVE_MIB = 5 * 1024 * 1024;
@@ -294,9 +292,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a corrupt checkpoint store is moved aside and the agent starts (before the first start, and after a run)', async (t) => {
-    const dir = makeTempDir('shardtail-rel-corrupt-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { dir, logDir, configFile } = scenario('shardtail-rel-corrupt-');
     const stateDir = path.join(dir, 'state');
     const store = path.join(stateDir, 'checkpoints.db');
     const seed = suiteSeed();
@@ -401,9 +397,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('checkpoint hygiene: entries of files gone for longer than checkpointTimeToLiveDays are forgotten (deleted while stopped too); idle live files and recent ones are kept', async (t) => {
-    const dir = makeTempDir('shardtail-rel-ttl-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM, {}, { checkpointTimeToLiveDays: 7 });
+    const { dir, logDir, configFile } = scenario('shardtail-rel-ttl-', { checkpointTimeToLiveDays: 7 });
     const store = path.join(dir, 'state', 'checkpoints.db');
     const ledger = new Ledger();
     const live = path.join(logDir, 'live.log');
@@ -446,9 +440,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a new file that begins with the same first KiB as a tailed one (a long common header) is its own file: shipped from its start', async (t) => {
-    const dir = makeTempDir('shardtail-rel-same-head-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { logDir, configFile } = scenario('shardtail-rel-same-head-');
     const ledger = new Ledger();
     // 12 header lines of about 100 bytes: the first KiB of both files is the same.
     const header = Buffer.concat(lines(ledger, 'header', 12, `${'='.repeat(80)} banner`));
@@ -468,9 +460,7 @@ describe('reliability: bad inputs', { timeout: 120_000 }, () => {
   });
 
   test('a file truncated and written again past the read offset between two polls is read again from its start', async (t) => {
-    const dir = makeTempDir('shardtail-rel-rewritten-');
-    const { logDir } = logsUnder(dir);
-    const configFile = embeddedConfig(dir, STREAM);
+    const { logDir, configFile } = scenario('shardtail-rel-rewritten-');
     const ledger = new Ledger();
     const file = path.join(logDir, 'app.log');
     writeFileSync(file, Buffer.concat(lines(ledger, 'before', 100, 'the first content')));

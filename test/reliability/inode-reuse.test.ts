@@ -13,8 +13,7 @@ import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCliBuilt, describeReport, Ledger, seqId, startAgent, stopCleanly, StreamCollector, type AgentProcess } from '../support/agent-process.js';
-import { embeddedConfig, logsUnder } from '../support/reliability-env.js';
+import { assertCliBuilt, describeReport, Ledger, seqId, startAgent, stopCleanly, StreamCollector, type AgentProcess, embeddedConfig, logsUnder } from '../support/agent-process.js';
 import { assertFigures, figuresFromLedger, reportFigures } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 

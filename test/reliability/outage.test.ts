@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
+import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector, logsUnder, remoteConfig } from '../support/agent-process.js';
 import { startEngineAt } from '../support/reliability-engine.js';
-import { BATCH_RECORDS, logsUnder, remoteConfig, scale, since, SOAK } from '../support/reliability-env.js';
+import { BATCH_RECORDS, scale, since, SOAK } from '../support/reliability-env.js';
 import { memoryStatus, mib, ProcSampler } from '../support/reliability-proc.js';
 import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
@@ -25,7 +25,7 @@ const STREAM = 'outage';
 const OUTAGE_MS = 60_000;
 const BEFORE_MS = scale(5_000, 30_000);
 const AFTER_MS = scale(5_000, 30_000);
-/** ~750 KB/s in CI: ~45 MB written during the outage, more than the agent's 32 MiB per-flow buffer. */
+/** ~750 KB/s in CI: ~45 MB written during the outage, far more than the agent's 8 MiB per-flow budget. */
 const LINES_PER_SECOND = scale(3_000, 6_000);
 const LINE_WIDTH = 250;
 const RSS_LIMIT_MIB = 150;

@@ -6,9 +6,9 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
+import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector, logsUnder, remoteConfig } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
-import { BATCH_RECORDS, logsUnder, remoteConfig, scale, since, SOAK } from '../support/reliability-env.js';
+import { BATCH_RECORDS, scale, since, SOAK } from '../support/reliability-env.js';
 import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';

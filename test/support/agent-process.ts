@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -232,6 +232,45 @@ export function writeAgentConfig(dir: string, config: Record<string, unknown>, n
 /** The embedded-engine settings most tests use: port 0, data under `dir`, streams auto-created with 1 shard. */
 export function embeddedEngine(dataDir = 'engine'): Record<string, unknown> {
   return { embedded: true, host: '127.0.0.1', port: 0, dataDir, autoCreateStreams: { shards: 1 } };
+}
+
+export interface ScenarioDirs {
+  dir: string;
+  logDir: string;
+}
+
+/** `<dir>/logs` created; returns both. */
+export function logsUnder(dir: string, name = 'logs'): ScenarioDirs {
+  const logDir = path.join(dir, name);
+  mkdirSync(logDir, { recursive: true });
+  return { dir, logDir };
+}
+
+const BASE = {
+  checkpointFile: 'state/checkpoints.db',
+  'cloudwatch.emitMetrics': false,
+};
+
+function flowOf(stream: string, flow: Record<string, unknown>): Record<string, unknown> {
+  return { filePattern: 'logs/*.log', kinesisStream: stream, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, ...flow };
+}
+
+/** agent.json with the embedded engine (port 0, data in `<dir>/engine`, streams auto-created with 1 shard). */
+export function embeddedConfig(dir: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
+  return writeAgentConfig(dir, { engine: embeddedEngine('engine'), ...BASE, ...top, flows: [flowOf(stream, flow)] });
+}
+
+/** agent.json shipping over HTTP to a remote engine (kinesis.endpoint, region, static keys). */
+export function remoteConfig(dir: string, endpoint: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
+  return writeAgentConfig(dir, {
+    'kinesis.endpoint': endpoint,
+    'kinesis.region': 'us-east-1',
+    awsAccessKeyId: 'AKIDSHARDTAILRELIABILITY',
+    awsSecretAccessKey: 'shardtail-reliability-secret',
+    ...BASE,
+    ...top,
+    flows: [flowOf(stream, flow)],
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -1,13 +1,10 @@
 /**
- * Settings shared by the reliability suite (test/reliability/): CI or soak scale, a seeded random
- * source (so that "random moments" can be replayed), and the agent.json shapes the scenarios use.
+ * Settings shared by the reliability suite (test/reliability/): CI or soak scale, and a seeded
+ * random source (so that "random moments" can be replayed).
  *
  *   SHARDTAIL_SOAK=1     bigger counts and longer runs (the figures the issue names, or more)
  *   SHARDTAIL_SEED=N     replay the random choices of an earlier run (the seed is printed)
  */
-import { mkdirSync } from 'node:fs';
-import path from 'node:path';
-import { embeddedEngine, writeAgentConfig } from './agent-process.js';
 
 export const SOAK = process.env.SHARDTAIL_SOAK === '1';
 
@@ -37,45 +34,6 @@ export function seededRandom(seed: number): () => number {
 export function suiteSeed(): number {
   const fromEnv = Number(process.env.SHARDTAIL_SEED);
   return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : 1 + Math.floor(Math.random() * 2 ** 31);
-}
-
-export interface ReliabilityDirs {
-  dir: string;
-  logDir: string;
-}
-
-/** `<dir>/logs` created; returns both. */
-export function logsUnder(dir: string, name = 'logs'): ReliabilityDirs {
-  const logDir = path.join(dir, name);
-  mkdirSync(logDir, { recursive: true });
-  return { dir, logDir };
-}
-
-const BASE = {
-  checkpointFile: 'state/checkpoints.db',
-  'cloudwatch.emitMetrics': false,
-};
-
-function flowOf(stream: string, flow: Record<string, unknown>): Record<string, unknown> {
-  return { filePattern: 'logs/*.log', kinesisStream: stream, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, ...flow };
-}
-
-/** agent.json with the embedded engine (port 0, data in `<dir>/engine`, streams auto-created with 1 shard). */
-export function embeddedConfig(dir: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
-  return writeAgentConfig(dir, { engine: embeddedEngine('engine'), ...BASE, ...top, flows: [flowOf(stream, flow)] });
-}
-
-/** agent.json shipping over HTTP to a remote engine (kinesis.endpoint, region, static keys). */
-export function remoteConfig(dir: string, endpoint: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
-  return writeAgentConfig(dir, {
-    'kinesis.endpoint': endpoint,
-    'kinesis.region': 'us-east-1',
-    awsAccessKeyId: 'AKIDSHARDTAILRELIABILITY',
-    awsSecretAccessKey: 'shardtail-reliability-secret',
-    ...BASE,
-    ...top,
-    flows: [flowOf(stream, flow)],
-  });
 }
 
 /** How long ago `startedMs` was, as "12.3 s". */

@@ -34,38 +34,38 @@ export function openFdCount(pid: number): number | undefined {
   }
 }
 
-/** Targets of the open descriptors (e.g. `/tmp/x/logs/a.log (deleted)`); [] once the process has gone. */
-export function openFdTargets(pid: number): string[] {
+/** The process's open descriptors: each one's /proc link and what it points to; [] once the process has gone. */
+function openDescriptors(pid: number): Array<{ link: string; target: string }> {
   let entries: string[];
   try {
     entries = readdirSync(`/proc/${pid}/fd`);
   } catch {
     return [];
   }
-  const targets: string[] = [];
+  const descriptors: Array<{ link: string; target: string }> = [];
   for (const entry of entries) {
+    const link = `/proc/${pid}/fd/${entry}`;
     try {
-      targets.push(readlinkSync(`/proc/${pid}/fd/${entry}`));
+      descriptors.push({ link, target: readlinkSync(link) });
     } catch {
       // closed meanwhile
     }
   }
-  return targets;
+  return descriptors;
+}
+
+/** Targets of the open descriptors (e.g. `/tmp/x/logs/a.log (deleted)`); [] once the process has gone. */
+export function openFdTargets(pid: number): string[] {
+  return openDescriptors(pid).map((descriptor) => descriptor.target);
 }
 
 /** The process's open descriptors on files under `dir`, as `path@inode` (`(deleted)` kept in the path). */
 export function openFilesUnder(pid: number, dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(`/proc/${pid}/fd`);
-  } catch {
-    return [];
-  }
   const files: string[] = [];
-  for (const entry of entries) {
+  for (const { link, target } of openDescriptors(pid)) {
+    if (!target.startsWith(dir)) continue;
     try {
-      const target = readlinkSync(`/proc/${pid}/fd/${entry}`);
-      if (target.startsWith(dir)) files.push(`${target.slice(dir.length + 1)}@${statSync(`/proc/${pid}/fd/${entry}`).ino}`);
+      files.push(`${target.slice(dir.length + 1)}@${statSync(link).ino}`);
     } catch {
       // closed meanwhile
     }
