@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
@@ -8,6 +9,7 @@ import type { AwsService, JsonApiClient } from '../client/json-api-client.js';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { InProcessKinesisClient } from '../engine/in-process-client.js';
 import { startEngine, type RunningEngine } from '../engine/server.js';
+import { ownStateGlobs } from '../discover/scan.js';
 import { FirehoseDestination, KinesisDestination, type Destination } from '../send/destination.js';
 import { Flow, type FlowStats, type RunMode } from './flow.js';
 import { MemoryBudget } from './memory-budget.js';
@@ -97,6 +99,10 @@ export class Agent {
       });
       this.logger.info({ url: this.engine.url }, 'embedded engine listening');
     }
+    const ownState = ownStateGlobs({
+      directories: config.engine.embedded ? [resolve(this.options.engineDataDir ?? config.engine.dataDir)] : [],
+      checkpointFile: resolve(config.checkpointFile),
+    });
     for (const flowConfig of config.flows) {
       const destination = await this.destinationFor(flowConfig);
       await this.ensureStream(flowConfig, destination);
@@ -110,6 +116,7 @@ export class Agent {
           agentBudget: this.budget,
           maxInFlight: Math.max(1, Math.min(MAX_IN_FLIGHT_PER_FLOW, config.maxSendingThreads)),
           onBatchDelivered: () => this.saveCheckpoints(),
+          ownState,
         }),
       );
     }

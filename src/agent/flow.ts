@@ -1,13 +1,16 @@
 import { hash } from 'node:crypto';
 import { readSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { FlowConfig } from '../config/agent-config.js';
 import type { Logger } from '../log.js';
 import { Batcher } from '../batch/batcher.js';
 import { maxPartitionKeyBytes } from '../batch/partition-key.js';
 import type { CheckpointStore, FileCheckpoint } from '../checkpoint/checkpoint-store.js';
-import { ChangeWatcher, scanFiles, type DiscoveredFile } from '../discover/file-discovery.js';
+import { DirectoryWatcher, type DirectoryEvent } from '../discover/directory-watcher.js';
+import { MAX_FILES_PER_FLOW, scanFiles, type DiscoveredFile } from '../discover/scan.js';
 import type { Destination } from '../send/destination.js';
 import { Sender } from '../send/sender.js';
 import { FileTailer } from '../tail/file-tailer.js';
@@ -32,6 +35,8 @@ export interface FlowOptions {
   chunkSize?: number;
   /** A batch was delivered in full: the moment to save checkpoints. */
   onBatchDelivered: () => void;
+  /** Globs of the agent's own files (engine data, checkpoints), never tailed (see ownStateGlobs). */
+  ownState: string[];
 }
 
 /** Bytes hashed to tell a file from another that got a recycled inode. */
@@ -55,6 +60,10 @@ const ACTIVE_FILE_MS = 5000;
  * not exhaust descriptors.
  */
 export const MAX_OPEN_FILES_PER_FLOW = 128;
+/** Scans prompted by file events start at least this long after the one before. */
+const RESCAN_COOLDOWN_MS = 100;
+/** How often a glob whose base directory does not exist yet is looked at again. */
+const MISSING_BASE_CHECK_MS = 1000;
 
 interface TrackedFile {
   tailer: FileTailer;
@@ -76,6 +85,11 @@ interface TrackedFile {
   wake: boolean;
   /** Size at the last stat, for how far behind the flow is. */
   size: number;
+  /**
+   * Modification time at the last stat: a closed file whose size did not move but whose mtime did
+   * may be another file that got this one's inode (deleted, then recreated at the same path).
+   */
+  mtimeMs: number;
   lastGrowthMs: number;
   /** When it was last read from, for closing the least recently used idle file first. */
   lastReadMs: number;
@@ -162,7 +176,11 @@ export class Flow {
   readonly sender: Sender;
   readonly budget: MemoryBudget;
   private readonly readBuffers: ReadBuffers;
-  private readonly watcher: ChangeWatcher | undefined;
+  private readonly watcher: DirectoryWatcher | undefined;
+  /** Paths whose 'modified' event is being looked up, so a busy file costs one stat at a time. */
+  private readonly changing = new Set<string>();
+  private baseTimer: NodeJS.Timeout | undefined;
+  private tooManyReported = false;
   private readonly maxRecordBytes: number;
   private readonly terminator: Buffer;
   private checkpointsByKey = new Map<string, FileCheckpoint>();
@@ -173,6 +191,7 @@ export class Flow {
   private stopped = false;
   private scanning: Promise<void> | undefined;
   private rescanQueued: Promise<void> | undefined;
+  private lastScanStartMs = 0;
   private checkingPaths = false;
   private unreadable = new Set<string>();
   private openFiles = 0;
@@ -210,12 +229,11 @@ export class Flow {
       onSealed: (batch) => this.sender.submit(batch),
     });
     if (options.mode === 'daemon') {
-      this.watcher = new ChangeWatcher(
-        config.filePattern,
-        (kind, path) => this.onFileEvent(kind, path),
-        (error) => this.logger.warn({ err: error }, 'file watcher error; periodic scans continue'),
-        () => void this.rescan(),
-      );
+      this.watcher = new DirectoryWatcher({
+        onEvent: (kind, path) => this.onFileEvent(kind, path),
+        onError: (directory, error) =>
+          this.logger.warn({ directory, code: error.code, err: error }, 'cannot watch a directory for changes; its files are found by the periodic scans'),
+      });
     }
   }
 
@@ -225,10 +243,7 @@ export class Flow {
       this.checkpointsByKey.set(identityKey(checkpoint.dev, checkpoint.ino), checkpoint);
     }
     const firstStart = this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
-    // Watching starts before the first scan, and the watcher rescans once ready: a file created in
-    // between is found either way, not only at the next periodic scan.
-    this.watcher?.ensureStarted();
-    await this.scan(firstStart);
+    await this.runScan(firstStart);
     if (this.options.mode === 'daemon') {
       this.scheduleScan();
       this.pollTimer = setInterval(() => this.pollIdleFiles(), this.config.minTimeBetweenFilePollsMillis);
@@ -241,7 +256,6 @@ export class Flow {
     this.scanTimer = setTimeout(async () => {
       if (this.stopped) return;
       await this.rescan();
-      this.watcher?.ensureStarted();
       if (!this.stopped) this.scheduleScan();
     }, this.config.maxTimeBetweenFileTrackerRefreshMillis);
     this.scanTimer.unref();
@@ -249,46 +263,92 @@ export class Flow {
 
   /**
    * Runs one scan at a time. A call during a scan gets one more scan right after it, since the
-   * running one may have listed the directory before the change that prompted the call.
+   * running one may have listed the directory before the change that prompted the call; that one
+   * starts at least RESCAN_COOLDOWN_MS after the one before, so a directory where files come and go
+   * all the time costs a few scans a second, not one per event.
    */
   rescan(): Promise<void> {
-    if (this.scanning !== undefined) {
-      this.rescanQueued ??= this.scanning.then(() => {
-        this.rescanQueued = undefined;
-        return this.rescan();
-      });
-      return this.rescanQueued;
-    }
-    this.scanning = this.scan(false).finally(() => {
+    this.rescanQueued ??= (async () => {
+      await this.scanning;
+      const wait = this.lastScanStartMs + RESCAN_COOLDOWN_MS - Date.now();
+      if (wait > 0) await sleep(wait, undefined, { ref: false });
+      this.rescanQueued = undefined;
+      if (!this.stopped) await this.runScan(false);
+    })();
+    return this.rescanQueued;
+  }
+
+  private runScan(initial: boolean): Promise<void> {
+    this.lastScanStartMs = Date.now();
+    this.scanning = this.scan(initial).finally(() => {
       this.scanning = undefined;
     });
     return this.scanning;
   }
 
-  private onFileEvent(kind: 'add' | 'change' | 'unlink', path: string): void {
+  private onFileEvent(kind: DirectoryEvent, path: string): void {
     if (this.stopped) return;
-    if (kind !== 'change') {
+    if (kind === 'renamed') {
       void this.rescan().then(() => this.pump());
       return;
     }
+    if (this.changing.has(path)) return;
+    this.changing.add(path);
     // Found by identity, not by path: one stat instead of a walk over thousands of files. A rename
     // and a create at the same path in quick succession (logrotate's create mode) can reach us as a
     // mere change: if the path now holds a file we do not track, scan for it now.
     void stat(path)
       .then((info) => {
+        if (!info.isFile()) return;
         const file = this.files.get(identityKey(info.dev, info.ino));
         if (file === undefined) return this.rescan().then(() => this.pump());
         file.wake = true;
         file.idlePollMs = this.config.minTimeBetweenFilePollsMillis;
         this.pump();
       })
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => this.changing.delete(path));
+  }
+
+  private reportTooMany(truncated: boolean): void {
+    if (truncated && !this.tooManyReported) {
+      this.logger.error(
+        { filePattern: this.config.filePattern, limit: MAX_FILES_PER_FLOW },
+        `filePattern matches more than ${MAX_FILES_PER_FLOW} files; only the first ${MAX_FILES_PER_FLOW} found are tailed (narrow filePattern or use excludePattern)`,
+      );
+    }
+    this.tooManyReported = truncated;
+  }
+
+  /**
+   * Watches the directories the scan found. Files created in a directory between the scan's walk
+   * and its watch would wait for the next periodic scan, so newly watched directories are scanned
+   * once more; a base directory that does not exist yet is looked for every second.
+   */
+  private watchDirectories(directories: string[]): void {
+    if (this.watcher!.update(directories) > 0) void this.rescan().then(() => this.pump());
+    if (this.watcher!.watching === 0 && this.baseTimer === undefined) {
+      this.baseTimer = setTimeout(() => {
+        this.baseTimer = undefined;
+        if (!this.stopped) void this.rescan().then(() => this.pump());
+      }, MISSING_BASE_CHECK_MS);
+      this.baseTimer.unref();
+    }
   }
 
   private async scan(initial: boolean): Promise<void> {
     let found: DiscoveredFile[];
     try {
-      found = await scanFiles(this.config.filePattern, this.config.excludePatterns);
+      const result = await scanFiles({
+        filePattern: this.config.filePattern,
+        excludePatterns: this.config.excludePatterns,
+        ownState: this.options.ownState,
+        maxFiles: MAX_FILES_PER_FLOW,
+        withDirectories: this.watcher !== undefined,
+      });
+      found = result.files;
+      this.reportTooMany(result.truncated);
+      if (this.watcher !== undefined && !this.stopped) this.watchDirectories(result.directories);
     } catch (error) {
       this.logger.error({ err: error, filePattern: this.config.filePattern }, 'file scan failed; will retry at the next scan');
       return;
@@ -298,14 +358,23 @@ export class Flow {
       const key = identityKey(file.dev, file.ino);
       seen.add(key);
       const tracked = this.files.get(key);
-      if (tracked) {
+      // A file reached by several paths (a symlink and its target) stays under the one it has.
+      const elsewhere = tracked !== undefined && tracked.tailer.path !== file.path && !file.alsoAt?.includes(tracked.tailer.path);
+      const moved = elsewhere ? await this.sameFileAt(tracked, file.path) : undefined;
+      if (moved === 'unknown') continue;
+      if (moved === 'reused') {
+        // The tracked file was deleted while closed and its inode went to this new file: the old
+        // one is over (nothing more can be read from it), the new one is read from its start.
+        this.logger.info({ path: file.path, previousPath: tracked!.tailer.path }, 'inode reused by a new file; reading it from the start');
+        await this.letGo(tracked!);
+      } else if (tracked) {
         tracked.listed = true;
-        if (tracked.tailer.path !== file.path) {
+        if (moved === 'same') {
           this.logger.info({ from: tracked.tailer.path, to: file.path }, 'file renamed; reading on by identity');
           tracked.tailer.path = file.path;
         }
         tracked.size = file.size;
-        if (file.size !== tracked.tailer.readOffset) tracked.wake = true;
+        if (file.size !== tracked.tailer.readOffset || file.mtimeMs !== tracked.mtimeMs) tracked.wake = true;
         continue;
       }
       await this.track(file, initial);
@@ -318,6 +387,26 @@ export class Flow {
       }
     }
     this.pump();
+  }
+
+  /**
+   * Whether `path`, listed with the identity (device, inode) of `file`, holds that very file
+   * ('same'), a new file that got its inode after it was deleted ('reused'), or nothing that can be
+   * told now ('unknown': gone again, or another file by now; the next scan settles it). An inode
+   * cannot be recycled while it is open, so an open file is itself; a closed one is itself only if
+   * it still begins with the bytes it began with.
+   */
+  private async sameFileAt(file: TrackedFile, path: string): Promise<'same' | 'reused' | 'unknown'> {
+    if (file.tailer.handle !== undefined) return 'same';
+    const handle = await open(path, 'r').catch(() => undefined);
+    if (handle === undefined) return 'unknown';
+    try {
+      const info = await handle.stat();
+      if (info.dev !== file.tailer.identity.dev || info.ino !== file.tailer.identity.ino) return 'unknown';
+      return file.head.length === 0 || isCopyOf(headOf(handle, scratchHead), file.head) ? 'same' : 'reused';
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
   }
 
   private async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
@@ -387,6 +476,7 @@ export class Flow {
       listed,
       wake: true,
       size: info.size,
+      mtimeMs: info.mtimeMs,
       lastGrowthMs: Date.now(),
       lastReadMs: Date.now(),
       idlePollMs: this.config.minTimeBetweenFilePollsMillis,
@@ -627,30 +717,36 @@ export class Flow {
   /** One chunk from one file; handles truncation, end of file, and letting go. */
   private async readFrom(file: TrackedFile): Promise<number> {
     const tailer = file.tailer;
+    let reopened = false;
     if (tailer.handle === undefined) {
       // Closed while idle: a stat by path says whether it is worth a descriptor again.
       const info = await stat(tailer.path).catch(() => undefined);
       const same = info !== undefined && info.dev === tailer.identity.dev && info.ino === tailer.identity.ino;
-      if (!same || info.size === tailer.readOffset) {
+      if (!same || (info.size === tailer.readOffset && info.mtimeMs === file.mtimeMs)) {
         return this.atEndOfFile(file);
       }
       if (!(await this.ensureOpen(file))) return 0;
+      reopened = true;
     }
     file.lastReadMs = Date.now();
-    let size: number;
+    let info: Stats;
     try {
-      size = (await tailer.handle!.stat()).size;
+      info = await tailer.handle!.stat();
     } catch (error) {
       this.logger.error({ path: tailer.path, err: error }, 'cannot stat open file; letting it go');
       await this.letGo(file);
       return 0;
     }
+    const size = info.size;
+    const modified = info.mtimeMs !== file.mtimeMs;
     file.size = size;
-    // The file's first bytes as they are now, read once whenever its size moved: a file that no
-    // longer begins with its head was truncated even if it has grown past the read offset since
-    // (copytruncate under load, which size alone would hide), and a short head grows with the file.
-    const current = size === tailer.readOffset ? undefined : headOf(tailer.handle!, scratchHead);
-    const rewritten = current !== undefined && size > tailer.readOffset && tailer.readOffset > 0 && file.head.length > 0 && !isCopyOf(current, file.head);
+    file.mtimeMs = info.mtimeMs;
+    // The file's first bytes as they are now, read once whenever its size or mtime moved, and on
+    // every reopen: a file that no longer begins with its head was truncated even if it has grown
+    // past the read offset since (copytruncate under load, which size alone would hide), or it is
+    // a new file that got the inode of this one while it was closed; a short head grows with the file.
+    const current = size === tailer.readOffset && !modified && !reopened ? undefined : headOf(tailer.handle!, scratchHead);
+    const rewritten = current !== undefined && size >= tailer.readOffset && tailer.readOffset > 0 && file.head.length > 0 && !isCopyOf(current, file.head);
     if (size < tailer.readOffset || rewritten) {
       this.logger.warn(
         { path: tailer.path, size, offset: tailer.readOffset },
@@ -757,7 +853,11 @@ export class Flow {
       });
     };
     for (const file of this.files.values()) collect(file.tailer, file.fingerprint);
-    for (const [tailer, fingerprint] of this.retiring) collect(tailer, fingerprint);
+    for (const [tailer, fingerprint] of this.retiring) {
+      // A file let go whose inode a tracked file has now: the row of that identity is the new file's.
+      if (this.files.has(identityKey(tailer.identity.dev, tailer.identity.ino))) tailer.progress.dirty = false;
+      else collect(tailer, fingerprint);
+    }
     const saved = () => {
       for (const progress of progresses) progress.dirty = false;
       for (const tailer of this.retiring.keys()) {
@@ -821,8 +921,9 @@ export class Flow {
   async stopReading(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.scanTimer);
+    clearTimeout(this.baseTimer);
     clearInterval(this.pollTimer);
-    await this.watcher?.close();
+    this.watcher?.close();
     await this.scanning?.catch(() => undefined);
   }
 
