@@ -6,6 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { globHazards } from './glob-hazards.js';
 import type { z } from 'zod';
 import { childKeyPath, isJsonObject, JsoncSyntaxError, parseJsonc, type JsonObject, type JsonValue } from './jsonc.js';
 import { ConfigError, type ConfigProblem } from './problems.js';
@@ -70,6 +71,7 @@ export async function loadAgentConfig(configPath: string): Promise<LoadedAgentCo
     findings.error(configFile, 'flows', `no flows are configured; add one to "flows" here or in a file in ${AGENT_DIRECTORY_NAME}/`);
   }
   reportDuplicateFlows(validFlows, findings);
+  if (globals !== undefined) reportGlobHazards(validFlows, globals, configFile, findings);
 
   const labels = flowLabels(flowSources);
   const errors = findings.problems('error', labels);
@@ -449,6 +451,16 @@ function reportDuplicateFlows(flows: ReadonlyArray<{ source: FlowSource; flow: F
     }
     const where = first.sourceFile === flow.sourceFile ? first.label : `${first.label} in ${first.sourceFile}`;
     findings.error(source.file, `flows[${source.index}].filePattern`, `duplicate flow: ${where} already sends ${flow.filePattern} to ${flow.kind} ${flow.streamName}`);
+  }
+}
+
+function reportGlobHazards(flows: ReadonlyArray<{ source: FlowSource; flow: FlowConfig }>, settings: GlobalSettings, configFile: string, findings: Findings): void {
+  const own = {
+    engineDataDir: settings.engine.embedded ? resolvePath(settings.engine.dataDir, configFile) : undefined,
+    checkpointFile: resolvePath(settings.checkpointFile, configFile),
+  };
+  for (const { source, flow } of flows) {
+    for (const hazard of globHazards(flow.filePattern, own)) findings.warning(source.file, `flows[${source.index}].filePattern`, `${flow.filePattern} ${hazard}`);
   }
 }
 
