@@ -320,20 +320,26 @@ export class Agent {
    * Stops reading, sends what was read, waits up to shutdownTimeoutMillis for acknowledgements,
    * saves checkpoints. Whatever is still unacknowledged then is simply read again next time.
    */
-  async stop(): Promise<{ drained: boolean }> {
+  async stop(timeoutMs = this.config.shutdownTimeoutMillis): Promise<{ drained: boolean }> {
     clearInterval(this.statusTimer);
     clearInterval(this.expiryTimer);
     for (const flow of this.flows) await flow.stopReading();
     for (const flow of this.flows) flow.flush();
     const idle = Promise.all(this.flows.map((flow) => flow.sender.idle())).then(() => true);
-    const drained = await Promise.race([idle, sleep(this.config.shutdownTimeoutMillis, false, { ref: false })]);
+    // A timer that holds the process up: while the sender only waits on unref'd backoff timers (a
+    // destination that is down), nothing else would, and Node would quit with exit code 13 in the
+    // middle of the shutdown, before checkpoints are saved.
+    const timeout = new AbortController();
+    const timedOut = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
+    const drained = await Promise.race([idle, timedOut]);
+    timeout.abort();
     clearInterval(this.checkpointTimer);
     this.saveCheckpoints();
     for (const flow of this.flows) await flow.close();
     for (const client of this.clients.values()) await client.close();
     await this.engine?.stop();
     this.checkpoints?.close();
-    if (!drained) this.logger.warn({ timeoutMs: this.config.shutdownTimeoutMillis }, 'shutdown timeout: some records were not acknowledged and will be sent again at the next start');
+    if (!drained) this.logger.warn({ timeoutMs }, 'shutdown timeout: some records were not acknowledged and will be sent again at the next start');
     return { drained };
   }
 }

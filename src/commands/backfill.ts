@@ -34,7 +34,8 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       process.exitCode = 1;
       return;
     }
-    await agent.stop();
+    // After giving up, delivery has failed for give-up-after-seconds already: stop without waiting more.
+    await agent.stop(summary.undeliveredFiles.length > 0 ? 0 : undefined);
     process.stdout.write(
       `backfill: ${summary.files} files, ${summary.records} records, ${summary.bytes} bytes in ${summary.seconds.toFixed(3)} s (${Math.round(summary.recordsPerSecond)} records/s)` +
         (summary.recordsTruncated > 0 ? `, ${summary.recordsTruncated} records truncated` : '') +

@@ -76,11 +76,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
     // never delays an exit; this one handle is what keeps the daemon up until it is told to stop.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     await onShutdownSignal(logger);
-    clearInterval(keepAlive);
     process.off('SIGHUP', reload);
     await reloading;
     const { drained } = await agent.stop();
     logger.info({ drained }, 'shardtail stopped');
     logger.flush();
+    clearInterval(keepAlive);
   },
 };
