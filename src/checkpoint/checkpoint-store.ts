@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -40,6 +40,20 @@ interface Row {
   path: string;
   offset: number;
   updated_ms: number;
+}
+
+/**
+ * The checkpoints name every log file the agent reads, and where: they are the agent's own, 0600
+ * in a 0700 directory when it creates one, whatever the umask. SQLite gives its -wal and -shm
+ * files the mode of the database, so the database file is made first.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, 'a', 0o600));
+  // A store written before files were private keeps its mode otherwise.
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) {
+    if (existsSync(path) && (statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  }
 }
 
 /** better-sqlite3's name for a database that lives only as long as the process. */
@@ -85,7 +99,7 @@ export class CheckpointStore {
   }
 
   constructor(readonly file: string) {
-    if (file !== IN_MEMORY) mkdirSync(dirname(file), { recursive: true });
+    if (file !== IN_MEMORY) createPrivately(file);
     this.db = new Database(file);
     try {
       this.db.pragma('journal_mode = WAL');
