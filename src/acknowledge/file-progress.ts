@@ -1,4 +1,4 @@
-import type { ChunkRecords } from '../tail/log-record.js';
+import type { ChunkRecords } from '../tail/records.js';
 
 /**
  * Delivery accounting for one file: which byte offset is safe to checkpoint.
@@ -55,7 +55,7 @@ export class FileProgress {
   private head = 0;
   /** True once a newer progress replaced this one (the file was truncated): its offsets no longer apply. */
   superseded = false;
-  /** Set when committedOffset moved and has not been saved yet. */
+  /** Set when committedOffset moved (or touch() asked for a save) and has not been saved yet. */
   dirty = false;
 
   constructor(
@@ -63,12 +63,29 @@ export class FileProgress {
     private readonly onComplete: (span: Span) => void,
   ) {}
 
+  /**
+   * A progress for the same file read from `offset` on (truncated, or a copy read on from its
+   * original's offset); this one is superseded: its outstanding records are still delivered, but
+   * their offsets no longer describe the file. The new offset is saved at the next checkpoint.
+   */
+  restart(offset: number): FileProgress {
+    this.superseded = true;
+    const next = new FileProgress(offset, this.onComplete);
+    next.dirty = true;
+    return next;
+  }
+
   /** Registers the records of one chunk; a chunk with no records completes at once (in order). */
   openSpan(startOffset: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number, records: ChunkRecords): Span {
     const span = new Span(this, startOffset, recordEnds, endOffset, pinnedBytes, records);
     this.spans.push(span);
     if (recordEnds.length === 0) this.advance();
     return span;
+  }
+
+  /** Asks for the checkpoint to be saved again though it did not move: renews its age for the TTL. */
+  touch(): void {
+    this.dirty = true;
   }
 
   /** Spans not yet fully acknowledged. */

@@ -10,9 +10,12 @@ import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { InProcessKinesisClient } from '../engine/in-process-client.js';
 import { startEngine, type RunningEngine } from '../engine/server.js';
 import { ownStateGlobs } from '../discover/scan.js';
-import { FirehoseDestination, KinesisDestination, type Destination } from '../send/destination.js';
+import { LogEvents } from '../observe/log-events.js';
+import type { Destination } from '../send/destination.js';
+import { FirehoseDestination } from '../send/firehose-destination.js';
+import { KinesisDestination } from '../send/kinesis-destination.js';
+import { MemoryBudget } from '../acknowledge/memory-budget.js';
 import { Flow, type FlowStats, type RunMode } from './flow.js';
-import { MemoryBudget } from './memory-budget.js';
 
 /**
  * Everything read but not yet acknowledged, across flows. With the JS heap (about 30 MiB, up to
@@ -23,7 +26,6 @@ const AGENT_BUDGET_BYTES = 32 * 1024 * 1024;
 /** Checkpoints are also saved after every delivered batch; the timer catches the rest (new files, truncations). */
 const CHECKPOINT_SAVE_INTERVAL_MS = 1000;
 const CHECKPOINT_EXPIRY_INTERVAL_MS = 3_600_000;
-const FAILED_SAVE_LOG_INTERVAL_MS = 30_000;
 /**
  * One batch call in flight per flow: a crash can then resend at most that one batch (checkpoints
  * are saved after each delivered batch), and records reach the stream in file order.
@@ -59,9 +61,7 @@ export class Agent {
   private readonly logger: Logger;
   private engine: RunningEngine | undefined;
   private checkpoints: CheckpointStore | undefined;
-  /** Saves failed in a row (a full disk, a read-only file system), and when that was last logged. */
-  private failedSaves = 0;
-  private failedSaveLoggedMs = -Infinity;
+  private readonly events: LogEvents;
   private readonly clients = new Map<string, JsonApiClient>();
   private flows: Flow[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -73,6 +73,7 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     this.config = options.config;
     this.logger = options.logger;
+    this.events = new LogEvents(options.logger);
   }
 
   get engineUrl(): string | undefined {
@@ -82,13 +83,8 @@ export class Agent {
   async start(): Promise<void> {
     const config = this.config;
     this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, {
-      onReset: (movedTo, error) =>
-        this.logger.error({ file: config.checkpointFile, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints'),
-      onUnavailable: (error) =>
-        this.logger.error(
-          { file: config.checkpointFile, err: error },
-          'cannot open or create the checkpoint database (check checkpointFile and its directory); shipping with checkpoints in memory only, so a restart starts over as if there were none',
-        ),
+      onReset: (movedTo, error) => this.events.checkpointStoreReset(config.checkpointFile, movedTo, error),
+      onUnavailable: (error) => this.events.checkpointStoreUnavailable(config.checkpointFile, error),
     });
     if (config.engine.embedded) {
       this.engine = await startEngine({
@@ -111,7 +107,7 @@ export class Agent {
           config: flowConfig,
           destination,
           checkpoints: this.checkpoints,
-          logger: this.logger,
+          events: this.events.forFlow(flowConfig.id, destination),
           mode: this.options.mode,
           agentBudget: this.budget,
           maxInFlight: Math.max(1, Math.min(MAX_IN_FLIGHT_PER_FLOW, config.maxSendingThreads)),
@@ -213,10 +209,9 @@ export class Agent {
     for (const flow of this.flows) flow.touchCheckpoints();
     this.saveCheckpoints();
     try {
-      const expired = this.checkpoints!.expire(this.config.checkpointTimeToLiveDays, Date.now());
-      if (expired > 0) this.logger.info({ expired, ttlDays: this.config.checkpointTimeToLiveDays }, 'forgot checkpoints of files gone for longer than checkpointTimeToLiveDays');
+      this.events.checkpointsExpired(this.checkpoints!.expire(this.config.checkpointTimeToLiveDays, Date.now()), this.config.checkpointTimeToLiveDays);
     } catch (error) {
-      this.logger.error({ err: error }, 'cannot expire old checkpoints; will retry');
+      this.events.checkpointExpiryFailed(error);
     }
   }
 
@@ -229,24 +224,12 @@ export class Agent {
     try {
       this.checkpoints.save(all);
     } catch (error) {
-      // Saves are attempted after every batch: log the first failure, then a reminder now and then.
-      this.failedSaves++;
-      const now = Date.now();
-      if (now - this.failedSaveLoggedMs >= FAILED_SAVE_LOG_INTERVAL_MS) {
-        this.failedSaveLoggedMs = now;
-        this.logger.error(
-          { err: error, file: this.checkpoints.file, failedSaves: this.failedSaves },
-          'cannot save checkpoints; shipping goes on and saving is retried (a restart now would resend what was shipped since the last save)',
-        );
-      }
+      // Saves are attempted after every batch; each failure is an event (logging says it now and then).
+      this.events.checkpointSaveFailed(this.checkpoints.file, error);
       return;
     }
     for (const batch of batches) batch.saved();
-    if (this.failedSaves > 0) {
-      this.logger.info({ file: this.checkpoints.file, failedSaves: this.failedSaves }, 'checkpoints saved again');
-      this.failedSaves = 0;
-      this.failedSaveLoggedMs = -Infinity;
-    }
+    this.events.checkpointsSaved(this.checkpoints.file, all.length);
   }
 
   totals(): FlowStats {

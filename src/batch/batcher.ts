@@ -1,4 +1,5 @@
 import type { Span } from '../acknowledge/file-progress.js';
+import type { BatchFill, EntryPacker } from '../send/packer.js';
 
 /** Records `from` (inclusive) to `to` (exclusive) of one span, in file order. */
 export interface BatchSlice {
@@ -7,26 +8,24 @@ export interface BatchSlice {
   to: number;
 }
 
-/** What one API call sends: at most maxBufferSizeRecords records and maxBufferSizeBytes bytes. */
+/** What one API call sends: records, in order, as the destination's packer counts them into entries. */
 export interface Batch {
   slices: BatchSlice[];
+  /** Records (an entry may carry several). */
   count: number;
-  /** What the API's request limit counts (data bytes, plus partition-key bytes for Kinesis). */
-  bytes: number;
   openedMs: number;
 }
 
 export function emptyBatch(openedMs: number): Batch {
-  return { slices: [], count: 0, bytes: 0, openedMs };
+  return { slices: [], count: 0, openedMs };
 }
 
 /** Appends one record, extending the last slice when the record follows it in the same span. */
-export function addToBatch(batch: Batch, span: Span, index: number, bytes: number): void {
+export function addToBatch(batch: Batch, span: Span, index: number): void {
   const last = batch.slices.at(-1);
   if (last !== undefined && last.span === span && last.to === index) last.to++;
   else batch.slices.push({ span, from: index, to: index + 1 });
   batch.count++;
-  batch.bytes += bytes;
 }
 
 /** Calls `visit` for each record of the batch, in order, with its position in the batch. */
@@ -38,21 +37,24 @@ export function forEachRecord(batch: Batch, visit: (span: Span, index: number, p
 }
 
 export interface BatcherOptions {
-  maxRecords: number;
+  /** Entries per call (maxBufferSizeRecords, at most the API's). */
+  maxEntries: number;
+  /** Bytes per call (maxBufferSizeBytes, at most the API's). */
   maxBytes: number;
   maxAgeMs: number;
-  /** What one record counts towards the call's payload limit (the destination's dialect decides). */
-  recordBytes: (span: Span, index: number) => number;
+  /** The destination's: what an entry is, and what it counts. */
+  packer: EntryPacker;
   onSealed: (batch: Batch) => void;
   now?: () => number;
 }
 
 /**
- * Packs a flow's records into batches in arrival order and seals each one when it is full (by
- * count or bytes) or when its first record has waited maxAgeMs.
+ * Packs a flow's records into batches in arrival order and seals each one when it is full (its
+ * entries or bytes, as the destination's packer counts them) or when its first record has waited
+ * maxAgeMs.
  */
 export class Batcher {
-  private open: Batch | undefined;
+  private open: { batch: Batch; fill: BatchFill } | undefined;
   private ageTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
 
@@ -61,40 +63,38 @@ export class Batcher {
   }
 
   add(span: Span): void {
-    const { maxRecords, maxBytes, recordBytes } = this.options;
     const count = span.records.count;
     for (let i = 0; i < count; i++) {
-      const size = recordBytes(span, i);
-      let batch = this.open;
-      if (batch !== undefined && batch.bytes + size > maxBytes) {
+      let open = this.open ?? this.start();
+      if (!open.fill.tryAdd(span, i)) {
         this.seal();
-        batch = undefined;
+        open = this.start();
+        open.fill.tryAdd(span, i);
       }
-      if (batch === undefined) batch = this.start();
-      addToBatch(batch, span, i, size);
-      if (batch.count >= maxRecords) this.seal();
+      addToBatch(open.batch, span, i);
+      if (open.fill.full) this.seal();
     }
   }
 
-  private start(): Batch {
-    const batch = emptyBatch(this.now());
-    this.open = batch;
+  private start(): { batch: Batch; fill: BatchFill } {
+    const open = { batch: emptyBatch(this.now()), fill: this.options.packer.fill(this.options.maxEntries, this.options.maxBytes) };
+    this.open = open;
     this.ageTimer = setTimeout(() => this.seal(), this.options.maxAgeMs);
     this.ageTimer.unref();
-    return batch;
+    return open;
   }
 
   /** Seals the open batch now, if there is one. */
   seal(): void {
-    const batch = this.open;
-    if (batch === undefined) return;
+    const open = this.open;
+    if (open === undefined) return;
     this.open = undefined;
     clearTimeout(this.ageTimer);
     this.ageTimer = undefined;
-    if (batch.count > 0) this.options.onSealed(batch);
+    if (open.batch.count > 0) this.options.onSealed(open.batch);
   }
 
   get openRecords(): number {
-    return this.open?.count ?? 0;
+    return this.open?.batch.count ?? 0;
   }
 }

@@ -6,7 +6,7 @@ export type DirectoryEvent = 'renamed' | 'modified';
 
 export interface DirectoryWatcherEvents {
   onEvent(kind: DirectoryEvent, path: string): void;
-  /** A directory cannot be watched (the inotify limits, say): its files are found by the periodic scans. */
+  /** A directory cannot be watched (the inotify limits, say): its files are found by the periodic scans. Called for each. */
   onError(directory: string, error: NodeJS.ErrnoException): void;
 }
 
@@ -23,7 +23,6 @@ export const MAX_WATCHED_DIRECTORIES = 4096;
  */
 export class DirectoryWatcher {
   private readonly watchers = new Map<string, FSWatcher>();
-  private readonly reported = new Set<string>();
   private closed = false;
 
   constructor(
@@ -48,7 +47,7 @@ export class DirectoryWatcher {
     for (const directory of wanted) {
       if (this.watchers.has(directory)) continue;
       if (this.watchers.size >= this.maxDirectories) {
-        this.report(directory, Object.assign(new Error(`more than ${this.maxDirectories} directories to watch`), { code: 'ETOOMANY' }));
+        this.events.onError(directory, Object.assign(new Error(`more than ${this.maxDirectories} directories to watch`), { code: 'ETOOMANY' }));
         break;
       }
       if (this.add(directory)) added++;
@@ -64,24 +63,16 @@ export class DirectoryWatcher {
       });
     } catch (error) {
       // Gone since the scan listed it: the next scan settles it.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.report(directory, error as NodeJS.ErrnoException);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.events.onError(directory, error as NodeJS.ErrnoException);
       return false;
     }
     watcher.on('error', (error: NodeJS.ErrnoException) => {
       watcher.close();
       if (this.watchers.get(directory) === watcher) this.watchers.delete(directory);
-      if (error.code !== 'ENOENT' && error.code !== 'EPERM') this.report(directory, error);
+      if (error.code !== 'ENOENT' && error.code !== 'EPERM') this.events.onError(directory, error);
     });
     this.watchers.set(directory, watcher);
     return true;
-  }
-
-  /** Each kind of failure once: a flow over thousands of directories must not log thousands of lines. */
-  private report(directory: string, error: NodeJS.ErrnoException): void {
-    const code = error.code ?? 'UNKNOWN';
-    if (this.reported.has(code)) return;
-    this.reported.add(code);
-    this.events.onError(directory, error);
   }
 
   close(): void {

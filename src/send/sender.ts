@@ -2,9 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsApiError } from '../client/api-error.js';
 import type { Span } from '../acknowledge/file-progress.js';
 import { addToBatch, emptyBatch, forEachRecord, type Batch } from '../batch/batcher.js';
-import type { Logger } from '../log.js';
+import type { AgentEvents } from '../observe/events.js';
 import { Backoff } from './backoff.js';
-import type { Destination } from './destination.js';
+import type { Destination, EntryResult } from './destination.js';
 
 export interface SenderOptions {
   destination: Destination;
@@ -12,43 +12,31 @@ export interface SenderOptions {
   maxInFlight: number;
   retryInitialBackoffMillis: number;
   retryMaxBackoffMillis: number;
-  logger: Logger;
+  events: AgentEvents;
   /** Called for each record the destination accepted. */
   onDelivered: (span: Span, index: number) => void;
   /** Called when every record of a batch was accepted. */
   onBatchDone: () => void;
-}
-
-/** Retryable failures are logged at most this often per error code, so an outage is visible but not noisy. */
-const RETRYABLE_LOG_INTERVAL_MS = 30_000;
-
-export interface SenderStats {
-  recordsSent: number;
-  bytesSent: number;
-  callsMade: number;
-  callsFailed: number;
-  recordsRetried: number;
+  random?: () => number;
 }
 
 /**
  * Sends a flow's sealed batches with a bounded number of calls in flight. A record is never
- * dropped: after a partial failure only the failed entries are sent again; throttling, server and
- * network errors are retried with jittered exponential backoff, forever; errors that retrying
- * cannot fix (missing stream, access denied, validation) are logged once and retried at the
- * maximum backoff, so the flow resumes by itself once someone fixes the cause.
+ * dropped: after a partial failure only the records of the failed entries are sent again;
+ * throttling, server and network errors are retried with jittered exponential backoff, forever;
+ * errors that retrying cannot fix (missing stream, access denied, validation) are reported and
+ * retried at the maximum backoff, so the flow resumes by itself once someone fixes the cause.
  */
 export class Sender {
   private readonly queue: Batch[] = [];
   private inFlight = 0;
   private readonly backoff: Backoff;
-  private readonly reportedErrors = new Set<string>();
-  private readonly retryableLoggedMs = new Map<string, number>();
   private idleWaiters: Array<() => void> = [];
-  private abort = new AbortController();
-  readonly stats: SenderStats = { recordsSent: 0, bytesSent: 0, callsMade: 0, callsFailed: 0, recordsRetried: 0 };
+  private readonly abort = new AbortController();
+  readonly stats = { recordsSent: 0, bytesSent: 0 };
 
   constructor(private readonly options: SenderOptions) {
-    this.backoff = new Backoff(options.retryInitialBackoffMillis, options.retryMaxBackoffMillis);
+    this.backoff = new Backoff(options.retryInitialBackoffMillis, options.retryMaxBackoffMillis, options.random);
   }
 
   submit(batch: Batch): void {
@@ -99,73 +87,67 @@ export class Sender {
   }
 
   private async deliver(initial: Batch): Promise<void> {
-    const { destination, logger } = this.options;
+    const { destination, events } = this.options;
     let batch = initial;
     while (batch.count > 0) {
       if (this.backoff.failing && !(await this.wait(this.backoff.delayMs()))) return;
       if (this.abort.signal.aborted) return;
-      this.stats.callsMade++;
-      let results;
+      const entries = destination.packer.pack(batch);
+      let results: EntryResult[];
       try {
-        results = await destination.put(batch);
+        results = await destination.put(entries);
       } catch (error) {
-        this.stats.callsFailed++;
         const apiError =
           error instanceof AwsApiError ? error : new AwsApiError('InternalError', (error as Error)?.message ?? String(error), 0, { retryable: true, cause: error });
         if (apiError.retryable) {
           this.backoff.failed();
-          this.logRetryable(apiError.code, apiError.message);
+          events.sendRetried(apiError.code, apiError.message);
         } else {
-          this.reportOnce(apiError);
+          events.sendFailed(apiError.code, apiError.message, this.backoff.maxDelayMs);
           // Nothing changes by retrying soon; try again at the slowest pace until someone fixes it.
           if (!(await this.wait(this.backoff.maxDelayMs))) return;
         }
         continue;
       }
-      const failed = emptyBatch(batch.openedMs);
-      forEachRecord(batch, (span, index, position) => {
-        if (results[position] === undefined) {
-          this.stats.recordsSent++;
-          this.stats.bytesSent += span.records.length(index);
-          this.options.onDelivered(span, index);
-        } else {
-          addToBatch(failed, span, index, destination.recordBytes(span, index));
-        }
-      });
-      if (failed.count === 0) {
+      const failed = this.settle(batch, entries.map((entry) => entry.records), results);
+      if (failed.batch.count === 0) {
         this.backoff.succeeded();
-        if (this.reportedErrors.size > 0) {
-          logger.info({ stream: destination.streamName }, 'destination accepts records again');
-          this.reportedErrors.clear();
-        }
       } else {
-        this.backoff.failed(failed.count / batch.count);
-        this.stats.recordsRetried += failed.count;
-        const rejection = results.find((r) => r !== undefined)!;
-        logger.debug({ stream: destination.streamName, failed: failed.count, of: batch.count, code: rejection.code }, 'records rejected; resending only those');
-        this.logRetryable(rejection.code, rejection.message);
+        this.backoff.failed(failed.batch.count / batch.count);
+        events.recordsRejected(failed.first!.code, failed.first!.message, failed.batch.count, batch.count);
       }
-      batch = failed;
+      batch = failed.batch;
     }
     this.options.onBatchDone();
   }
 
-  private logRetryable(code: string, message: string): void {
-    const now = Date.now();
-    if (now - (this.retryableLoggedMs.get(code) ?? -Infinity) < RETRYABLE_LOG_INTERVAL_MS) return;
-    this.retryableLoggedMs.set(code, now);
-    this.options.logger.warn(
-      { stream: this.options.destination.streamName, code, reason: message },
-      `${this.options.destination.service} stream ${this.options.destination.streamName}: ${code}; retrying with backoff`,
-    );
-  }
-
-  private reportOnce(error: AwsApiError): void {
-    if (this.reportedErrors.has(error.code)) return;
-    this.reportedErrors.add(error.code);
-    this.options.logger.error(
-      { stream: this.options.destination.streamName, service: this.options.destination.service, code: error.code, reason: error.message },
-      `cannot deliver to ${this.options.destination.service} stream ${this.options.destination.streamName}: ${error.code}; retrying every ${this.backoff.maxDelayMs} ms`,
-    );
+  /**
+   * Acknowledges the records of the accepted entries (`carried[e]` records each, in order) and
+   * returns those of the failed ones, to send again, with the first error.
+   */
+  private settle(batch: Batch, carried: number[], results: EntryResult[]): { batch: Batch; first: EntryResult } {
+    const failed = emptyBatch(batch.openedMs);
+    let first: EntryResult;
+    let entry = 0;
+    let leftInEntry = carried[0];
+    let records = 0;
+    let bytes = 0;
+    forEachRecord(batch, (span, index) => {
+      while (leftInEntry === 0) leftInEntry = carried[++entry];
+      leftInEntry--;
+      const result = results[entry];
+      if (result === undefined) {
+        records++;
+        bytes += span.records.length(index);
+        this.options.onDelivered(span, index);
+      } else {
+        first ??= result;
+        addToBatch(failed, span, index);
+      }
+    });
+    this.stats.recordsSent += records;
+    this.stats.bytesSent += bytes;
+    if (records > 0) this.options.events.delivered(records, bytes);
+    return { batch: failed, first };
   }
 }

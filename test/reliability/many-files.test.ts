@@ -10,7 +10,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_OPEN_FILES_PER_FLOW } from '../../src/agent/flow.js';
+import { MAX_OPEN_FILES_PER_FLOW } from '../../src/tail/open-files.js';
 import { assertCliBuilt, startAgent, stopCleanly, StreamCollector, embeddedConfig, logsUnder } from '../support/agent-process.js';
 import { scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, openFdTargets, ProcSampler } from '../support/reliability-proc.js';

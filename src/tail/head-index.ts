@@ -1,11 +1,4 @@
-/**
- * A copy holds at least everything the original had when its head was taken, so the copy's head
- * must start with the whole of the original's: a new file that merely begins like another (a
- * shared timestamp prefix) is not taken for its copy.
- */
-export function isCopyOf(copyHead: Buffer, originalHead: Buffer): boolean {
-  return originalHead.length > 0 && copyHead.length >= originalHead.length && copyHead.compare(originalHead, 0, originalHead.length, 0, originalHead.length) === 0;
-}
+import { isCopyOf } from './identity.js';
 
 /** Bytes of a head that key the index; heads shorter than this are few (tiny files) and kept apart. */
 const KEY_BYTES = 64;
@@ -57,4 +50,21 @@ export class HeadIndex<T extends { head: Buffer }> {
     for (const file of this.short) if (isCopyOf(copyHead, file.head)) found.push(file);
     return found;
   }
+
+  /** Whether some indexed file's head begins with all of `start` and goes on: `start` may be a copy of it still being written. */
+  anyBeginsWith(start: Buffer): boolean {
+    const candidates = start.length >= KEY_BYTES ? (this.byKey.get(keyOf(start)) ?? []) : this.everyFile();
+    for (const file of candidates) if (isProperStartOf(start, file.head)) return true;
+    return false;
+  }
+
+  private *everyFile(): Iterable<T> {
+    yield* this.short;
+    for (const files of this.byKey.values()) yield* files;
+  }
+}
+
+/** `start` is shorter than `head` and `head` begins with it. */
+export function isProperStartOf(start: Buffer, head: Buffer): boolean {
+  return start.length < head.length && head.compare(start, 0, start.length, 0, start.length) === 0;
 }

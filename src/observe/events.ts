@@ -1,0 +1,54 @@
+/**
+ * Everything observable that happens to the agent's flows, one method each: logging turns them into log
+ * lines (log-events.ts), and metrics can count the same calls. Rooms call these; none of them
+ * logs by itself. Paths are absolute; `flow` context is the implementation's.
+ */
+export interface AgentEvents {
+  // ---- discovery
+  scanFailed(filePattern: string, error: unknown): void;
+  /** The glob matched more than `limit` files; only `limit` are tailed. Called on every such scan. */
+  tooManyFiles(filePattern: string, limit: number): void;
+  watchFailed(directory: string, error: NodeJS.ErrnoException): void;
+
+  // ---- files found, moved, shrunk, let go
+  cannotOpen(path: string, code: string | undefined): void;
+  resumed(path: string, offset: number): void;
+  /** At start: the checkpointed inode now holds another file. */
+  inodeReusedAtStart(path: string, previousPath: string): void;
+  truncatedWhileStopped(path: string, offset: number, size: number): void;
+  /** While running: a deleted file's inode went to a new one. */
+  inodeReused(path: string, previousPath: string): void;
+  renamed(from: string, to: string): void;
+  leftGlob(path: string): void;
+  truncated(path: string, size: number, offset: number, how: 'shrank' | 'rewritten'): void;
+  letGo(path: string): void;
+  copyFound(offset: number): void;
+  copySuspected(original: string, offset: number): void;
+  copyConfirmed(path: string, original: string, offset: number): void;
+  notACopy(path: string, original: string): void;
+  statFailed(path: string, error: unknown): void;
+  readFailed(path: string, error: unknown): void;
+  readLoopFailed(error: unknown): void;
+  recordTruncated(path: string, originalBytes: number, limit: number): void;
+
+  // ---- sending
+  /** A call's records were all accepted. */
+  delivered(records: number, bytes: number): void;
+  /** A call failed with an error retrying can fix (throttling, 5xx, the network); it is sent again. */
+  sendRetried(code: string, message: string): void;
+  /** `failed` of a call's `of` records were refused (throttled, most often); only those are sent again. */
+  recordsRejected(code: string, message: string, failed: number, of: number): void;
+  /** A failure retrying cannot fix soon (stream not found, access denied); retried at the slowest pace. */
+  sendFailed(code: string, message: string, retryInMs: number): void;
+
+  // ---- checkpoints (the agent's, across flows)
+  checkpointsSaved(file: string, count: number): void;
+  checkpointSaveFailed(file: string, error: unknown): void;
+  checkpointStoreReset(file: string, movedTo: string, error: unknown): void;
+  checkpointStoreUnavailable(file: string, error: unknown): void;
+  checkpointsExpired(count: number, ttlDays: number): void;
+  checkpointExpiryFailed(error: unknown): void;
+}
+
+/** An implementation that ignores everything, to extend or to use where nothing is watched. */
+export const ignoredEvents: AgentEvents = new Proxy({} as AgentEvents, { get: () => () => undefined });

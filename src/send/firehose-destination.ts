@@ -1,0 +1,25 @@
+import type { Span } from '../acknowledge/file-progress.js';
+import { FIREHOSE_LIMITS } from '../client/api-limits.js';
+import { Blob } from '../client/blob.js';
+import type { JsonApiClient } from '../client/json-api-client.js';
+import { entryResults, type Destination, type EntryResult } from './destination.js';
+import { RecordPerEntry, type Entry } from './packer.js';
+
+/** Data Firehose: PutRecordBatch; records carry no key. */
+export class FirehoseDestination implements Destination {
+  readonly service = 'firehose';
+  readonly limits = FIREHOSE_LIMITS;
+  readonly recordOverheadBytes = 0;
+  readonly packer = new RecordPerEntry((span: Span, index: number) => span.records.length(index));
+
+  constructor(
+    readonly streamName: string,
+    readonly client: JsonApiClient,
+  ) {}
+
+  async put(entries: Entry[]): Promise<EntryResult[]> {
+    const records = entries.map((entry) => ({ Data: new Blob(entry.data) }));
+    const output = await this.client.call<{ RequestResponses?: unknown }>('PutRecordBatch', { DeliveryStreamName: this.streamName, Records: records });
+    return entryResults('PutRecordBatch', output?.RequestResponses, entries.length, 'RecordId');
+  }
+}

@@ -1,0 +1,348 @@
+import { stat, type FileHandle } from 'node:fs/promises';
+import { FileProgress, type Span } from '../acknowledge/file-progress.js';
+import type { DirtyCheckpoints } from '../checkpoint/dirty-checkpoints.js';
+import { startOfNewFile, type ResumePoints } from '../checkpoint/resume.js';
+import type { InitialPosition } from '../config/types.js';
+import type { DiscoveredFile } from '../discover/scan.js';
+import type { AgentEvents } from '../observe/events.js';
+import { COPY_CONFIRM_MS, CopyDetector, type CopyStart } from './copy-detection.js';
+import { FileTailer } from './file-tailer.js';
+import { NewlineFramer } from './framer.js';
+import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity, type FileIdentity } from './identity.js';
+import type { OpenFiles } from './open-files.js';
+import type { ReadBuffers } from './read-buffers.js';
+import type { FramedChunk } from './records.js';
+import { MAX_IDLE_POLL_MS, TrackedFile } from './tracked-file.js';
+
+/** How long a file that left the glob (rotated away, deleted) must stay idle before it is let go. */
+const LET_GO_IDLE_MS = 1000;
+
+export interface FileSetOptions {
+  events: AgentEvents;
+  openFiles: OpenFiles;
+  buffers: ReadBuffers;
+  resume: ResumePoints;
+  checkpoints: DirtyCheckpoints;
+  /** A backfill reads every file to its end once and lets it go; a daemon tails on. */
+  backfill: boolean;
+  initialPosition: InitialPosition;
+  /** Longest record the framer keeps (the destination's limit). */
+  maxRecordBytes: number;
+  skipHeaderLines: number;
+  minPollMs: number;
+  /** A chunk of records read from `file`, to process, charge and batch. */
+  onChunk: (file: TrackedFile, chunk: FramedChunk) => void;
+  /** Every record of a span was delivered. */
+  onSpanComplete: (span: Span) => void;
+  now?: () => number;
+}
+
+/** Where the first bytes of a file are read to, each time they are compared: one buffer, reused. */
+const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
+
+/**
+ * The files one flow tails: taking files on as discovery lists them (new ones, renamed ones, ones
+ * that got a deleted file's inode), reading a chunk of one file when the read loop asks (and what
+ * truncation, copies and the end of a file mean for it), and letting files go.
+ */
+export class FileSet {
+  private readonly files = new Map<string, TrackedFile>();
+  /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
+  private readonly tracking = new Set<string>();
+  private readonly unreadable = new Set<string>();
+  private readonly copies: CopyDetector;
+  private readonly now: () => number;
+  /** Files this set has taken on since it started. */
+  filesSeen = 0;
+  /** Counts of files already let go, so the totals do not shrink when a file is. */
+  private readonly retired = { records: 0, bytes: 0 };
+
+  constructor(private readonly options: FileSetOptions) {
+    this.now = options.now ?? Date.now;
+    this.copies = new CopyDetector(options.events, this.now);
+  }
+
+  get size(): number {
+    return this.files.size;
+  }
+
+  values(): IterableIterator<TrackedFile> {
+    return this.files.values();
+  }
+
+  has(key: string): boolean {
+    return this.files.has(key);
+  }
+
+  byIdentity(identity: { dev: number; ino: number }): TrackedFile | undefined {
+    return this.files.get(identityKey(identity));
+  }
+
+  /**
+   * Takes a full listing of what the glob matches: new files are taken on, renamed ones followed,
+   * and files no longer listed are read to their end, then let go. `initial`: the flow's first
+   * start, where initialPosition applies.
+   */
+  async reconcile(found: DiscoveredFile[], initial: boolean): Promise<void> {
+    const seen = new Set<string>();
+    for (const file of found) {
+      const key = identityKey(file);
+      seen.add(key);
+      const tracked = this.files.get(key);
+      // A file reached by several paths (a symlink and its target) stays under the one it has.
+      const elsewhere = tracked !== undefined && tracked.path !== file.path && !file.alsoAt?.includes(tracked.path);
+      const moved = elsewhere ? await this.sameFileAt(tracked, file.path) : undefined;
+      if (moved === 'unknown') continue;
+      if (moved === 'reused') {
+        // The tracked file was deleted while closed and its inode went to this new file: the old
+        // one is over (nothing more can be read from it), the new one is read from its start.
+        this.options.events.inodeReused(file.path, tracked!.path);
+        await this.letGo(tracked!);
+      } else if (tracked) {
+        if (tracked.phase === 'leaving') tracked.phase = 'tailing';
+        if (moved === 'same') {
+          this.options.events.renamed(tracked.path, file.path);
+          tracked.path = file.path;
+        }
+        tracked.size = file.size;
+        if (file.size !== tracked.tailer.readOffset || file.mtimeMs !== tracked.mtimeMs) tracked.wake();
+        continue;
+      }
+      await this.track(file, initial);
+    }
+    for (const [key, tracked] of this.files) {
+      if (!seen.has(key) && tracked.phase === 'tailing') {
+        tracked.phase = 'leaving';
+        tracked.wake();
+        this.options.events.leftGlob(tracked.path);
+      }
+    }
+  }
+
+  /**
+   * Whether `path`, listed with the identity (device, inode) of `file`, holds that very file
+   * ('same'), a new file that got its inode after it was deleted ('reused'), or nothing that can be
+   * told now ('unknown': gone again, or another file by now; the next scan settles it). An inode
+   * cannot be recycled while it is open, so an open file is itself; a closed one is itself only if
+   * it still begins with the bytes it began with.
+   */
+  private async sameFileAt(file: TrackedFile, path: string): Promise<'same' | 'reused' | 'unknown'> {
+    if (file.handle !== undefined) return 'same';
+    const openFiles = this.options.openFiles;
+    const handle = await openFiles.open(path).catch(() => undefined);
+    if (handle === undefined) return 'unknown';
+    try {
+      const info = await handle.stat();
+      if (!sameIdentity(info, file.identity)) return 'unknown';
+      return file.head.length === 0 || isCopyOf(headOf(handle, scratchHead), file.head) ? 'same' : 'reused';
+    } finally {
+      await openFiles.release(handle);
+    }
+  }
+
+  /** Takes a file on (once, whichever discovery finds it first). `listed`: matched by the glob. */
+  async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
+    const key = identityKey(file);
+    if (this.files.has(key) || this.tracking.has(key)) return;
+    this.tracking.add(key);
+    try {
+      await this.open(file, initial, listed);
+    } finally {
+      this.tracking.delete(key);
+    }
+  }
+
+  private async open(file: DiscoveredFile, initial: boolean, listed: boolean): Promise<void> {
+    const { openFiles, events } = this.options;
+    let handle: FileHandle;
+    try {
+      handle = await openFiles.open(file.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (!this.unreadable.has(file.path)) {
+        this.unreadable.add(file.path);
+        events.cannotOpen(file.path, code);
+      }
+      return;
+    }
+    this.unreadable.delete(file.path);
+    const info = await handle.stat();
+    const identity = { dev: info.dev, ino: info.ino };
+    if (this.files.has(identityKey(identity))) {
+      await openFiles.release(handle);
+      return;
+    }
+    const head = headOf(handle);
+    const { offset, suspectedCopy, headPending, isCopy } = await this.startFor(file.path, identity, handle, info.size, head, initial);
+    const framer = new NewlineFramer({ maxRecordBytes: this.options.maxRecordBytes, skipHeaderLines: this.options.skipHeaderLines, startOffset: offset });
+    const progress = new FileProgress(offset, this.options.onSpanComplete);
+    // Saved at once, whatever the start offset: a restart before the first record is delivered must
+    // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
+    progress.dirty = true;
+    const now = this.now();
+    const tracked = new TrackedFile(
+      file.path,
+      identity,
+      new FileTailer(framer, this.options.buffers, offset),
+      progress,
+      head,
+      { size: info.size, mtimeMs: info.mtimeMs, nowMs: now },
+      this.options.minPollMs,
+    );
+    tracked.suspectedCopy = suspectedCopy;
+    if (isCopy) tracked.copyFrom = offset;
+    tracked.headPending = headPending ?? false;
+    if (suspectedCopy !== undefined || headPending) tracked.pausedUntilMs = now + COPY_CONFIRM_MS;
+    if (!listed) tracked.phase = 'leaving';
+    this.filesSeen++;
+    this.files.set(tracked.key, tracked);
+    openFiles.hold(tracked, handle);
+    this.copies.add(tracked);
+    if (openFiles.overLimit && !(await openFiles.closeIdle())) {
+      // Every open file is busy: this one waits, closed, for a descriptor to free up.
+      await openFiles.close(tracked);
+    }
+  }
+
+  /** Where reading a newly tracked file starts: its own checkpoint, where its original was read to (a copy), or initialPosition. */
+  private async startFor(path: string, identity: FileIdentity, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<CopyStart> {
+    const resumed = this.options.resume.take(identity, path, head, size);
+    if (resumed !== undefined) return { offset: resumed };
+    // Copies are made while the agent runs; at start, and in a backfill, every file without a
+    // checkpoint is a file of its own.
+    const copy = initial || this.options.backfill ? undefined : this.copies.startOf(head);
+    if (copy !== undefined) return copy;
+    return { offset: await startOfNewFile(handle, size, { presentAtFirstStart: initial, backfill: this.options.backfill, initialPosition: this.options.initialPosition }) };
+  }
+
+  /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
+  async read(file: TrackedFile): Promise<number> {
+    const { openFiles, events } = this.options;
+    const tailer = file.tailer;
+    let reopened = false;
+    if (file.handle === undefined) {
+      // Closed while idle: a stat by path says whether it is worth a descriptor again.
+      const info = await stat(file.path).catch(() => undefined);
+      if (info === undefined || !sameIdentity(info, file.identity) || (info.size === tailer.readOffset && info.mtimeMs === file.mtimeMs)) {
+        return this.atEndOfFile(file);
+      }
+      if (!(await openFiles.reopen(file))) return 0;
+      reopened = true;
+    }
+    const handle = file.handle!;
+    file.lastReadMs = this.now();
+    let info;
+    try {
+      info = await handle.stat();
+    } catch (error) {
+      events.statFailed(file.path, error);
+      await this.letGo(file);
+      return 0;
+    }
+    const size = info.size;
+    const modified = info.mtimeMs !== file.mtimeMs;
+    const grown = size > file.size;
+    file.size = size;
+    file.mtimeMs = info.mtimeMs;
+    if (file.copyFrom !== undefined) {
+      if (size < file.copyFrom) {
+        // Still being copied: it is not let go while it grows.
+        if (grown) file.grew(this.now());
+        return this.atEndOfFile(file);
+      }
+      if (tailer.readOffset > file.copyFrom) file.copyFrom = undefined;
+    }
+    // The file's first bytes as they are now, read once whenever its size or mtime moved, and on
+    // every reopen: a file that no longer begins with its head was truncated even if it has grown
+    // past the read offset since (copytruncate under load, which size alone would hide), or it is
+    // a new file that got the inode of this one while it was closed; a short head grows with the file.
+    const current = size === tailer.readOffset && !modified && !reopened ? undefined : headOf(handle, scratchHead);
+    const rewritten = current !== undefined && size >= tailer.readOffset && tailer.readOffset > 0 && file.head.length > 0 && !isCopyOf(current, file.head);
+    if (size < tailer.readOffset || rewritten) {
+      events.truncated(file.path, size, tailer.readOffset, rewritten ? 'rewritten' : 'shrank');
+      // Its copy is read on from the end of the last whole line: a line cut off by the truncation is read whole from the copy.
+      if (!this.copies.truncated(file, tailer.recordEndOffset).paused) void this.trackCopyBeside(file.path);
+      file.pausedUntilMs = 0;
+      file.readAgainFromStart();
+      this.copies.setHead(file, Buffer.from(current ?? []));
+    } else if (current !== undefined && file.head.length < FINGERPRINT_BYTES && !current.equals(file.head)) {
+      this.copies.setHead(file, Buffer.from(current));
+    }
+    const now = this.now();
+    if (file.headPending) this.copies.decidePending(file, now >= file.pausedUntilMs);
+    if (file.pausedUntilMs > now) {
+      file.sleepUntil(Math.min(file.pausedUntilMs, now + this.options.minPollMs));
+      return 0;
+    }
+    file.pausedUntilMs = 0;
+    this.copies.notACopy(file);
+    if (size > tailer.readOffset) {
+      const before = tailer.readOffset;
+      let chunk;
+      try {
+        chunk = await tailer.readChunk(handle, size);
+      } catch (error) {
+        events.readFailed(file.path, error);
+        file.sleepUntil(this.now() + MAX_IDLE_POLL_MS);
+        return 0;
+      }
+      if (chunk !== undefined) {
+        this.options.onChunk(file, chunk);
+        file.grew(this.now());
+        return tailer.readOffset - before;
+      }
+    }
+    return this.atEndOfFile(file);
+  }
+
+  /** What a copytruncate left outside the glob, read from where its original was read to, then let go. */
+  private async trackCopyBeside(originalPath: string): Promise<void> {
+    const copy = await this.copies.copyBeside(originalPath, this.options.openFiles, (identity) => this.files.has(identityKey(identity)));
+    if (copy !== undefined) await this.track(copy, false, false);
+  }
+
+  /** Nothing more to read for now: let the file go if its time has come, else poll it later. */
+  private async atEndOfFile(file: TrackedFile): Promise<number> {
+    const now = this.now();
+    const leaving = file.phase === 'leaving';
+    if (this.options.backfill || (leaving && now - file.lastGrowthMs >= LET_GO_IDLE_MS)) {
+      await this.letGo(file);
+      return 0;
+    }
+    file.idle(now, leaving ? file.lastGrowthMs + LET_GO_IDLE_MS : undefined);
+    return 0;
+  }
+
+  /** No more reading from `file`; an unterminated last record is shipped as it is. Its checkpoint still moves. */
+  async letGo(file: TrackedFile): Promise<void> {
+    if (file.phase === 'gone') return;
+    file.phase = 'gone';
+    const last = file.tailer.flushUnterminated();
+    if (last !== undefined) this.options.onChunk(file, last);
+    this.files.delete(file.key);
+    this.copies.remove(file);
+    this.options.checkpoints.retire(file);
+    this.retired.records += file.tailer.recordsRead;
+    this.retired.bytes += file.tailer.bytesRead;
+    await this.options.openFiles.close(file);
+    this.options.events.letGo(file.path);
+  }
+
+  async closeAll(): Promise<void> {
+    for (const file of this.files.values()) await this.options.openFiles.close(file);
+  }
+
+  /** Records and bytes read so far (files let go included), and bytes in tailed files not read yet. */
+  totals(): { records: number; bytes: number; behind: number } {
+    let records = this.retired.records;
+    let bytes = this.retired.bytes;
+    let behind = 0;
+    for (const file of this.files.values()) {
+      records += file.tailer.recordsRead;
+      bytes += file.tailer.bytesRead;
+      behind += Math.max(0, file.size - file.tailer.readOffset);
+    }
+    return { records, bytes, behind };
+  }
+}
