@@ -1,0 +1,132 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Span } from '../../../src/acknowledge/file-progress.js';
+import { addToBatch, emptyBatch, forEachRecord, type Batch } from '../../../src/batch/batcher.js';
+import { AwsApiError } from '../../../src/client/api-error.js';
+import { KINESIS_LIMITS } from '../../../src/client/api-limits.js';
+import type { JsonApiClient } from '../../../src/client/json-api-client.js';
+import { Backoff } from '../../../src/send/backoff.js';
+import type { Destination, EntryResult } from '../../../src/send/destination.js';
+import { RecordPerEntry, type BatchFill, type Entry, type EntryPacker } from '../../../src/send/packer.js';
+import { Sender } from '../../../src/send/sender.js';
+import { recordingEvents, spanOf } from '../support.js';
+
+/** A destination whose every call is answered by `answer`, recording what each call sent. */
+function destination(answer: (entries: Entry[], call: number) => EntryResult[] | Error, packer: EntryPacker = new RecordPerEntry((span: Span, index: number) => span.records.length(index))): Destination & { calls: string[][] } {
+  const calls: string[][] = [];
+  return {
+    service: 'kinesis',
+    streamName: 'unit',
+    client: {} as JsonApiClient,
+    limits: KINESIS_LIMITS,
+    recordOverheadBytes: 0,
+    packer,
+    calls,
+    async put(entries) {
+      calls.push(entries.map((entry) => entry.data.toString()));
+      const result = answer(entries, calls.length);
+      if (result instanceof Error) throw result;
+      return result;
+    },
+  };
+}
+
+function batchOf(span: Span): Batch {
+  const batch = emptyBatch(0);
+  for (let i = 0; i < span.records.count; i++) addToBatch(batch, span, i);
+  return batch;
+}
+
+async function send(target: Destination, batch: Batch): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
+  const delivered: string[] = [];
+  let done = 0;
+  const events = recordingEvents();
+  const sender = new Sender({
+    destination: target,
+    maxInFlight: 1,
+    retryInitialBackoffMillis: 1,
+    retryMaxBackoffMillis: 2,
+    events: events.events,
+    onDelivered: (span, index) => delivered.push(span.records.data(index).toString()),
+    onBatchDone: () => done++,
+    random: () => 0.5,
+  });
+  // Backoff waits do not hold a process up (unref'd timers), so this test holds itself up meanwhile.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  sender.submit(batch);
+  await sender.idle();
+  clearInterval(keepAlive);
+  return { delivered, done, events };
+}
+
+const throttled = { code: 'ProvisionedThroughputExceededException', message: 'Rate exceeded' };
+
+describe('Sender', () => {
+  it('after a partial failure resends exactly the failed records, and never an acknowledged one', async () => {
+    const target = destination((entries, call) => entries.map((entry) => (call === 1 && entry.data.toString() === 'b\n' ? throttled : undefined)));
+    const { delivered, done, events } = await send(target, batchOf(spanOf(['a\n', 'b\n', 'c\n'])));
+    assert.deepEqual(target.calls, [['a\n', 'b\n', 'c\n'], ['b\n']]);
+    assert.deepEqual(delivered.sort(), ['a\n', 'b\n', 'c\n']);
+    assert.equal(done, 1);
+    assert.deepEqual(events.named('recordsRejected'), [[throttled.code, throttled.message, 1, 3]]);
+  });
+
+  it('retries a retryable call failure until it succeeds', async () => {
+    const target = destination((entries, call) => (call < 3 ? new AwsApiError('ServiceUnavailable', 'down', 503) : entries.map(() => undefined)));
+    const { delivered, events } = await send(target, batchOf(spanOf(['x\n'])));
+    assert.equal(target.calls.length, 3);
+    assert.deepEqual(delivered, ['x\n']);
+    assert.equal(events.named('sendRetried').length, 2);
+    assert.equal(events.named('sendFailed').length, 0);
+  });
+
+  it('reports an error retrying cannot fix soon, and still retries it (at the slowest pace)', async () => {
+    const target = destination((entries, call) => (call === 1 ? new AwsApiError('ResourceNotFoundException', 'no stream', 400) : entries.map(() => undefined)));
+    const { delivered, events } = await send(target, batchOf(spanOf(['y\n'])));
+    assert.deepEqual(events.named('sendFailed'), [['ResourceNotFoundException', 'no stream', 2]]);
+    assert.deepEqual(delivered, ['y\n']);
+  });
+
+  it('maps each entry\'s result to every record it carries (an entry of several records)', async () => {
+    // Two records per entry: the result of entry 1 fails both its records, and only those.
+    const pairs: EntryPacker = {
+      fill: () => ({ tryAdd: () => true, entries: 0, full: false }) as BatchFill,
+      pack(batch) {
+        const records: Buffer[] = [];
+        forEachRecord(batch, (span, index) => records.push(span.records.data(index)));
+        const entries: Entry[] = [];
+        for (let i = 0; i < records.length; i += 2) entries.push({ data: Buffer.concat(records.slice(i, i + 2)), records: Math.min(2, records.length - i) });
+        return entries;
+      },
+    };
+    const target = destination((entries, call) => entries.map((_, i) => (call === 1 && i === 1 ? throttled : undefined)), pairs);
+    const { delivered } = await send(target, batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n'])));
+    assert.deepEqual(target.calls, [['1\n2\n', '3\n4\n', '5\n'], ['3\n4\n']]);
+    assert.deepEqual(delivered.sort(), ['1\n', '2\n', '3\n', '4\n', '5\n']);
+  });
+});
+
+describe('Backoff', () => {
+  it('doubles per failure from the initial delay, within ±30 % jitter, capped at the maximum', () => {
+    const low = new Backoff(100, 1_000, () => 0);
+    const high = new Backoff(100, 1_000, () => 1);
+    assert.equal(low.delayMs(), 0, 'no failure, no wait');
+    for (const failures of [1, 2, 3, 4, 5, 6]) {
+      low.failed();
+      high.failed();
+      const base = Math.min(1_000, 100 * 2 ** (failures - 1));
+      assert.equal(low.delayMs(), Math.round(base * 0.7));
+      assert.equal(high.delayMs(), Math.round(base * 1.3));
+    }
+  });
+
+  it('recovers tenfold per success, at once from a single failure', () => {
+    const backoff = new Backoff(100, 1_000, () => 0.5);
+    backoff.failed();
+    backoff.succeeded();
+    assert.equal(backoff.failing, false);
+    for (let i = 0; i < 30; i++) backoff.failed();
+    backoff.succeeded();
+    assert.equal(backoff.delayMs(), 400, '30 failures become 3: 100 × 2²');
+  });
+});
