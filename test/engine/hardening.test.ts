@@ -1,14 +1,18 @@
 /**
  * Hostile request shapes against the engine over real HTTP on 127.0.0.1: X-Amz-Target names that
- * live on Object.prototype, and malformed members for every operation of the model. None may
- * reach anything but the API's own actions, or answer 5xx.
+ * live on Object.prototype, malformed members for every operation of the model, and JSON bodies
+ * nested or spread to cost seconds and hundreds of MB to parse. None may reach anything but the
+ * API's own actions, answer 5xx, or stall the server. (Connection-level abuse: hardening-connections.)
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { OPERATIONS } from '../../src/engine/kinesis/models.js';
 import type { Members, Shape } from '../../src/engine/kinesis/validate.js';
 import { startEngine, type RunningEngine } from '../../src/engine/server.js';
-import { assertAwsError, expectAwsError, kinesis, kinesisRequest, type RawResponse } from '../support/kinesis-http.js';
+import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
+import { JSON_CONTENT_TYPE, TARGET, assertAwsError, expectAwsError, kinesis, kinesisRequest, readShardFromStart, type RawResponse } from '../support/kinesis-http.js';
+import { memoryStatus } from '../support/reliability-proc.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 after(removeTempDirs);
@@ -203,4 +207,88 @@ function typeMatches(shape: Shape, value: unknown): boolean {
         return entry === undefined || entry === null || typeMatches(member, entry);
       });
   }
+}
+
+describe('deeply nested and very wide JSON bodies (engine child process)', () => {
+  let engine: EngineProcess | undefined;
+
+  before(async () => {
+    engine = await startEngineProcess({ dataDir: makeTempDir('shardtail-hardening-') });
+    await kinesis(engine.url, 'CreateStream', { StreamName: 'nest', ShardCount: 1 });
+  });
+  after(() => engine?.stop(5_000));
+
+  it('8 concurrent 14 MiB bodies of `[` or `{},`: 400 SerializationException at once, /health stays fast, memory stays bounded', async () => {
+    const MiB = 1024 * 1024;
+    const bombs = [
+      ...Array.from({ length: 6 }, () => Buffer.alloc(14 * MiB, '[')),
+      Buffer.from('[' + '{},'.repeat((14 * MiB) / 3) + '{}]'),
+      Buffer.from('{"StreamName":"nest","Records":[' + '[],'.repeat((14 * MiB) / 3) + '[]]}'),
+    ];
+    const health = healthLatencies(engine!.url);
+    const started = Date.now();
+    const answers = await Promise.all(bombs.map((body) => rawExchange(engine!.port, 'PutRecords', body)));
+    health.stop();
+    for (const answer of answers) {
+      assert.equal(answer.status, 400, answer.text);
+      assert.equal(JSON.parse(answer.text).__type, 'SerializationException', answer.text);
+      assert.ok(answer.firstByteMs < 2_000, `the refusal took ${answer.firstByteMs} ms`);
+    }
+    const latencies = await health.done;
+    assert.ok(latencies.length > 0 && Math.max(...latencies) < 1_000, `/health latencies during the bodies (ms): ${latencies.join(', ')} (all ${Date.now() - started} ms)`);
+    const memory = memoryStatus(engine!.pid)!;
+    assert.ok(memory.vmHWMKiB < 300 * 1024, `engine peak RSS ${(memory.vmHWMKiB / 1024).toFixed(0)} MiB`);
+  });
+
+  it('brackets, quotes and backslashes inside strings are not nesting: 500 such records go in and come back', async () => {
+    const key = (i: number) => `${'['.repeat(100)}\\"{${'{'.repeat(100)}\\${i}`;
+    const records = Array.from({ length: 500 }, (_, i) => ({ PartitionKey: key(i), Data: Buffer.from(`["${'['.repeat(70)}`).toString('base64') }));
+    const output = await kinesis(engine!.url, 'PutRecords', { StreamName: 'nest', Records: records });
+    assert.equal(output.FailedRecordCount, 0);
+    const stored = await readShardFromStart(engine!.url, 'nest', 'shardId-000000000000');
+    assert.deepEqual(stored.map((r) => r.PartitionKey).sort(), records.map((r) => r.PartitionKey).sort());
+  });
+});
+
+/** GET /health every 20 ms until stopped; the latency of each, in ms. */
+function healthLatencies(url: string): { stop(): void; done: Promise<number[]> } {
+  let running = true;
+  const done = (async () => {
+    const latencies: number[] = [];
+    while (running) {
+      const t0 = Date.now();
+      const response = await fetch(url + '/health');
+      await response.text();
+      latencies.push(Date.now() - t0);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return latencies;
+  })();
+  return { stop: () => (running = false), done };
+}
+
+/** One POST over its own HTTP/1.1 connection, the whole body written; the answer and when it began. */
+function rawExchange(port: number, action: string, body: Buffer): Promise<{ status: number; text: string; firstByteMs: number }> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    let firstByteMs = -1;
+    let received = Buffer.alloc(0);
+    const socket = net.connect(port, '127.0.0.1', () => {
+      socket.write(`POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nX-Amz-Target: ${TARGET}.${action}\r\nContent-Length: ${body.length}\r\n\r\n`);
+      socket.write(body);
+    });
+    socket.setTimeout(60_000, () => socket.destroy(new Error('no answer within 60 s')));
+    socket.on('error', reject);
+    socket.on('data', (chunk: Buffer) => {
+      if (firstByteMs < 0) firstByteMs = Date.now() - started;
+      received = Buffer.concat([received, chunk]);
+      const headEnd = received.indexOf('\r\n\r\n');
+      if (headEnd < 0) return;
+      const head = received.subarray(0, headEnd).toString('latin1');
+      const length = Number(/content-length: (\d+)/i.exec(head)?.[1] ?? 0);
+      if (received.length < headEnd + 4 + length) return;
+      socket.destroy();
+      resolve({ status: Number(head.split(' ')[1]), text: received.subarray(headEnd + 4, headEnd + 4 + length).toString('utf8'), firstByteMs });
+    });
+  });
 }
