@@ -16,11 +16,14 @@ export const MAX_JSON_VALUES = 100_000;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
+/** Strings up to this long are scanned byte by byte: a native search costs more than that to call. */
+const SHORT_STRING_BYTES = 48;
+
 /**
  * Tracks nesting depth and the number of values of JSON text as it arrives, outside strings, so an
  * abusive body is refused at its first bytes instead of after a full read and parse. It does not
- * check syntax (JSON.parse does that for bodies it lets through). Strings are skipped with native
- * searches for the next quote and backslash, so base64 record data costs next to nothing.
+ * check syntax (JSON.parse does that for bodies it lets through). Long strings (record data) are
+ * skipped with native searches, so a PutRecords body costs a fraction of its parse.
  */
 export class JsonShapeGuard {
   private depth = 0;
@@ -33,7 +36,7 @@ export class JsonShapeGuard {
   feed(chunk: Buffer): AwsApiError | undefined {
     const length = chunk.length;
     let i = 0;
-    let nextQuote = -1;
+    // Searched again only once passed, which keeps the scan linear in a chunk with few backslashes.
     let nextBackslash = -1;
     while (i < length) {
       if (this.inString) {
@@ -42,16 +45,17 @@ export class JsonShapeGuard {
           i++;
           continue;
         }
-        // Both positions are searched again only once passed, which keeps the scan linear.
-        if (nextQuote < i) nextQuote = indexOrEnd(chunk, QUOTE, i);
-        if (nextBackslash < i) nextBackslash = indexOrEnd(chunk, BACKSLASH, i);
-        if (nextBackslash < nextQuote) {
-          i = nextBackslash + 1;
-          this.escapePending = true;
-        } else {
-          i = nextQuote + 1;
-          if (nextQuote < length) this.inString = false;
+        let end = i;
+        const shortEnd = Math.min(length, i + SHORT_STRING_BYTES);
+        while (end < shortEnd && chunk[end] !== QUOTE && chunk[end] !== BACKSLASH) end++;
+        if (end === shortEnd && end < length) {
+          if (nextBackslash < end) nextBackslash = indexOrEnd(chunk, BACKSLASH, end);
+          end = Math.min(indexOrEnd(chunk, QUOTE, end), nextBackslash);
         }
+        if (end >= length) return undefined;
+        if (chunk[end] === BACKSLASH) this.escapePending = true;
+        else this.inString = false;
+        i = end + 1;
         continue;
       }
       const byte = chunk[i++];

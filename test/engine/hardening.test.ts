@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { OPERATIONS } from '../../src/engine/kinesis/models.js';
+import { JsonShapeGuard, MAX_JSON_DEPTH } from '../../src/engine/request-body.js';
 import type { Members, Shape } from '../../src/engine/kinesis/validate.js';
 import { startEngine, type RunningEngine } from '../../src/engine/server.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
@@ -247,6 +248,28 @@ describe('deeply nested and very wide JSON bodies (engine child process)', () =>
     assert.equal(output.FailedRecordCount, 0);
     const stored = await readShardFromStart(engine!.url, 'nest', 'shardId-000000000000');
     assert.deepEqual(stored.map((r) => r.PartitionKey).sort(), records.map((r) => r.PartitionKey).sort());
+  });
+});
+
+describe('the nesting guard on text split anywhere', () => {
+  const verdict = (text: string, chunkBytes: number) => {
+    const guard = new JsonShapeGuard();
+    const bytes = Buffer.from(text);
+    for (let offset = 0; offset < bytes.length; offset += chunkBytes) {
+      const error = guard.feed(bytes.subarray(offset, offset + chunkBytes));
+      if (error) return error.code;
+    }
+    return 'accepted';
+  };
+
+  it('brackets, escaped quotes and backslashes inside strings never count; the 65th level does', () => {
+    const strings = ['[[[{{{', '\\"[{', '\\', '"'.repeat(70), '\\'.repeat(33) + '[', 'x'.repeat(200) + '"[' + '\\"'.repeat(40), 'é€😀['];
+    const legit = JSON.stringify({ strings, deep: JSON.parse('['.repeat(MAX_JSON_DEPTH - 1) + ']'.repeat(MAX_JSON_DEPTH - 1)) });
+    const tooDeep = JSON.stringify({ strings, deep: JSON.parse('['.repeat(MAX_JSON_DEPTH) + ']'.repeat(MAX_JSON_DEPTH)) });
+    for (const chunkBytes of [1, 2, 3, 5, 47, 49, 64, 1 << 20]) {
+      assert.equal(verdict(legit, chunkBytes), 'accepted', `64 levels, in chunks of ${chunkBytes}`);
+      assert.equal(verdict(tooDeep, chunkBytes), 'SerializationException', `65 levels, in chunks of ${chunkBytes}`);
+    }
   });
 });
 
