@@ -26,7 +26,8 @@ export interface EngineOptions {
   maxBodyBytes?: number;
   /**
    * How long a client has to send a request's headers: from connecting, and on HTTP/1.1 also from
-   * the first byte of each later request on a kept-alive connection. Default 60 s (Node's own).
+   * the first byte of each later request on a kept-alive connection. Default 60 s (Node's own); at
+   * most requestTimeoutMs.
    */
   headersTimeoutMs?: number;
   /** How long a client has to send a whole request, headers and body. Default 300 s (Node's own). */
@@ -78,6 +79,11 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
  */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const logger = options.logger ?? silentLogger;
+  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  // Checked before the store is opened: Node's HTTP server would throw it later, with the store left open.
+  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
   const store = new KinesisStore(options.dataDir, { fsync: options.fsync });
   let kinesis: KinesisEngine;
   try {
@@ -93,15 +99,13 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     store.close();
     throw error;
   }
-  const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
-  const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
   const { clientsGone, capLog } = clientEventLogs(logger, CLIENT_EVENT_LOG_INTERVAL_MS, maxConnections);
   const connections = new ConnectionTable(maxConnections, (event) => capLog.add(event));
   const context: RequestContext = {
     kinesis,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
-    requestTimeoutMs: options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+    requestTimeoutMs,
     logger,
     onClientGone: () => clientsGone.add('gone'),
   };
@@ -117,7 +121,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     {
       keepAliveTimeout: idleTimeoutMs,
       headersTimeout: headersTimeoutMs,
-      requestTimeout: context.requestTimeoutMs,
+      requestTimeout: requestTimeoutMs,
       connectionsCheckingInterval: Math.max(50, Math.min(1_000, Math.floor(headersTimeoutMs / 4))),
     },
     handler,
