@@ -50,6 +50,8 @@ export interface StartEngineProcessOptions {
   enforceLimits?: boolean;
   shardLimit?: number;
   extraArgs?: string[];
+  /** Run the engine with this open-file limit (soft and hard, as `ulimit -n` sets it) instead of this process's. */
+  openFilesLimit?: number;
   /** How long to wait for the "engine listening" line. */
   startTimeoutMs?: number;
 }
@@ -63,7 +65,13 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
   if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
   args.push(...(options.extraArgs ?? []));
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
+  const env = options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' };
+  const spawnOptions = { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
+  // exec keeps the pid: the shell only lowers the limit for the node that replaces it.
+  const child =
+    options.openFilesLimit === undefined
+      ? spawn(process.execPath, args, spawnOptions)
+      : spawn('/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];

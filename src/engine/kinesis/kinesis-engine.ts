@@ -192,8 +192,9 @@ export class KinesisEngine {
    * in-process client; both go through the same checks, so both see the same results and errors.
    */
   call(action: string, body: Input): object | undefined {
-    const members = OPERATIONS[action];
-    const handler = this.handlers[action];
+    // Own properties only: a name such as `valueOf` or `__proto__` must not reach Object.prototype.
+    const members = Object.hasOwn(OPERATIONS, action) ? OPERATIONS[action] : undefined;
+    const handler = Object.hasOwn(this.handlers, action) ? this.handlers[action] : undefined;
     if (!members || !handler) throw new AwsApiError('UnknownOperationException', `Operation ${action} is not supported by this engine.`, 400);
     if (action === 'PutRecords') {
       const valid = acceptValidPutRecords(body);
