@@ -48,6 +48,7 @@ type Response = http.ServerResponse | http2.Http2ServerResponse;
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const logger = options.logger ?? silentLogger;
   const store = new KinesisStore(options.dataDir, { fsync: options.fsync });
+  for (const problem of store.problems) logger[problem.level](problem.fields, problem.message);
   let kinesis: KinesisEngine;
   try {
     kinesis = new KinesisEngine({

@@ -52,6 +52,8 @@ export interface StartEngineProcessOptions {
   extraArgs?: string[];
   /** How long to wait for the "engine listening" line. */
   startTimeoutMs?: number;
+  /** Runs the engine under this umask (e.g. '022'), through `sh -c 'umask …; exec node …'`. */
+  umask?: string;
 }
 
 /** Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine listening" log line. */
@@ -63,7 +65,8 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
   if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
   args.push(...(options.extraArgs ?? []));
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
+  const [command, commandArgs] = options.umask === undefined ? [process.execPath, args] : ['/bin/sh', ['-c', `umask ${options.umask} && exec "$@"`, 'sh', process.execPath, ...args]];
+  const child = spawn(command, commandArgs, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
