@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -13,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { embeddedConfig, logsUnder, runCli as runAgentCli } from '../support/agent-process.js';
 import { runCli } from '../support/cli-process.js';
 import { assertCliBuilt, startEngineProcess } from '../support/engine-process.js';
-import { kinesis, kinesisRequest } from '../support/kinesis-http.js';
+import { kinesis, kinesisRequest, readShardFromStart } from '../support/kinesis-http.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { mountTmpfs } from '../support/tmpfs.js';
 
@@ -38,24 +39,35 @@ async function failedStart(dataDir: string, port = 0): Promise<string> {
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 describe('engine start-up errors name the file and what it means', { timeout: 90_000 }, () => {
-  it('a full disk on restart', async (t) => {
+  it('a full disk on restart; with room again, every acknowledged record is back and the failed write is no damage', async (t) => {
     const disk = path.join(makeTempDir('shardtail-full-'), 'disk');
     mkdirSync(disk);
     if (!mountTmpfs(t, disk, 'size=1m')) return;
     const dataDir = path.join(disk, 'engine');
     const engine = await startEngineProcess({ dataDir });
     await kinesis(engine.url, 'CreateStream', { StreamName: 'fills-the-disk', ShardCount: 1 });
-    const data = Buffer.alloc(60_000, 'x').toString('base64');
+    const acknowledged: string[] = [];
     let status = 200;
     for (let i = 0; i < 40 && status === 200; i++) {
-      status = (await kinesisRequest(engine.url, 'PutRecords', { StreamName: 'fills-the-disk', Records: [{ PartitionKey: `k${i}`, Data: data }] })).status;
+      const data = Buffer.alloc(60_000, `record ${i} `).toString('base64');
+      const response = await kinesisRequest(engine.url, 'PutRecords', { StreamName: 'fills-the-disk', Records: [{ PartitionKey: `k${i}`, Data: data }] });
+      status = response.status;
+      if (status === 200) acknowledged.push(data);
     }
     assert.notEqual(status, 200, 'a 1 MiB disk fills up');
+    assert.ok(acknowledged.length > 0);
     await engine.kill();
 
     const stderr = await failedStart(dataDir);
     assert.match(stderr, new RegExp(`shardtail engine: cannot start the engine: ${escape(path.join(dataDir, 'kinesis.db'))}: the disk is full \\(.*\\); free some space on the file system of ${escape(dataDir)} and start again`));
     assert.doesNotMatch(stderr, /cannot listen/);
+
+    execFileSync('mount', ['-o', 'remount,size=4m', disk]);
+    const restarted = await startEngineProcess({ dataDir });
+    after(() => restarted.stop(5_000));
+    assert.deepEqual(restarted.logs.filter((entry) => (entry.level as number) >= 40).map((entry) => entry.msg), [], 'nothing reported as damaged or lost');
+    const records = await readShardFromStart(restarted.url, 'fills-the-disk', 'shardId-000000000000');
+    assert.deepEqual(records.map((record) => record.Data), acknowledged);
   });
 
   it('a kinesis.db that is not a database', async () => {
