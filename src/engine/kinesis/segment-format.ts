@@ -89,7 +89,9 @@ export interface IndexedSegment {
   first_counter: number;
   last_counter: number;
   arrival_ms: number;
+  /** Where the segment's header starts; the records follow it. */
   file_offset: number;
+  /** Of the records, without the header. */
   length: number;
   crc: number;
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSequence, sequencePrefix, shardIdOf } from './sequence.js';
-import { dataFilePath, decodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type SegmentHeader } from './segment-format.js';
+import { dataFilePath, decodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type IndexedSegment, type SegmentHeader } from './segment-format.js';
 
 /**
  * The start-up check of the data files against the index. Every data file is read once, front to
@@ -125,8 +125,8 @@ export function checkDataFiles(db: Database.Database, recordsDir: string, stream
   for (const file of files.values()) {
     const highest = new Map<number, number>();
     let segments = 0;
-    const onHeader = (header: SegmentHeader) => {
-      segments++;
+    const onHeader = (header: SegmentHeader, intact: boolean) => {
+      if (intact) segments++;
       if (header.streamId !== file.streamId) raise(header.streamId, header.shardIndex, header.lastCounter);
       else if (header.lastCounter > (highest.get(header.shardIndex) ?? 0)) highest.set(header.shardIndex, header.lastCounter);
     };
@@ -150,8 +150,11 @@ export function checkDataFiles(db: Database.Database, recordsDir: string, stream
   return check;
 }
 
-/** Walks the file's segments, reporting each intact header; returns the stretches that are not intact segments. */
-function scanFile(file: DataFile, onHeader: (header: SegmentHeader) => void): BadStretch[] {
+/** Called with every header found; `intact` when its records are too. */
+type OnHeader = (header: SegmentHeader, intact: boolean) => void;
+
+/** Walks the file's segments, reporting every header found; returns the stretches that are not intact segments. */
+function scanFile(file: DataFile, onHeader: OnHeader): BadStretch[] {
   let fd: number;
   try {
     fd = openSync(file.path, constants.O_RDONLY);
@@ -166,13 +169,13 @@ function scanFile(file: DataFile, onHeader: (header: SegmentHeader) => void): Ba
     while (position < reader.size) {
       const header = reader.intactAt(position);
       if (header !== undefined) {
-        onHeader(header);
+        onHeader(header, true);
         position += SEGMENT_HEADER_BYTES + header.length;
         continue;
       }
       const damaged = decodeHeader(reader.bytes(position, SEGMENT_HEADER_BYTES));
       // A damaged segment's header still tells which counters were handed out.
-      if (damaged !== undefined) onHeader(damaged);
+      if (damaged !== undefined) onHeader(damaged, false);
       const reason =
         damaged === undefined ? (position + SEGMENT_HEADER_BYTES > reader.size ? 'the file ends inside the segment' : 'the segment header is damaged')
         : position + SEGMENT_HEADER_BYTES + damaged.length > reader.size ? 'the file ends inside the segment'
@@ -193,7 +196,7 @@ function scanFile(file: DataFile, onHeader: (header: SegmentHeader) => void): Ba
 }
 
 /** Where the next intact segment starts at or after `from` (the file's size if none does). */
-function nextIntact(reader: WindowedReader, from: number, onHeader: (header: SegmentHeader) => void): number {
+function nextIntact(reader: WindowedReader, from: number, onHeader: OnHeader): number {
   let position = from;
   while (position + SEGMENT_HEADER_BYTES <= reader.size) {
     const ahead = reader.bytes(position, Math.min(WINDOW_BYTES, reader.size - position));
@@ -206,19 +209,13 @@ function nextIntact(reader: WindowedReader, from: number, onHeader: (header: Seg
     position += found;
     if (reader.intactAt(position) !== undefined) return position;
     const damaged = decodeHeader(reader.bytes(position, SEGMENT_HEADER_BYTES));
-    if (damaged !== undefined) onHeader(damaged);
+    if (damaged !== undefined) onHeader(damaged, false);
     position++;
   }
   return reader.size;
 }
 
-interface DamagedRow {
-  shard_index: number;
-  first_counter: number;
-  last_counter: number;
-  file_offset: number;
-  length: number;
-}
+type DamagedRow = Pick<IndexedSegment, 'shard_index' | 'first_counter' | 'last_counter' | 'file_offset' | 'length'>;
 
 /** The index rows that point into bad stretches, as runs of consecutive counters per shard. */
 function damagedRuns(stretches: BadStretch[], rowsIn: (stretch: BadStretch) => DamagedRow[]): DamagedRun[] {

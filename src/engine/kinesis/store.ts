@@ -3,7 +3,7 @@ import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, renameSync, rmS
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { checkDataFiles, STREAM_ID_FLOOR_FILE, type StorageProblem } from './startup-check.js';
-import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage } from './segment-format.js';
+import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage, type IndexedSegment } from './segment-format.js';
 import { makePrivateDir, openIndex, openPrivateFile, STORAGE_FORMAT, storageOpenError } from './store-open.js';
 
 /**
@@ -54,17 +54,7 @@ export interface ShardRow {
   next_counter: number;
 }
 
-export interface SegmentRow {
-  shard_index: number;
-  first_counter: number;
-  last_counter: number;
-  arrival_ms: number;
-  /** Where the segment's header starts; the records follow it. */
-  file_offset: number;
-  /** Of the records, without the header. */
-  length: number;
-  crc: number;
-}
+export type SegmentRow = IndexedSegment;
 
 /** A run of consecutive damaged segments of one shard, as GetRecords reports it. */
 export interface DamagedRange {
