@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
-import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatSequence, sequencePrefix, shardIdOf } from './sequence.js';
+import { openPrivateFile } from './store-open.js';
 import { dataFilePath, decodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type IndexedSegment, type SegmentHeader } from './segment-format.js';
 
 /**
@@ -16,7 +17,7 @@ import { dataFilePath, decodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, 
  */
 
 /** Holds the highest stream id ever created, which outlives the directory of a deleted stream. */
-export const STREAM_ID_FLOOR_FILE = 'highest-stream-id';
+const STREAM_ID_FLOOR_FILE = 'highest-stream-id';
 
 export interface StorageProblem {
   level: 'error' | 'warn';
@@ -278,4 +279,19 @@ function readStreamIdFloor(recordsDir: string): number {
     // None yet (no stream was created with this layout), or unreadable: the directories still count.
     return 0;
   }
+}
+
+/** Replaces the highest-stream-id file (0600), before the stream with that id is committed. */
+export function writeStreamIdFloor(recordsDir: string, id: number, fsync: boolean): void {
+  const path = join(recordsDir, STREAM_ID_FLOOR_FILE);
+  const temporary = `${path}.tmp`;
+  rmSync(temporary, { force: true });
+  const fd = openPrivateFile(temporary, true);
+  try {
+    writeSync(fd, `${id}\n`);
+    if (fsync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(temporary, path);
 }

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
-import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, renameSync, rmSync, statSync, unlinkSync, writeSync, writevSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { checkDataFiles, STREAM_ID_FLOOR_FILE, type StorageProblem } from './startup-check.js';
+import { checkDataFiles, writeStreamIdFloor, type StorageProblem } from './startup-check.js';
 import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage, type IndexedSegment } from './segment-format.js';
 import { makePrivateDir, openIndex, openPrivateFile, STORAGE_FORMAT, storageOpenError } from './store-open.js';
 
@@ -114,8 +114,12 @@ CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_in
 
 /** Data files kept open for reading and appending; the least recently used is closed first. */
 const MAX_OPEN_DATA_FILES = 32;
-/** How many segments after a damaged one a read checks, to report the damaged run as one range. */
-const MAX_DAMAGED_RUN_SEGMENTS = 10_000;
+/**
+ * How far past a damaged segment a read looks for more damage, to report the damaged run as one
+ * range; bounded, because every GetRecords at the damage does it again.
+ */
+const MAX_DAMAGED_RUN_SEGMENTS = 1_000;
+const MAX_DAMAGED_RUN_BYTES = 64 * 1024 * 1024;
 
 export class KinesisStore {
   readonly db: Database.Database;
@@ -210,7 +214,7 @@ export class KinesisStore {
   insertStream(row: Omit<StreamRow, 'id'>, shards: Array<Omit<ShardRow, 'stream_id'>>): number {
     const indexed = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'streams'").pluck().get() as number | undefined) ?? 0;
     const id = Math.max(indexed, this.highestStreamId) + 1;
-    this.saveStreamIdFloor(id);
+    writeStreamIdFloor(this.recordsDir, id, this.fsync);
     this.highestStreamId = id;
     this.db.transaction(() => {
       this.db
@@ -222,20 +226,6 @@ export class KinesisStore {
       for (const shard of shards) this.upsertShard.run({ ...shard, stream_id: id });
     })();
     return id;
-  }
-
-  private saveStreamIdFloor(id: number): void {
-    const path = join(this.recordsDir, STREAM_ID_FLOOR_FILE);
-    const temporary = `${path}.tmp`;
-    rmSync(temporary, { force: true });
-    const fd = openPrivateFile(temporary, true);
-    try {
-      writeSync(fd, `${id}\n`);
-      if (this.fsync) fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temporary, path);
   }
 
   saveStream(row: StreamRow, shards: ShardRow[] = []): void {
@@ -362,8 +352,9 @@ export class KinesisStore {
   damagedRange(streamId: number, first: SegmentRow, error: DamagedSegmentError): DamagedRange {
     let lastCounter = first.last_counter;
     let checked = 0;
+    let bytes = 0;
     for (const segment of this.segmentsFrom(streamId, first.shard_index, first.last_counter + 1)) {
-      if (++checked > MAX_DAMAGED_RUN_SEGMENTS) break;
+      if (++checked > MAX_DAMAGED_RUN_SEGMENTS || (bytes += segment.length) > MAX_DAMAGED_RUN_BYTES) break;
       try {
         this.readPayload(streamId, segment);
         break;
