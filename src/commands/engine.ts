@@ -53,10 +53,13 @@ export const engineCommand: CommandModule<object, EngineArgs> = {
       fsync: args.fsync,
       logger,
     }).catch((error: NodeJS.ErrnoException) => {
+      // Only the listen step fails with these syscalls; anything else (the storage, above all) says what it is itself.
+      const listening = error.syscall === 'listen' || error.syscall === 'bind' || error.syscall === 'getaddrinfo';
       const reason = error.code === 'EADDRINUSE' ? 'the address is already in use' : error.code === 'EACCES' ? 'permission denied' : error.message;
-      logger.fatal({ err: error, host: args.host, port: args.port }, `cannot listen on ${args.host}:${args.port}: ${reason}`);
+      const message = listening ? `cannot listen on ${args.host}:${args.port}: ${reason}` : `cannot start the engine: ${error.message}`;
+      logger.fatal({ err: error, host: args.host, port: args.port, dataDir: args['data-dir'] }, message);
       logger.flush();
-      process.stderr.write(`shardtail engine: cannot listen on ${args.host}:${args.port}: ${reason}\n`);
+      process.stderr.write(`shardtail engine: ${message}\n`);
       process.exit(1);
     });
     logger.info({ url: engine.url, port: engine.port, dataDir: args['data-dir'], enforceLimits: args['enforce-limits'], maxConnections: engine.maxConnections }, 'engine listening');

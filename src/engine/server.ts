@@ -85,6 +85,7 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
   // Checked before the store is opened: Node's HTTP server would throw it later, with the store left open.
   if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
   const store = new KinesisStore(options.dataDir, { fsync: options.fsync });
+  for (const problem of store.problems) logger[problem.level](problem.fields, problem.message);
   let kinesis: KinesisEngine;
   try {
     kinesis = new KinesisEngine({

@@ -54,6 +54,8 @@ export interface StartEngineProcessOptions {
   openFilesLimit?: number;
   /** How long to wait for the "engine listening" line. */
   startTimeoutMs?: number;
+  /** Runs the engine under this umask (e.g. '022'), through `sh -c 'umask …; exec node …'`. */
+  umask?: string;
 }
 
 /** Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine listening" log line. */
@@ -67,11 +69,15 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
 
   const env = options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' };
   const spawnOptions = { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
-  // exec keeps the pid: the shell only lowers the limit for the node that replaces it.
+  // A shell sets the open-file limit and the umask for the node it execs (exec keeps the pid).
+  const shellSetup = [
+    ...(options.openFilesLimit === undefined ? [] : [`ulimit -n ${options.openFilesLimit}`]),
+    ...(options.umask === undefined ? [] : [`umask ${options.umask}`]),
+  ];
   const child =
-    options.openFilesLimit === undefined
+    shellSetup.length === 0
       ? spawn(process.execPath, args, spawnOptions)
-      : spawn('/bin/sh', ['-c', `ulimit -n ${options.openFilesLimit} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
+      : spawn('/bin/sh', ['-c', `${shellSetup.join(' && ')} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
