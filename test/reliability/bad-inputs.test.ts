@@ -16,7 +16,6 @@
  * saying why, if that is not possible.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import Database from 'better-sqlite3';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -43,6 +42,7 @@ import { seededRandom, suiteSeed } from '../support/reliability-env.js';
 import { openFdTargets } from '../support/reliability-proc.js';
 import { assertFigures, figuresFromLedger, reportFigures } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { mountTmpfs } from '../support/tmpfs.js';
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -100,13 +100,7 @@ function storeOnTmpfs(t: TestContext, prefix: string, options: string): { logDir
   const { dir, logDir, configFile } = scenario(prefix);
   const stateDir = path.join(dir, 'state');
   mkdirSync(stateDir);
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', stateDir], { stdio: 'pipe' });
-  } catch (error) {
-    t.skip(`cannot mount a tmpfs: ${String((error as { stderr?: Buffer }).stderr ?? error).trim()}`);
-    return undefined;
-  }
-  t.after(() => execFileSync('umount', ['-l', stateDir]));
+  if (!mountTmpfs(t, stateDir, options)) return undefined;
   return { logDir, configFile, stateDir };
 }
 

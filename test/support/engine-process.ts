@@ -50,8 +50,12 @@ export interface StartEngineProcessOptions {
   enforceLimits?: boolean;
   shardLimit?: number;
   extraArgs?: string[];
+  /** Run the engine with this open-file limit (soft and hard, as `ulimit -n` sets it) instead of this process's. */
+  openFilesLimit?: number;
   /** How long to wait for the "engine listening" line. */
   startTimeoutMs?: number;
+  /** Runs the engine under this umask (e.g. '022'), through `sh -c 'umask …; exec node …'`. */
+  umask?: string;
 }
 
 /** Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine listening" log line. */
@@ -63,7 +67,17 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
   if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
   args.push(...(options.extraArgs ?? []));
 
-  const child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' } });
+  const env = options.env ?? { ...process.env, SHARDTAIL_LOG_PRETTY: '' };
+  const spawnOptions = { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'], env };
+  // A shell sets the open-file limit and the umask for the node it execs (exec keeps the pid).
+  const shellSetup = [
+    ...(options.openFilesLimit === undefined ? [] : [`ulimit -n ${options.openFilesLimit}`]),
+    ...(options.umask === undefined ? [] : [`umask ${options.umask}`]),
+  ];
+  const child =
+    shellSetup.length === 0
+      ? spawn(process.execPath, args, spawnOptions)
+      : spawn('/bin/sh', ['-c', `${shellSetup.join(' && ')} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];

@@ -4,7 +4,8 @@ import { IteratorCodec, type IteratorPosition } from './iterator.js';
 import { OPERATIONS } from './models.js';
 import { acceptValidPutRecords } from './put-records-fast-path.js';
 import { decodeSequence, endingSequence, formatSequence, parseShardId, sequencePrefix, shardIdOf } from './sequence.js';
-import type { KinesisStore, ShardRow, StreamRow } from './store.js';
+import { DamagedSegmentError } from './segment-format.js';
+import type { DamagedRange, KinesisStore, SegmentRow, ShardRow, StreamRow } from './store.js';
 import { ShardThroughput } from './throughput.js';
 import { checkConstraints, checkTypes } from './validate.js';
 
@@ -192,8 +193,9 @@ export class KinesisEngine {
    * in-process client; both go through the same checks, so both see the same results and errors.
    */
   call(action: string, body: Input): object | undefined {
-    const members = OPERATIONS[action];
-    const handler = this.handlers[action];
+    // Own properties only: a name such as `valueOf` or `__proto__` must not reach Object.prototype.
+    const members = Object.hasOwn(OPERATIONS, action) ? OPERATIONS[action] : undefined;
+    const handler = Object.hasOwn(this.handlers, action) ? this.handlers[action] : undefined;
     if (!members || !handler) throw new AwsApiError('UnknownOperationException', `Operation ${action} is not supported by this engine.`, 400);
     if (action === 'PutRecords') {
       const valid = acceptValidPutRecords(body);
@@ -815,12 +817,21 @@ export class KinesisEngine {
     // Counter 0 is the shard's StartingSequenceNumber, which no record carries.
     let nextCounter = Math.max(position.counter, 1);
     let lastArrivalMs = now;
+    let damaged: { segment: SegmentRow; error: DamagedSegmentError } | undefined;
     scan: for (const segment of this.store.segmentsFrom(stream.id, shard.index, position.counter)) {
       if (segment.arrival_ms < cutoff) {
         nextCounter = Math.max(nextCounter, segment.last_counter + 1);
         continue;
       }
-      const payload = this.store.readPayload(stream.id, segment);
+      let payload: Buffer;
+      try {
+        payload = this.store.readPayload(stream.id, segment);
+      } catch (error) {
+        if (!(error instanceof DamagedSegmentError)) throw error;
+        // The records before it are answered; the next call, starting at the damage, reports it.
+        damaged = { segment, error };
+        break;
+      }
       const arrival = segment.arrival_ms / 1000;
       let offset = 0;
       for (let counter = segment.first_counter; counter <= segment.last_counter; counter++) {
@@ -842,6 +853,7 @@ export class KinesisEngine {
         lastArrivalMs = segment.arrival_ms;
       }
     }
+    if (damaged !== undefined && records.length === 0) throw this.damagedRecordsError(stream, shard, this.store.damagedRange(stream.id, damaged.segment, damaged.error));
     throughput?.readBytes.spend(bytes);
     const caughtUp = nextCounter >= shard.nextCounter;
     if (shard.closedMs !== null && caughtUp) {
@@ -858,6 +870,19 @@ export class KinesisEngine {
       NextShardIterator: this.iterators.encode({ ...position, counter: nextCounter, issuedMs: now }),
       MillisBehindLatest: caughtUp ? 0 : Math.max(0, now - lastArrivalMs),
     };
+  }
+
+  /** A server fault that retrying cannot mend, so the message tells the reader how to get past it. */
+  private damagedRecordsError(stream: Stream, shard: Shard, range: DamagedRange): AwsApiError {
+    const first = formatSequence(shard.prefix, range.firstCounter);
+    const last = formatSequence(shard.prefix, range.lastCounter);
+    return new AwsApiError(
+      'InternalFailureException',
+      `Records ${first} to ${last} of shard ${shard.id} in stream ${stream.name} under account ${this.accountId} are damaged in the engine's storage (${range.file}: ${range.reason}) and cannot be returned. ` +
+        `To read the records after them, get a shard iterator of type AFTER_SEQUENCE_NUMBER with StartingSequenceNumber ${last}.`,
+      500,
+      { retryable: false },
+    );
   }
 
   // ---- resharding --------------------------------------------------------------------------------

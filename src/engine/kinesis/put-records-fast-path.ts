@@ -21,7 +21,9 @@ export function acceptValidPutRecords(body: Record<string, unknown>): { StreamNa
   const streamName = body.StreamName;
   const records = body.Records;
   if (typeof streamName !== 'string' || !STREAM_NAME.test(streamName)) return undefined;
+  // Every other modelled member must be absent, or the generic checks would not have seen it.
   if (body.StreamARN !== undefined && body.StreamARN !== null) return undefined;
+  if (body.StreamId !== undefined && body.StreamId !== null) return undefined;
   if (!Array.isArray(records) || records.length < 1 || records.length > 500) return undefined;
   const accepted = new Array<PutRecordsEntry>(records.length);
   for (let i = 0; i < records.length; i++) {

@@ -1,22 +1,31 @@
-import Database from 'better-sqlite3';
-import { closeSync, fstatSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
-import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { checkDataFiles, writeStreamIdFloor, type StorageProblem } from './startup-check.js';
+import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage, type IndexedSegment } from './segment-format.js';
+import { makePrivateDir, openIndex, openPrivateFile, STORAGE_FORMAT, storageOpenError } from './store-open.js';
 
 /**
- * Durable state of the stream engine in one SQLite database (WAL mode).
+ * Durable state of the stream engine: hourly data files with the records, and a SQLite index
+ * (`kinesis.db`, WAL mode) of streams, shards and where each segment is.
  *
  * Why SQLite: a put is answered only after its transaction commits, and with WAL and
  * synchronous=NORMAL a commit is a single append to the WAL file: it survives kill -9 of the
  * process (the bytes are in the kernel), without an fsync per request. `fsync: true` switches to
- * synchronous=FULL for hosts that must also survive power loss.
+ * synchronous=FULL (and fsyncs the data files) for hosts that must also survive power loss.
  *
  * Records are stored as segments: all records one request wrote to one shard, with consecutive
- * counters and one arrival time. A segment's bytes are appended to a data file, one per stream and
- * hour of arrival (`records/<stream id>/<hour>.log`), and SQLite keeps only a small index row
- * pointing at them. The bytes are written before the index row commits, so an indexed segment is
- * always complete; a crash in between leaves unreferenced bytes, never a dangling row. Retention
- * deletes index rows and then whole hour files, which gives the space back to the file system.
+ * counters and one arrival time. A segment (a header with its CRC-32, see segment-format.ts, then
+ * the records) is written to a data file, one per stream and hour of arrival
+ * (`records/<stream id>/<hour>.log`), and SQLite keeps only a small index row pointing at it. The
+ * bytes are written before the index row commits, so an indexed segment is complete unless the
+ * file was damaged later; a crash in between leaves unreferenced bytes, never a dangling row.
+ * Reads verify each segment, and the start-up check verifies them all (startup-check.ts).
+ * Retention deletes index rows and then whole hour files, which gives the space back to the file
+ * system.
+ *
+ * Everything is created private (0700 directories, 0600 files): the records are shipped log lines.
  *
  * The index is small (one row per shard per request), so SQLite's own WAL checkpoints, with their
  * fsync, are rare and run in line.
@@ -45,12 +54,14 @@ export interface ShardRow {
   next_counter: number;
 }
 
-export interface SegmentRow {
-  first_counter: number;
-  last_counter: number;
-  arrival_ms: number;
-  file_offset: number;
-  length: number;
+export type SegmentRow = IndexedSegment;
+
+/** A run of consecutive damaged segments of one shard, as GetRecords reports it. */
+export interface DamagedRange {
+  firstCounter: number;
+  lastCounter: number;
+  file: string;
+  reason: string;
 }
 
 export interface SegmentToWrite {
@@ -95,14 +106,20 @@ CREATE TABLE IF NOT EXISTS segments (
   last_counter INTEGER NOT NULL,
   arrival_ms INTEGER NOT NULL,
   file_offset INTEGER NOT NULL,
-  length INTEGER NOT NULL
+  length INTEGER NOT NULL,
+  crc INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
-const HOUR_MS = 3_600_000;
 /** Data files kept open for reading and appending; the least recently used is closed first. */
 const MAX_OPEN_DATA_FILES = 32;
+/**
+ * How far past a damaged segment a read looks for more damage, to report the damaged run as one
+ * range; bounded, because every GetRecords at the damage does it again.
+ */
+const MAX_DAMAGED_RUN_SEGMENTS = 1_000;
+const MAX_DAMAGED_RUN_BYTES = 64 * 1024 * 1024;
 
 export class KinesisStore {
   readonly db: Database.Database;
@@ -113,29 +130,41 @@ export class KinesisStore {
   private readonly upsertStream: Database.Statement;
   private readonly recordsDir: string;
   private readonly fsync: boolean;
-  /** Open data files by path, least recently used first, with the size each will be appended at. */
+  /** Open data files by path, least recently used first, with the offset each is written at. */
   private readonly dataFiles = new Map<string, { fd: number; size: number }>();
+  /** The end of the last byte written or indexed per data file, which no later write goes below. */
+  private readonly fileEnds: Map<string, number>;
+  private readonly highestCounters: Map<string, number>;
+  private highestStreamId: number;
+  private readonly secret: Buffer;
+  /** What the start-up check found: damaged ranges and data no stream owns, for the log. */
+  readonly problems: StorageProblem[];
 
+  /** Throws StorageOpenError, naming the file and what is wrong, when the storage cannot be opened. */
   constructor(dataDir: string, options: { fsync?: boolean } = {}) {
-    mkdirSync(dataDir, { recursive: true });
-    const file = join(dataDir, 'kinesis.db');
     this.recordsDir = join(dataDir, 'records');
     this.fsync = options.fsync ?? false;
-    this.db = new Database(file);
-    // auto_vacuum must be chosen before the first table exists; it lets retention give space back.
-    this.db.pragma('auto_vacuum = INCREMENTAL');
-    this.db.pragma('journal_mode = WAL');
-    const synchronous = options.fsync ? 'FULL' : 'NORMAL';
-    this.db.pragma(`synchronous = ${synchronous}`);
-    // Every put commits one small index transaction; folding the WAL back (with an fsync) every
-    // 64 MiB instead of SQLite's 4 MiB keeps that fsync off the request path almost always.
-    this.db.pragma('wal_autocheckpoint = 16384');
-    this.db.exec(SCHEMA);
+    this.db = openIndex(dataDir, { fsync: this.fsync });
+    try {
+      this.db.exec(SCHEMA);
+      this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('storage_format', ?)").run(STORAGE_FORMAT);
+      this.secret = this.loadIteratorSecret();
+      makePrivateDir(this.recordsDir);
+      const streamNames = new Map(this.loadStreams().map((row) => [row.id, row.name]));
+      const check = checkDataFiles(this.db, this.recordsDir, streamNames);
+      this.problems = check.problems;
+      this.fileEnds = check.fileEnds;
+      this.highestCounters = check.highestCounters;
+      this.highestStreamId = check.highestStreamId;
+    } catch (error) {
+      this.db.close();
+      throw storageOpenError(dataDir, join(dataDir, 'kinesis.db'), error);
+    }
     this.insertSegment = this.db.prepare(
-      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.selectSegments = this.db.prepare(
-      'SELECT first_counter, last_counter, arrival_ms, file_offset, length FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
+      'SELECT shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
     );
     this.selectFirstAtTime = this.db.prepare(
       'SELECT first_counter FROM segments WHERE stream_id = ? AND shard_index = ? AND arrival_ms >= ? ORDER BY last_counter LIMIT 1',
@@ -153,6 +182,10 @@ export class KinesisStore {
 
   /** A random secret kept with the data, so iterators stay valid across restarts and forged ones fail. */
   iteratorSecret(): Buffer {
+    return this.secret;
+  }
+
+  private loadIteratorSecret(): Buffer {
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'iterator_secret'").get() as { value: string } | undefined;
     if (row) return Buffer.from(row.value, 'base64');
     const secret = randomBytes(32);
@@ -164,29 +197,35 @@ export class KinesisStore {
     return this.db.prepare('SELECT * FROM streams ORDER BY id').all() as StreamRow[];
   }
 
-  /** Shards with next_counter raised past any segment still stored, in case a crash beat the last counter save. */
+  /**
+   * Shards with next_counter raised past any segment found in the index or the data files, in case
+   * a crash beat the last counter save or the index is older than the data.
+   */
   loadShards(): ShardRow[] {
-    return this.db
-      .prepare(
-        `SELECT s.stream_id, s.shard_index, s.parent_index, s.adjacent_parent_index, s.start_hash, s.end_hash, s.created_ms, s.closed_ms,
-           max(s.next_counter, coalesce((SELECT max(last_counter) + 1 FROM segments g WHERE g.stream_id = s.stream_id AND g.shard_index = s.shard_index), 0)) AS next_counter
-         FROM shards s ORDER BY s.stream_id, s.shard_index`,
-      )
-      .all() as ShardRow[];
+    const rows = this.db.prepare('SELECT * FROM shards ORDER BY stream_id, shard_index').all() as ShardRow[];
+    for (const row of rows) row.next_counter = Math.max(row.next_counter, (this.highestCounters.get(`${row.stream_id}/${row.shard_index}`) ?? 0) + 1);
+    return rows;
   }
 
+  /**
+   * Stream ids go into every sequence number, so a new stream's id is above every id the index, the
+   * data files and the highest-stream-id file know of: a lost index cannot make numbers repeat.
+   */
   insertStream(row: Omit<StreamRow, 'id'>, shards: Array<Omit<ShardRow, 'stream_id'>>): number {
-    return this.db.transaction(() => {
-      const result = this.db
+    const indexed = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'streams'").pluck().get() as number | undefined) ?? 0;
+    const id = Math.max(indexed, this.highestStreamId) + 1;
+    writeStreamIdFloor(this.recordsDir, id, this.fsync);
+    this.highestStreamId = id;
+    this.db.transaction(() => {
+      this.db
         .prepare(
-          `INSERT INTO streams (name, created_ms, mode, retention_hours, max_record_kib, tags, status, status_until_ms)
-           VALUES (@name, @created_ms, @mode, @retention_hours, @max_record_kib, @tags, @status, @status_until_ms)`,
+          `INSERT INTO streams (id, name, created_ms, mode, retention_hours, max_record_kib, tags, status, status_until_ms)
+           VALUES (@id, @name, @created_ms, @mode, @retention_hours, @max_record_kib, @tags, @status, @status_until_ms)`,
         )
-        .run(row);
-      const id = Number(result.lastInsertRowid);
+        .run({ ...row, id });
       for (const shard of shards) this.upsertShard.run({ ...shard, stream_id: id });
-      return id;
     })();
+    return id;
   }
 
   saveStream(row: StreamRow, shards: ShardRow[] = []): void {
@@ -203,7 +242,7 @@ export class KinesisStore {
       this.db.prepare('DELETE FROM streams WHERE id = ?').run(streamId);
     })();
     const dir = this.streamDir(streamId);
-    for (const path of [...this.dataFiles.keys()]) if (path.startsWith(dir + '/')) this.closeDataFile(path);
+    for (const path of new Set([...this.fileEnds.keys(), ...this.dataFiles.keys()])) if (path.startsWith(dir + '/')) this.forgetDataFile(path);
     rmSync(dir, { recursive: true, force: true });
     this.reclaimSpace();
   }
@@ -213,22 +252,39 @@ export class KinesisStore {
   }
 
   private dataPath(streamId: number, arrivalMs: number): string {
-    return join(this.streamDir(streamId), `${Math.floor(arrivalMs / HOUR_MS)}.log`);
+    return dataFilePath(this.recordsDir, streamId, arrivalMs);
   }
 
-  private dataFile(path: string): { fd: number; size: number } {
+  /**
+   * The open data file; created (0600, in a 0700 directory) only for writing. Writes go at the
+   * larger of its size and the end of what was indexed in it, so a file that was truncated or
+   * deleted behind the engine's back never gets new records at offsets an index row points at.
+   */
+  private dataFile(path: string, forWriting: boolean): { fd: number; size: number } {
     let file = this.dataFiles.get(path);
     if (file !== undefined) {
       this.dataFiles.delete(path);
       this.dataFiles.set(path, file);
       return file;
     }
-    mkdirSync(join(path, '..'), { recursive: true });
-    const fd = openSync(path, 'a+');
-    file = { fd, size: fstatSync(fd).size };
+    let fd: number;
+    try {
+      fd = openPrivateFile(path, false);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (!forWriting) throw new DamagedSegmentError(path, 'the data file is missing');
+      makePrivateDir(dirname(path));
+      fd = openPrivateFile(path, true);
+    }
+    file = { fd, size: Math.max(fstatSync(fd).size, this.fileEnds.get(path) ?? 0) };
     this.dataFiles.set(path, file);
     if (this.dataFiles.size > MAX_OPEN_DATA_FILES) this.closeDataFile(this.dataFiles.keys().next().value!);
     return file;
+  }
+
+  private forgetDataFile(path: string): void {
+    this.fileEnds.delete(path);
+    this.closeDataFile(path);
   }
 
   private closeDataFile(path: string): void {
@@ -239,11 +295,11 @@ export class KinesisStore {
   }
 
   /**
-   * Appends the segments' bytes, then commits their index rows in one transaction. Throws (and
-   * indexes nothing) if the bytes could not all be written, e.g. on a full disk.
+   * Appends the segments (each with its header), then commits their index rows in one transaction.
+   * Throws (and indexes nothing) if the bytes could not all be written, e.g. on a full disk.
    */
   writeSegments(segments: SegmentToWrite[]): void {
-    const placed: Array<{ segment: SegmentToWrite; offset: number }> = [];
+    const placed: Array<{ segment: SegmentToWrite; offset: number; crc: number }> = [];
     const byFile = new Map<string, SegmentToWrite[]>();
     for (const segment of segments) {
       const path = this.dataPath(segment.streamId, segment.arrivalMs);
@@ -252,39 +308,62 @@ export class KinesisStore {
       else byFile.set(path, [segment]);
     }
     for (const [path, list] of byFile) {
-      const file = this.dataFile(path);
+      const file = this.dataFile(path, true);
+      const buffers: Buffer[] = [];
       let expected = 0;
-      for (const segment of list) {
-        placed.push({ segment, offset: file.size + expected });
-        expected += segment.payload.length;
+      for (const s of list) {
+        const crc = payloadCrc(s.payload);
+        placed.push({ segment: s, offset: file.size + expected, crc });
+        buffers.push(encodeHeader({ streamId: s.streamId, shardIndex: s.shardIndex, firstCounter: s.firstCounter, lastCounter: s.lastCounter, arrivalMs: s.arrivalMs, length: s.payload.length, crc }), s.payload);
+        expected += SEGMENT_HEADER_BYTES + s.payload.length;
       }
       try {
-        const written = writevSync(file.fd, list.map((segment) => segment.payload));
+        const written = writevSync(file.fd, buffers, file.size);
         if (written !== expected) throw new Error(`short write to ${path}: ${written} of ${expected} bytes`);
         if (this.fsync) fsyncSync(file.fd);
       } catch (error) {
-        // Whatever part did land stays unreferenced; later appends start after it.
-        file.size = fstatSync(file.fd).size;
+        // Whatever part did land stays unreferenced; later writes start after it.
+        file.size = Math.max(file.size, fstatSync(file.fd).size);
         throw error;
       }
       file.size += expected;
+      this.fileEnds.set(path, file.size);
     }
     const insertAll = () => {
-      for (const { segment: s, offset } of placed) {
-        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length);
+      for (const { segment: s, offset, crc } of placed) {
+        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
       }
     };
     if (placed.length === 1) insertAll();
     else this.db.transaction(insertAll)();
   }
 
-  /** The bytes of one segment, as written by writeSegments. */
+  /** The records of one segment, as written by writeSegments; DamagedSegmentError unless they are intact. */
   readPayload(streamId: number, segment: SegmentRow): Buffer {
     const path = this.dataPath(streamId, segment.arrival_ms);
-    const payload = Buffer.allocUnsafe(segment.length);
-    const read = readSync(this.dataFile(path).fd, payload, 0, segment.length, segment.file_offset);
-    if (read !== segment.length) throw new Error(`data file ${path} ends before the segment at ${segment.file_offset} (+${segment.length} bytes)`);
-    return payload;
+    const bytes = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + segment.length);
+    const read = readSync(this.dataFile(path, false).fd, bytes, 0, bytes.length, segment.file_offset);
+    const damage = segmentDamage(bytes, read, streamId, segment);
+    if (damage !== undefined) throw new DamagedSegmentError(path, damage);
+    return bytes.subarray(SEGMENT_HEADER_BYTES);
+  }
+
+  /** The damaged segment `first` and the damaged ones right after it in its shard, as one range. */
+  damagedRange(streamId: number, first: SegmentRow, error: DamagedSegmentError): DamagedRange {
+    let lastCounter = first.last_counter;
+    let checked = 0;
+    let bytes = 0;
+    for (const segment of this.segmentsFrom(streamId, first.shard_index, first.last_counter + 1)) {
+      if (++checked > MAX_DAMAGED_RUN_SEGMENTS || (bytes += segment.length) > MAX_DAMAGED_RUN_BYTES) break;
+      try {
+        this.readPayload(streamId, segment);
+        break;
+      } catch (next) {
+        if (!(next instanceof DamagedSegmentError)) throw next;
+        lastCounter = segment.last_counter;
+      }
+    }
+    return { firstCounter: first.first_counter, lastCounter, file: error.file, reason: error.reason };
   }
 
   /** Segments holding counters >= `fromCounter`, oldest first; iterate lazily, callers stop early. */
@@ -317,7 +396,7 @@ export class KinesisStore {
       const hour = Number(name.replace(/\.log$/, ''));
       if (!Number.isInteger(hour) || (hour + 1) * HOUR_MS > cutoffMs) continue;
       const path = join(dir, name);
-      this.closeDataFile(path);
+      this.forgetDataFile(path);
       unlinkSync(path);
     }
     if (deleted > 0) this.reclaimSpace();
@@ -347,6 +426,7 @@ export class KinesisStore {
       // Nothing written yet.
     }
     for (const stream of streams) {
+      if (!/^\d+$/.test(stream)) continue;
       for (const name of readdirSync(join(this.recordsDir, stream))) dataBytes += statSync(join(this.recordsDir, stream, name)).size;
     }
     return total - free + Math.ceil(dataBytes / 4096);
@@ -355,7 +435,11 @@ export class KinesisStore {
   close(): void {
     if (!this.db.open) return;
     for (const path of [...this.dataFiles.keys()]) this.closeDataFile(path);
-    this.db.pragma('wal_checkpoint(TRUNCATE)');
-    this.db.close();
+    try {
+      this.db.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      // On a full disk the checkpoint fails; the WAL keeps every commit and the next start reads it.
+      this.db.close();
+    }
   }
 }

@@ -81,7 +81,9 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       const items = new Array(value.length);
       for (let i = 0; i < value.length; i++) {
         const item = value[i];
-        items[i] = item === null || item === undefined ? undefined : checkValueType(shape.member, item);
+        // A list member has no "absent": every handler reads each element, so a null one is a type error.
+        if (item === null || item === undefined) throw serializationError('Null list element found where not expected');
+        items[i] = checkValueType(shape.member, item);
       }
       return items;
     }
@@ -185,7 +187,6 @@ function collectShapeViolations(shape: Shape, value: unknown, path: string, erro
       checkLength(shape, items.length, fail);
       for (let i = 0; i < items.length; i++) {
         const itemPath = `${path}.${i + 1}.member`;
-        if (items[i] === undefined) continue;
         if (shape.member.type === 'structure') collectViolations(shape.member.members, items[i] as Record<string, unknown>, itemPath + '.', errors);
         else collectShapeViolations(shape.member, items[i], itemPath, errors);
       }
