@@ -14,6 +14,7 @@ import { LogEvents } from '../observe/log-events.js';
 import type { Destination } from '../send/destination.js';
 import { FirehoseDestination } from '../send/firehose-destination.js';
 import { KinesisDestination } from '../send/kinesis-destination.js';
+import { SendSlots } from '../send/send-slots.js';
 import { MemoryBudget } from '../acknowledge/memory-budget.js';
 import { Flow, type FlowStats, type RunMode } from './flow.js';
 
@@ -69,11 +70,14 @@ export class Agent {
   private expiryTimer: NodeJS.Timeout | undefined;
   private readonly startedMs = Date.now();
   private readonly budget = new MemoryBudget(AGENT_BUDGET_BYTES);
+  /** maxSendingThreads: the agent's batch calls in flight at once, across its flows. */
+  private readonly sendSlots: SendSlots;
 
   constructor(private readonly options: AgentOptions) {
     this.config = options.config;
     this.logger = options.logger;
     this.events = new LogEvents(options.logger);
+    this.sendSlots = new SendSlots(options.config.maxSendingThreads);
   }
 
   get engineUrl(): string | undefined {
@@ -110,7 +114,8 @@ export class Agent {
           events: this.events.forFlow(flowConfig.id, destination),
           mode: this.options.mode,
           agentBudget: this.budget,
-          maxInFlight: Math.max(1, Math.min(MAX_IN_FLIGHT_PER_FLOW, config.maxSendingThreads)),
+          maxInFlight: MAX_IN_FLIGHT_PER_FLOW,
+          sendSlots: this.sendSlots,
           onBatchDelivered: () => this.saveCheckpoints(),
           ownState,
         }),

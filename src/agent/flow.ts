@@ -10,6 +10,7 @@ import type { AgentEvents } from '../observe/events.js';
 import { ProcessingPipeline } from '../process/processor.js';
 import { RecordLimit } from '../process/record-limit.js';
 import type { Destination } from '../send/destination.js';
+import type { SendSlots } from '../send/send-slots.js';
 import { Sender } from '../send/sender.js';
 import { FileSet } from '../tail/file-set.js';
 import { OpenFiles } from '../tail/open-files.js';
@@ -31,6 +32,8 @@ export interface FlowOptions {
   agentBudget: MemoryBudget;
   /** Batch calls of this flow in flight at once. */
   maxInFlight: number;
+  /** The agent's batch calls in flight at once, across flows. */
+  sendSlots: SendSlots;
   /** Bytes per read(2). */
   chunkSize?: number;
   /** A batch was delivered in full: the moment to save checkpoints. */
@@ -93,6 +96,7 @@ export class Flow {
     this.sender = new Sender({
       destination,
       maxInFlight: options.maxInFlight,
+      slots: options.sendSlots,
       retryInitialBackoffMillis: config.retryInitialBackoffMillis,
       retryMaxBackoffMillis: config.retryMaxBackoffMillis,
       events,

@@ -5,11 +5,14 @@ import { addToBatch, emptyBatch, forEachRecord, type Batch } from '../batch/batc
 import type { AgentEvents } from '../observe/events.js';
 import { Backoff } from './backoff.js';
 import type { Destination, EntryResult } from './destination.js';
+import type { SendSlots } from './send-slots.js';
 
 export interface SenderOptions {
   destination: Destination;
   /** Batch calls of this flow in flight at once. */
   maxInFlight: number;
+  /** The agent's calls in flight at once, across flows (maxSendingThreads). */
+  slots: SendSlots;
   retryInitialBackoffMillis: number;
   retryMaxBackoffMillis: number;
   events: AgentEvents;
@@ -95,7 +98,7 @@ export class Sender {
       const entries = destination.packer.pack(batch);
       let results: EntryResult[];
       try {
-        results = await destination.put(entries);
+        results = await this.options.slots.run(() => destination.put(entries));
       } catch (error) {
         const apiError =
           error instanceof AwsApiError ? error : new AwsApiError('InternalError', (error as Error)?.message ?? String(error), 0, { retryable: true, cause: error });

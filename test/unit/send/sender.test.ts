@@ -8,6 +8,7 @@ import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { Backoff } from '../../../src/send/backoff.js';
 import type { Destination, EntryResult } from '../../../src/send/destination.js';
 import { RecordPerEntry, type BatchFill, type Entry, type EntryPacker } from '../../../src/send/packer.js';
+import { SendSlots } from '../../../src/send/send-slots.js';
 import { Sender } from '../../../src/send/sender.js';
 import { recordingEvents, spanOf } from '../support.js';
 
@@ -44,6 +45,7 @@ async function send(target: Destination, batch: Batch): Promise<{ delivered: str
   const sender = new Sender({
     destination: target,
     maxInFlight: 1,
+    slots: new SendSlots(1),
     retryInitialBackoffMillis: 1,
     retryMaxBackoffMillis: 2,
     events: events.events,
