@@ -88,6 +88,11 @@ export class FileProgress {
     this.dirty = true;
   }
 
+  /** The committed offset is durable now (or another file's checkpoint row stands for it). */
+  saved(): void {
+    this.dirty = false;
+  }
+
   /** Spans not yet fully acknowledged. */
   get outstanding(): number {
     return this.spans.length - this.head;

@@ -145,10 +145,6 @@ export class CheckpointStore {
     })();
   }
 
-  remove(flowId: string, dev: number, ino: number): void {
-    this.db.prepare('DELETE FROM file_checkpoints WHERE flow_id = ? AND dev = ? AND ino = ?').run(flowId, dev, ino);
-  }
-
   /**
    * Records that the flow has run; true only the first time. initialPosition applies to the files
    * present then: files that appear later, even while the agent is stopped, are read from the start.

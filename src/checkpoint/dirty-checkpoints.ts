@@ -59,11 +59,11 @@ export class DirtyCheckpoints {
     };
     for (const file of tailed) add(file);
     for (const file of this.retiring) {
-      if (isTailed(file.key)) file.progress.dirty = false;
+      if (isTailed(file.key)) file.progress.saved();
       else add(file);
     }
     const saved = () => {
-      for (const progress of progresses) progress.dirty = false;
+      for (const progress of progresses) progress.saved();
       for (const file of this.retiring) {
         if (file.progress.outstanding === 0 && !file.progress.dirty) this.retiring.delete(file);
       }

@@ -179,7 +179,7 @@ export class FileSet {
     const progress = new FileProgress(offset, this.options.onSpanComplete);
     // Saved at once, whatever the start offset: a restart before the first record is delivered must
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
-    progress.dirty = true;
+    progress.touch();
     const now = this.now();
     const tracked = new TrackedFile(
       file.path,
