@@ -29,10 +29,12 @@ describe('Batcher', () => {
   beforeEach(() => mock.timers.enable({ apis: ['setTimeout'] }));
   afterEach(() => mock.timers.reset());
 
-  it('seals a batch as soon as it holds maxEntries entries', () => {
+  it('seals a batch as soon as it holds maxEntries entries, not at the next record', () => {
     const { batcher: b, sealed } = batcher({ maxEntries: 3 });
-    b.add(spanOf(['a\n', 'b\n', 'c\n', 'd\n']));
+    b.add(spanOf(['a\n', 'b\n', 'c\n']));
     assert.deepEqual(sealed.map(contents), [['a\n', 'b\n', 'c\n']]);
+    assert.equal(b.openRecords, 0);
+    b.add(spanOf(['d\n']));
     assert.equal(b.openRecords, 1);
   });
 
