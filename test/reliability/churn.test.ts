@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { assertCliBuilt, embeddedConfig, logsUnder, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
 import { scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, readLatest, reportFigures, SeqTally, untilEveryLine } from '../support/reliability-tally.js';
+import { assertFigures, readLatest, reportFigures, SeqTally, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 before(assertCliBuilt);
@@ -94,7 +94,7 @@ describe('reliability: files created and deleted at a steady rate (recycled inod
       assertFigures(figures, {
         maxDuplicates: 0,
         scenario,
-        details: [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(10)}`].filter(Boolean).join('\n'),
+        details: tallyDetails(timedOut, tally, agent),
       });
     });
   }

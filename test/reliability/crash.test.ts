@@ -17,7 +17,7 @@ import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector,
 import { startEngineProcess } from '../support/engine-process.js';
 import { BATCH_RECORDS, scale, seededRandom, SOAK, suiteSeed } from '../support/reliability-env.js';
 import { mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -117,7 +117,7 @@ describe('reliability: kill -9 of the agent while lines are written', { timeout:
     assertFigures(figures, {
       maxDuplicates: BATCH_RECORDS * KILLS,
       scenario,
-      details: [timedOut, tally.describeProblems(), `agent output:\n${last.tail(10)}`].filter(Boolean).join('\n'),
+      details: tallyDetails(timedOut, tally, last),
     });
     assert.deepEqual(
       overBound.map(

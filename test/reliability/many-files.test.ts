@@ -14,7 +14,7 @@ import { MAX_OPEN_FILES_PER_FLOW } from '../../src/tail/open-files.js';
 import { assertCliBuilt, startAgent, stopCleanly, StreamCollector, embeddedConfig, logsUnder } from '../support/agent-process.js';
 import { scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, openFdTargets, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 before(assertCliBuilt);
@@ -84,7 +84,7 @@ describe('reliability: thousands of files in one glob', { timeout: scale(150_000
     assertFigures(figures, {
       maxDuplicates: 0,
       scenario,
-      details: [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(10)}`].filter(Boolean).join('\n'),
+      details: tallyDetails(timedOut, tally, agent),
     });
     assert.ok(
       peakLogFds <= MAX_OPEN_FILES_PER_FLOW,

@@ -14,7 +14,7 @@ import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector,
 import { startEngineAt } from '../support/reliability-engine.js';
 import { BATCH_RECORDS, scale, since, SOAK } from '../support/reliability-env.js';
 import { memoryStatus, mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -100,7 +100,7 @@ describe('reliability: the remote engine is down for 60 s', { timeout: OUTAGE_MS
     assertFigures(figures, {
       maxDuplicates: BATCH_RECORDS,
       scenario,
-      details: [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(15)}`].filter(Boolean).join('\n'),
+      details: tallyDetails(timedOut, tally, agent, 15),
     });
     assert.ok(peakHWMKiB / 1024 < RSS_LIMIT_MIB, `agent peak RSS (VmHWM) ${mib(peakHWMKiB)} MiB must stay under ${RSS_LIMIT_MIB} MiB`);
   });

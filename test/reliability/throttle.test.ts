@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector, logsUnder, remoteConfig } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
 import { BATCH_RECORDS, scale, since, SOAK } from '../support/reliability-env.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
+import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -64,7 +64,7 @@ describe('reliability: a throttling engine', { timeout: scale(120_000, 600_000) 
     assertFigures(figures, {
       maxDuplicates: 0,
       scenario,
-      details: [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(10)}`].filter(Boolean).join('\n'),
+      details: tallyDetails(timedOut, tally, agent),
     });
     assert.ok(throttled.length > 0, `the engine should have throttled calls:\n${agent.tail()}`);
   });

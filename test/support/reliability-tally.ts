@@ -274,6 +274,11 @@ export function assertFigures(f: Figures, options: { maxDuplicates: number; scen
   assert.ok(problems.length === 0, `${formatFigures(options.scenario, f)}: ${problems.join('; ')}${options.details ? `\n${options.details}` : ''}`);
 }
 
+/** A tally scenario's failure details: why waiting ended early (if it did), what the tally found wrong, the agent's last lines. */
+export function tallyDetails(timedOut: string, tally: SeqTally, agent: AgentProcess, lines = 10): string {
+  return [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(lines)}`].filter(Boolean).join('\n');
+}
+
 /** Reads what is new on the stream into the tally. */
 export async function readLatest(collector: StreamCollector, tally: SeqTally): Promise<void> {
   await collector.poll();
