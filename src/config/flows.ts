@@ -19,6 +19,7 @@ import {
   type KinesisFlowSettings,
 } from './schema.js';
 import type { DataProcessingOption, FlowConfig, Partitioning } from './types.js';
+import { reportUnimplementedKeys } from './unimplemented-keys.js';
 
 export function validateFlow(source: FlowSource, findings: Findings): FlowConfig | undefined {
   const { file, index, raw } = source;
@@ -70,6 +71,7 @@ export function validateFlow(source: FlowSource, findings: Findings): FlowConfig
     : [];
 
   if (!parsed.success || findings.errorCount > errorsBefore) return undefined;
+  reportUnimplementedKeys({ scope: 'flow', raw, settings: parsed.data }, schema.shape, file, flowPath, findings);
   const label = flowLabel(index, raw);
   const options = processingOptions.filter((option): option is DataProcessingOption => option !== undefined);
   if (kind === 'deliveryStream') {

@@ -6,6 +6,7 @@ import { describeUnknownGlobalKey, warnAboutUnknownKeys } from './keys.js';
 import { resolvePath } from './paths.js';
 import { AUTO_CREATE_STREAMS_KEYS, engineSchema, globalSchema, IGNORED_GLOBAL_KEYS, type GlobalSettings } from './schema.js';
 import type { AgentConfig, FlowConfig } from './types.js';
+import { reportUnimplementedKeys } from './unimplemented-keys.js';
 
 export function validateGlobals(document: JsonObject, file: string, findings: Findings): GlobalSettings | undefined {
   for (const [key, value] of Object.entries(document)) {
@@ -33,6 +34,7 @@ export function validateGlobals(document: JsonObject, file: string, findings: Fi
   if (settings.assumeRoleExternalId !== undefined && settings.assumeRoleARN === undefined) {
     findings.warning(file, 'assumeRoleExternalId', 'is ignored because assumeRoleARN is not set');
   }
+  reportUnimplementedKeys({ scope: 'global', raw: document, settings }, globalSchema.shape, file, '', findings);
   return settings;
 }
 
