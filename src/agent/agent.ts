@@ -1,6 +1,8 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
+import { flowsTheEmbeddedEngineCannotServe } from '../config/embedded-engine.js';
+import { formatProblem } from '../config/problems.js';
 import type { Logger } from '../log.js';
 import { AwsApiError } from '../client/api-error.js';
 import type { CredentialProvider } from '../client/credentials.js';
@@ -86,6 +88,9 @@ export class Agent {
 
   async start(): Promise<void> {
     const config = this.config;
+    // Before anything is created: such a flow would otherwise retry against the engine forever.
+    const refused = flowsTheEmbeddedEngineCannotServe(config);
+    if (refused.length > 0) throw new Error(refused.map(formatProblem).join('\n'));
     this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, {
       onReset: (movedTo, error) => this.events.checkpointStoreReset(config.checkpointFile, movedTo, error),
       onUnavailable: (error) => this.events.checkpointStoreUnavailable(config.checkpointFile, error),

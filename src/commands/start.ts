@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { LoadedAgentConfig } from '../config/agent-config.js';
+import { flowsTheEmbeddedEngineCannotServe } from '../config/embedded-engine.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { CONFIG_ERROR_EXIT_CODE } from './check.js';
@@ -58,10 +59,15 @@ export const startCommand: CommandModule<object, StartArgs> = {
     const reload = () => {
       reloading = reloading.then(async () => {
         let next;
+        let problems: string[];
         try {
           next = (await loadAgentConfig(config.configFile)).config;
+          // Checked before the running agent stops, since the new one would refuse to start.
+          problems = flowsTheEmbeddedEngineCannotServe(next).map(formatProblem);
         } catch (error) {
-          const problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
+          problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
+        }
+        if (next === undefined || problems.length > 0) {
           logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
           return;
         }

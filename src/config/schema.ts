@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from './jsonc.js';
+import { FIREHOSE_LIMITS, KINESIS_LIMITS } from '../client/api-limits.js';
 import { EndpointError, normalizeEndpointUrl } from '../client/endpoint.js';
 
 const INT_MAX = 2_147_483_647; // Java int: keys the Java agent reads with readInteger
@@ -242,11 +243,6 @@ const INITIAL_POSITIONS = ['START_OF_FILE', 'END_OF_FILE'] as const;
 /** FIXED and FIELD are shardtail additions (a constant key; a key taken from a JSON field of the record, #266). */
 const PARTITION_KEY_OPTIONS = ['RANDOM', 'DETERMINISTIC', 'FIXED', 'FIELD'] as const;
 
-const KINESIS_MAX_BATCH_BYTES = 5 * 1024 * 1024;
-const FIREHOSE_MAX_BATCH_BYTES = 4 * 1024 * 1024;
-const KINESIS_MAX_RECORD_BYTES = 1024 * 1024;
-const FIREHOSE_MAX_RECORD_BYTES = 1_024_000;
-
 function filePattern() {
   return nonEmptyText().refine((pattern) => !pattern.endsWith('/'), {
     error: 'must name files, not end in / (e.g. /var/log/app/*.log)',
@@ -286,7 +282,8 @@ const flowKeysForBothDestinations = {
   // The Java agent's minimum is 1000 ms; shardtail seals batches on a timer rather than a 1 s
   // heartbeat, so low-latency flows can go down to 50 ms.
   maxBufferAgeMillis: long(50, 900_000).default(60_000),
-  maxBufferSizeRecords: integer(1, 500).default(500),
+  // Both APIs take the same number of records per call.
+  maxBufferSizeRecords: integer(1, KINESIS_LIMITS.maxEntriesPerCall).default(KINESIS_LIMITS.maxEntriesPerCall),
   // Not validated by the Java agent, whose queue constructor then throws on 0 or less.
   publishQueueCapacity: integer(1).default(100),
   multiLineStartPattern: optionalRegex(),
@@ -306,8 +303,8 @@ const flowKeysForBothDestinations = {
 export const kinesisFlowSchema = z.object({
   ...flowKeysForBothDestinations,
   kinesisStream: streamName(128),
-  maxBufferSizeBytes: integer(1, KINESIS_MAX_BATCH_BYTES).default(KINESIS_MAX_BATCH_BYTES),
-  truncatedRecordTerminator: truncatedRecordTerminator(KINESIS_MAX_RECORD_BYTES),
+  maxBufferSizeBytes: integer(1, KINESIS_LIMITS.maxCallBytes).default(KINESIS_LIMITS.maxCallBytes),
+  truncatedRecordTerminator: truncatedRecordTerminator(KINESIS_LIMITS.maxRecordBytes),
   partitionKeyOption: oneOf(PARTITION_KEY_OPTIONS).default('RANDOM'),
   // Kinesis partition keys are 1–256 Unicode characters.
   partitionKey: text()
@@ -319,9 +316,9 @@ export const kinesisFlowSchema = z.object({
 export const firehoseFlowSchema = z.object({
   ...flowKeysForBothDestinations,
   deliveryStream: streamName(64),
-  maxBufferSizeBytes: integer(1, FIREHOSE_MAX_BATCH_BYTES).default(FIREHOSE_MAX_BATCH_BYTES),
-  truncatedRecordTerminator: truncatedRecordTerminator(FIREHOSE_MAX_RECORD_BYTES),
-  aggregatedRecordSizeBytes: integer(0, FIREHOSE_MAX_RECORD_BYTES).default(0),
+  maxBufferSizeBytes: integer(1, FIREHOSE_LIMITS.maxCallBytes).default(FIREHOSE_LIMITS.maxCallBytes),
+  truncatedRecordTerminator: truncatedRecordTerminator(FIREHOSE_LIMITS.maxRecordBytes),
+  aggregatedRecordSizeBytes: integer(0, FIREHOSE_LIMITS.maxRecordBytes).default(0),
 });
 
 export type KinesisFlowSettings = z.output<typeof kinesisFlowSchema>;
