@@ -28,6 +28,7 @@ export interface HttpJsonApiClientOptions {
 
 export const DEFAULT_CONNECTIONS = 8;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 export const JSON_CONTENT_TYPE = 'application/x-amz-json-1.1';
 
 /**
@@ -53,7 +54,7 @@ export class HttpJsonApiClient implements JsonApiClient {
     const connections = options.connections ?? DEFAULT_CONNECTIONS;
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     if (!Number.isInteger(connections) || connections < 1) throw new Error(`connections must be a positive integer, got ${connections}`);
-    if (!(requestTimeoutMs > 0)) throw new Error(`requestTimeoutMs must be positive, got ${requestTimeoutMs}`);
+    if (!(requestTimeoutMs >= 0)) throw new Error(`requestTimeoutMs must be 0 (no deadline) or more, got ${requestTimeoutMs}`);
     if (options.region.trim() === '') throw new Error('region must not be empty (it is part of the SigV4 signature)');
 
     this.service = options.service;
@@ -73,7 +74,9 @@ export class HttpJsonApiClient implements JsonApiClient {
       // JSON protocols do not send x-amz-content-sha256; the payload hash is only part of the signature.
       applyChecksum: false,
     });
-    this.pool = new Pool(url.origin, { connections, pipelining: 1 });
+    // 0 is the Java agent's socketTimeoutMillis for "wait as long as it takes": undici's own
+    // header and body timeouts (300 s) are lifted too.
+    this.pool = new Pool(url.origin, { connections, pipelining: 1, ...(requestTimeoutMs === 0 ? { headersTimeout: 0, bodyTimeout: 0 } : {}) });
   }
 
   async call<T = unknown>(action: string, input: object): Promise<T> {
@@ -85,8 +88,9 @@ export class HttpJsonApiClient implements JsonApiClient {
     const headers = await this.signedHeaders(action, body);
 
     const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.requestTimeoutMs);
-    timer.unref();
+    // Timers take at most 2^31 - 1 ms; a longer one would fire at once.
+    const timer = this.requestTimeoutMs > 0 ? setTimeout(() => deadline.abort(), Math.min(this.requestTimeoutMs, MAX_TIMER_MS)) : undefined;
+    timer?.unref();
     try {
       const response = await this.pool.request({ path: '/', method: 'POST', headers, body, signal: deadline.signal });
       const text = await response.body.text();

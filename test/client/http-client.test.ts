@@ -131,6 +131,17 @@ describe('HttpJsonApiClient responses and errors', () => {
     }
   });
 
+  it('waits as long as it takes with requestTimeoutMs 0 (the Java agent\'s socketTimeoutMillis 0)', async () => {
+    server.handler = (_request, response) => setTimeout(() => sendJson(response, 200, {}), 300);
+    const patient = newClient({ requestTimeoutMs: 0 });
+    try {
+      assert.deepEqual(await patient.call('ListStreams', {}), {});
+    } finally {
+      await patient.close();
+    }
+    assert.throws(() => newClient({ requestTimeoutMs: -1 }), /requestTimeoutMs must be 0 \(no deadline\) or more, got -1/);
+  });
+
   it('gives up on a server that never answers with a retryable RequestTimeout', async () => {
     server.handler = () => {};
     const impatient = newClient({ requestTimeoutMs: 150 });
