@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
-import { flowsTheEmbeddedEngineCannotServe } from '../config/embedded-engine.js';
+import { flowsTheEmbeddedEngineCannotServe, usesEmbeddedEngine } from '../config/embedded-engine.js';
 import { formatProblem } from '../config/problems.js';
 import type { Logger } from '../log.js';
 import { AwsApiError } from '../client/api-error.js';
@@ -142,8 +142,7 @@ export class Agent {
   }
 
   private usesEmbedded(flow: FlowConfig): boolean {
-    if (!this.config.engine.embedded) return false;
-    return flow.kind === 'kinesisStream' ? this.config.kinesis.endpoint === undefined : this.config.firehose.endpoint === undefined;
+    return usesEmbeddedEngine(this.config, flow);
   }
 
   private async destinationFor(flow: FlowConfig): Promise<Destination> {

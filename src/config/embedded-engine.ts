@@ -4,12 +4,17 @@
  * and `check` reports it, both with this one message.
  */
 import type { ConfigProblem } from './problems.js';
-import type { AgentConfig } from './types.js';
+import type { AgentConfig, FlowConfig } from './types.js';
+
+/** A flow goes to the embedded engine when it runs and the flow's service has no endpoint of its own. */
+export function usesEmbeddedEngine(config: AgentConfig, flow: FlowConfig): boolean {
+  if (!config.engine.embedded) return false;
+  return (flow.kind === 'kinesisStream' ? config.kinesis.endpoint : config.firehose.endpoint) === undefined;
+}
 
 export function flowsTheEmbeddedEngineCannotServe(config: AgentConfig): ConfigProblem[] {
-  if (!config.engine.embedded || config.firehose.endpoint !== undefined) return [];
   return config.flows
-    .filter((flow) => flow.kind === 'deliveryStream')
+    .filter((flow) => flow.kind === 'deliveryStream' && usesEmbeddedEngine(config, flow))
     .map((flow) => ({
       file: flow.sourceFile,
       key: 'deliveryStream',
