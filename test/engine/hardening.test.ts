@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { OPERATIONS } from '../../src/engine/kinesis/models.js';
-import { JsonShapeGuard, MAX_JSON_DEPTH } from '../../src/engine/request-body.js';
+import { JsonShapeGuard, MAX_JSON_DEPTH } from '../../src/engine/host/request-body.js';
 import type { Members, Shape } from '../../src/engine/kinesis/validate.js';
 import { startEngine, type RunningEngine } from '../../src/engine/server.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
