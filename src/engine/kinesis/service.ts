@@ -1,9 +1,18 @@
 import { TARGET_PREFIX } from '../../client/json-api-client.js';
 import type { Logger } from '../../log.js';
 import type { PeriodicWork, Service } from '../host/service.js';
-import { KinesisEngine } from './kinesis-engine.js';
+import { createStream, deleteStream, describeStream, describeStreamSummary, listShards, listStreams } from './control-plane.js';
+import { unsupportedOperation } from './errors.js';
+import { OPERATIONS } from './models.js';
+import { acceptValidPutRecords } from './put-records-fast-path.js';
+import { getRecords, getShardIterator } from './reads.js';
+import { mergeShards, splitShard, updateShardCount } from './resharding.js';
+import { addTags, decreaseRetention, describeLimits, increaseRetention, listTags, removeTags, sweep } from './retention-tags-limits.js';
 import { serializeOutput } from './serialize.js';
 import { KinesisStore } from './store.js';
+import { StreamRegistry, type Input } from './streams.js';
+import { checkConstraints, checkTypes } from './validate.js';
+import { putRecord, putRecords } from './writes.js';
 
 export interface KinesisServiceOptions {
   dataDir: string;
@@ -22,13 +31,37 @@ export interface KinesisServiceOptions {
   logger: Logger;
 }
 
+type Handler = (streams: StreamRegistry, input: Input) => object | undefined;
+
+const HANDLERS: Record<string, Handler> = {
+  CreateStream: createStream,
+  DeleteStream: deleteStream,
+  DescribeStream: describeStream,
+  DescribeStreamSummary: describeStreamSummary,
+  ListStreams: listStreams,
+  ListShards: listShards,
+  PutRecord: putRecord,
+  PutRecords: putRecords,
+  GetShardIterator: getShardIterator,
+  GetRecords: getRecords,
+  SplitShard: splitShard,
+  MergeShards: mergeShards,
+  UpdateShardCount: updateShardCount,
+  IncreaseStreamRetentionPeriod: increaseRetention,
+  DecreaseStreamRetentionPeriod: decreaseRetention,
+  AddTagsToStream: addTags,
+  RemoveTagsFromStream: removeTags,
+  ListTagsForStream: listTags,
+  DescribeLimits: describeLimits,
+};
+
 /** Kinesis Data Streams on the engine's host: its storage, its API, and its retention sweep. */
 export class KinesisService implements Service {
   readonly name = 'Kinesis';
   readonly targetPrefix = TARGET_PREFIX.kinesis;
   readonly periodic: readonly PeriodicWork[];
   readonly store: KinesisStore;
-  private readonly engine: KinesisEngine;
+  private readonly streams: StreamRegistry;
   private readonly logger: Logger;
 
   /** Opens the storage (throws StorageOpenError when it cannot) and logs what its start-up check found. */
@@ -37,7 +70,7 @@ export class KinesisService implements Service {
     this.store = new KinesisStore(options.dataDir, { fsync: options.fsync });
     for (const problem of this.store.problems) this.logger[problem.level](problem.fields, problem.message);
     try {
-      this.engine = new KinesisEngine({
+      this.streams = new StreamRegistry({
         store: this.store,
         now: options.now,
         statusDelayMs: options.statusDelayMs,
@@ -52,8 +85,22 @@ export class KinesisService implements Service {
     this.periodic = [{ intervalMs: options.retentionSweepMs ?? 60_000, run: () => this.sweepAndLog() }];
   }
 
-  call(action: string, input: Record<string, unknown>): object | undefined {
-    return this.engine.call(action, input);
+  /**
+   * Blobs arrive as base64 text from HTTP, or as bytes from the in-process client; both go through
+   * the same checks, so both see the same results and errors.
+   */
+  call(action: string, body: Record<string, unknown>): object | undefined {
+    // Own properties only: a name such as `valueOf` or `__proto__` must not reach Object.prototype.
+    const members = Object.hasOwn(OPERATIONS, action) ? OPERATIONS[action] : undefined;
+    const handler = Object.hasOwn(HANDLERS, action) ? HANDLERS[action] : undefined;
+    if (!members || !handler) throw unsupportedOperation(action);
+    if (action === 'PutRecords') {
+      const valid = acceptValidPutRecords(body);
+      if (valid !== undefined) return putRecords(this.streams, valid);
+    }
+    const input = checkTypes(members, body);
+    checkConstraints(members, input);
+    return handler(this.streams, input);
   }
 
   serialize(action: string, output: object | undefined): string {
@@ -65,7 +112,7 @@ export class KinesisService implements Service {
    * all gone, and finishes deletions. Runs on the host's timer; tests call it directly.
    */
   sweep(): { expiredSegments: number } {
-    return this.engine.sweep();
+    return sweep(this.streams);
   }
 
   private sweepAndLog(): void {
@@ -80,7 +127,7 @@ export class KinesisService implements Service {
   /** Saves every shard counter, then closes the storage. */
   stop(): void {
     if (!this.store.db.open) return;
-    this.engine.close();
+    this.streams.close();
     this.store.close();
   }
 }
