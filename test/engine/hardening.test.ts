@@ -9,7 +9,7 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { OPERATIONS } from '../../src/engine/kinesis/models.js';
 import { JsonShapeGuard, MAX_JSON_DEPTH } from '../../src/engine/host/request-body.js';
-import type { Members, Shape } from '../../src/engine/kinesis/validate.js';
+import type { Members, Shape } from '../../src/engine/host/validate.js';
 import { startEngine, type RunningEngine } from '../../src/engine/server.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { JSON_CONTENT_TYPE, TARGET, assertAwsError, expectAwsError, kinesis, kinesisRequest, readShardFromStart, type RawResponse } from '../support/kinesis-http.js';

@@ -1,6 +1,7 @@
 import { TARGET_PREFIX } from '../../client/json-api-client.js';
 import type { Logger } from '../../log.js';
 import type { PeriodicWork, Service } from '../host/service.js';
+import { checkConstraints, checkTypes } from '../host/validate.js';
 import { createStream, deleteStream, describeStream, describeStreamSummary, listShards, listStreams } from './control-plane.js';
 import { unsupportedOperation } from './errors.js';
 import { OPERATIONS } from './models.js';
@@ -11,7 +12,6 @@ import { addTags, decreaseRetention, describeLimits, increaseRetention, listTags
 import { serializeOutput } from './serialize.js';
 import { KinesisStore } from './store.js';
 import { StreamRegistry, type Input } from './streams.js';
-import { checkConstraints, checkTypes } from './validate.js';
 import { putRecord, putRecords } from './writes.js';
 
 export interface KinesisServiceOptions {
