@@ -3,7 +3,7 @@ import * as errors from './errors.js';
 import { hashKeyToHex, parseExplicitHashKey, partitionKeyHashHex } from './hash-key.js';
 import { encodeRecords, type EncodableRecord } from './record-codec.js';
 import { decodeSequence, formatSequence } from './sequence.js';
-import type { SegmentToWrite } from './store.js';
+import type { SegmentToWrite } from './data-files.js';
 import type { Input, Shard, Stream, StreamRegistry } from './streams.js';
 
 /** PutRecord and PutRecords: routing to shards, size limits, throttling, and the durable commit. */
