@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DataFiles, type SegmentToWrite } from './data-files.js';
+import { DataFiles, type PlacedSegment, type SegmentToWrite } from './data-files.js';
 import { checkDataFiles, writeStreamIdFloor, type StorageProblem } from './startup-check.js';
 import { DamagedSegmentError, type IndexedSegment } from './segment-format.js';
 import { makePrivateDir, openIndex, STORAGE_FORMAT, storageOpenError } from './store-open.js';
@@ -114,6 +114,7 @@ const MAX_DAMAGED_RUN_BYTES = 64 * 1024 * 1024;
 export class KinesisStore {
   readonly db: Database.Database;
   private readonly insertSegment: Database.Statement;
+  private readonly indexSegments: (placed: PlacedSegment[]) => void;
   private readonly selectSegments: Database.Statement;
   private readonly selectFirstAtTime: Database.Statement;
   private readonly upsertShard: Database.Statement;
@@ -150,6 +151,13 @@ export class KinesisStore {
     this.insertSegment = this.db.prepare(
       'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    // One path for one segment and for several: a branch that single-shard writes never take would,
+    // inlined into the write path, deoptimize it when a stream of several shards first writes.
+    this.indexSegments = this.db.transaction((placed: PlacedSegment[]) => {
+      for (const { segment: s, offset, crc } of placed) {
+        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
+      }
+    });
     this.selectSegments = this.db.prepare(
       'SELECT shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
     );
@@ -237,14 +245,7 @@ export class KinesisStore {
    * Throws (and indexes nothing) if the bytes could not all be written, e.g. on a full disk.
    */
   writeSegments(segments: SegmentToWrite[]): void {
-    const placed = this.files.append(segments);
-    const insertAll = () => {
-      for (const { segment: s, offset, crc } of placed) {
-        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
-      }
-    };
-    if (placed.length === 1) insertAll();
-    else this.db.transaction(insertAll)();
+    this.indexSegments(this.files.append(segments));
   }
 
   /** The records of one segment, as written by writeSegments; DamagedSegmentError unless they are intact. */

@@ -48,22 +48,29 @@ function checkRecordSize(streams: StreamRegistry, stream: Stream, keyBytes: numb
  */
 function commit(streams: StreamRegistry, stream: Stream, records: PendingRecord[]): string[] {
   const now = streams.now();
-  const byShard = new Map<Shard, number[]>();
+  // Each shard's records in an array built the same way whatever the call, so that the encoder
+  // only ever sees one kind of array: a second kind costs it a deoptimization and a recompile.
+  const byShard = new Map<Shard, { positions: number[]; records: PendingRecord[] }>();
   for (let i = 0; i < records.length; i++) {
-    const positions = byShard.get(records[i].shard);
-    if (positions) positions.push(i);
-    else byShard.set(records[i].shard, [i]);
+    const record = records[i];
+    const group = byShard.get(record.shard);
+    if (group) {
+      group.positions.push(i);
+      group.records.push(record);
+    } else {
+      byShard.set(record.shard, { positions: [i], records: [record] });
+    }
   }
   const sequences = new Array<string>(records.length);
   const segments: SegmentToWrite[] = [];
-  for (const [shard, positions] of byShard) {
-    const payload = encodeRecords(byShard.size === 1 ? records : positions.map((i) => records[i]));
+  for (const [shard, group] of byShard) {
+    const payload = encodeRecords(group.records);
     const arrivalMs = Math.max(now, shard.lastArrivalMs);
-    segments.push({ streamId: stream.id, shardIndex: shard.index, firstCounter: shard.nextCounter, lastCounter: shard.nextCounter + positions.length - 1, arrivalMs, payload });
+    segments.push({ streamId: stream.id, shardIndex: shard.index, firstCounter: shard.nextCounter, lastCounter: shard.nextCounter + group.positions.length - 1, arrivalMs, payload });
   }
   streams.store.writeSegments(segments);
   let segment = 0;
-  for (const [shard, positions] of byShard) {
+  for (const [shard, { positions }] of byShard) {
     const first = segments[segment++].firstCounter;
     const last = first + positions.length - 1;
     if (String(first).length === String(last).length) {
