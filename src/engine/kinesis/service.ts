@@ -11,21 +11,13 @@ import { mergeShards, splitShard, updateShardCount } from './resharding.js';
 import { addTags, decreaseRetention, describeLimits, increaseRetention, listTags, removeTags, sweep } from './retention-tags-limits.js';
 import { serializeOutput } from './serialize.js';
 import { KinesisStore } from './store.js';
-import { StreamRegistry, type Input } from './streams.js';
+import { StreamRegistry, type Input, type StreamRegistryOptions } from './streams.js';
 import { putRecord, putRecords } from './writes.js';
 
-export interface KinesisServiceOptions {
+export interface KinesisServiceOptions extends Omit<StreamRegistryOptions, 'store'> {
   dataDir: string;
   /** fsync every commit (survives power loss), not only process crashes. */
   fsync?: boolean;
-  now?: () => number;
-  /** How long CREATING, UPDATING and DELETING last; 0 makes every change visible at once. */
-  statusDelayMs?: number;
-  /** Per-shard read and write quotas of provisioned Kinesis; off by default for local use. */
-  enforceLimits?: boolean;
-  /** Open shards allowed across all streams, as the account shard quota. */
-  shardLimit?: number;
-  region?: string;
   /** How often records past retention are deleted. */
   retentionSweepMs?: number;
   logger: Logger;
@@ -77,6 +69,7 @@ export class KinesisService implements Service {
         enforceLimits: options.enforceLimits,
         shardLimit: options.shardLimit,
         region: options.region,
+        accountId: options.accountId,
       });
     } catch (error) {
       this.store.close();
