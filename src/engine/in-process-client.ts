@@ -1,26 +1,26 @@
 import { AwsApiError } from '../client/api-error.js';
 import type { JsonApiClient } from '../client/json-api-client.js';
-import type { KinesisEngine } from './kinesis/kinesis-engine.js';
+import { internalFailure } from './host/json-protocol.js';
+import type { Service } from './host/service.js';
 
 /**
  * The agent's way to the embedded engine: the same JsonApiClient interface as AWS, without HTTP.
- * It runs the very `call` the HTTP server runs (same validation, routing, throttling and
+ * It runs the very `call` the HTTP host runs (same validation, routing, throttling and
  * AwsApiErrors), on a later tick so that callers see the asynchrony they would over a socket.
  */
 export class InProcessKinesisClient implements JsonApiClient {
   private closed = false;
 
-  constructor(private readonly engine: KinesisEngine) {}
+  constructor(private readonly service: Pick<Service, 'call'>) {}
 
   async call<T = unknown>(action: string, input: object): Promise<T> {
     await Promise.resolve();
     if (this.closed) throw new AwsApiError('NetworkError', 'the embedded engine client is closed', 0);
     try {
-      return (this.engine.call(action, input as Record<string, unknown>) ?? {}) as T;
+      return (this.service.call(action, input as Record<string, unknown>) ?? {}) as T;
     } catch (error) {
       if (error instanceof AwsApiError) throw error;
-      // What the HTTP server answers for an unexpected failure (a full disk, a closed database).
-      throw new AwsApiError('InternalFailure', `Internal error: ${(error as Error).message}`, 500, { cause: error });
+      throw internalFailure(error);
     }
   }
 

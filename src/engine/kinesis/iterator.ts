@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { AwsApiError } from '../../client/api-error.js';
+import { expiredIterator, invalidShardIterator } from './errors.js';
 
 /**
  * Shard iterators are opaque to clients but must be checkable by us: the position is signed with a
@@ -34,11 +34,10 @@ export class IteratorCodec {
 
   /** Throws InvalidArgumentException for anything we did not issue, ExpiredIteratorException when too old. */
   decode(text: string, nowMs: number): IteratorPosition {
-    const invalid = () => new AwsApiError('InvalidArgumentException', 'Invalid ShardIterator.', 400);
     const raw = Buffer.from(text, 'base64');
-    if (raw.toString('base64') !== text || raw.length < HEADER.length + MAC_BYTES + 9 || !raw.subarray(0, HEADER.length).equals(HEADER)) throw invalid();
+    if (raw.toString('base64') !== text || raw.length < HEADER.length + MAC_BYTES + 9 || !raw.subarray(0, HEADER.length).equals(HEADER)) throw invalidShardIterator();
     const body = raw.subarray(HEADER.length, raw.length - MAC_BYTES);
-    if (!timingSafeEqual(this.mac(body), raw.subarray(raw.length - MAC_BYTES))) throw invalid();
+    if (!timingSafeEqual(this.mac(body), raw.subarray(raw.length - MAC_BYTES))) throw invalidShardIterator();
     const [streamId, shardIndex, counter, issuedMs, ...name] = body.toString('utf8').split('/');
     const position: IteratorPosition = {
       streamId: Number(streamId),
@@ -47,13 +46,9 @@ export class IteratorCodec {
       issuedMs: Number(issuedMs),
       streamName: name.join('/'),
     };
-    if (position.issuedMs > nowMs + 1000) throw invalid();
+    if (position.issuedMs > nowMs + 1000) throw invalidShardIterator();
     if (nowMs - position.issuedMs > ITERATOR_LIFETIME_MS) {
-      throw new AwsApiError(
-        'ExpiredIteratorException',
-        `Iterator expired. The iterator was created at time ${javaDate(position.issuedMs)} while right now it is ${javaDate(nowMs)} which is further in the future than the tolerated delay of ${ITERATOR_LIFETIME_MS} milliseconds.`,
-        400,
-      );
+      throw expiredIterator(javaDate(position.issuedMs), javaDate(nowMs), ITERATOR_LIFETIME_MS);
     }
     return position;
   }

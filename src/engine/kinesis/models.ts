@@ -1,4 +1,5 @@
-import type { Member, Members, Shape } from './validate.js';
+import { KINESIS_LIMITS } from '../../client/api-limits.js';
+import type { Member, Members, Shape } from '../host/validate.js';
 
 /** Request shapes of the Kinesis operations the engine serves, from the 2013-12-02 API model. */
 
@@ -66,9 +67,10 @@ export const OPERATIONS: Record<string, Members> = {
       type: 'list',
       required: true,
       min: 1,
-      max: 500,
+      max: KINESIS_LIMITS.maxEntriesPerCall,
       member: {
         type: 'structure',
+        javaClass: 'com.amazonaws.kinesis.v20131202.Entry',
         members: {
           Data: { type: 'blob', required: true, max: MODEL_MAX_RECORD_BYTES },
           ExplicitHashKey: hashKey,

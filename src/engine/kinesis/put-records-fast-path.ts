@@ -1,6 +1,7 @@
+import { KINESIS_LIMITS } from '../../client/api-limits.js';
 import { Blob } from '../../client/blob.js';
 import { MODEL_MAX_RECORD_BYTES } from './models.js';
-import { decodeBase64Strict } from './validate.js';
+import { decodeBase64Strict } from '../host/validate.js';
 
 export interface PutRecordsEntry {
   Data: Buffer;
@@ -24,7 +25,7 @@ export function acceptValidPutRecords(body: Record<string, unknown>): { StreamNa
   // Every other modelled member must be absent, or the generic checks would not have seen it.
   if (body.StreamARN !== undefined && body.StreamARN !== null) return undefined;
   if (body.StreamId !== undefined && body.StreamId !== null) return undefined;
-  if (!Array.isArray(records) || records.length < 1 || records.length > 500) return undefined;
+  if (!Array.isArray(records) || records.length < 1 || records.length > KINESIS_LIMITS.maxEntriesPerCall) return undefined;
   const accepted = new Array<PutRecordsEntry>(records.length);
   for (let i = 0; i < records.length; i++) {
     const entry = records[i] as Record<string, unknown> | null;

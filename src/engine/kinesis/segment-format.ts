@@ -2,10 +2,11 @@ import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 
 /**
- * How a segment sits in a data file: a fixed header, then the payload that commit() encodes. The
- * header makes the data files self-describing, so that damage is found (reads check the header and
- * the payload's CRC-32 against the index row) and so that the highest sequence number ever handed
- * out is still known when the SQLite index is lost or older than the data.
+ * How a segment sits in a data file: a fixed header, then the payload (the records, laid out by
+ * record-codec.ts). The header makes the data files self-describing, so that damage is found
+ * (reads check the header and the payload's CRC-32 against the index row) and so that the highest
+ * sequence number ever handed out is still known when the SQLite index is lost or older than the
+ * data.
  *
  *   offset  bytes  field
  *        0      4  magic "STSG"

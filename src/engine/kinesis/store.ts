@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
-import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { DataFiles, type PlacedSegment, type SegmentToWrite } from './data-files.js';
 import { checkDataFiles, writeStreamIdFloor, type StorageProblem } from './startup-check.js';
-import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage, type IndexedSegment } from './segment-format.js';
-import { makePrivateDir, openIndex, openPrivateFile, STORAGE_FORMAT, storageOpenError } from './store-open.js';
+import { DamagedSegmentError, type IndexedSegment } from './segment-format.js';
+import { makePrivateDir, openIndex, STORAGE_FORMAT, storageOpenError } from './store-open.js';
 
 /**
  * Durable state of the stream engine: hourly data files with the records, and a SQLite index
@@ -18,7 +18,8 @@ import { makePrivateDir, openIndex, openPrivateFile, STORAGE_FORMAT, storageOpen
  * Records are stored as segments: all records one request wrote to one shard, with consecutive
  * counters and one arrival time. A segment (a header with its CRC-32, see segment-format.ts, then
  * the records) is written to a data file, one per stream and hour of arrival
- * (`records/<stream id>/<hour>.log`), and SQLite keeps only a small index row pointing at it. The
+ * (`records/<stream id>/<hour>.log`, see data-files.ts), and SQLite keeps only a small index row
+ * pointing at it. The
  * bytes are written before the index row commits, so an indexed segment is complete unless the
  * file was damaged later; a crash in between leaves unreferenced bytes, never a dangling row.
  * Reads verify each segment, and the start-up check verifies them all (startup-check.ts).
@@ -64,15 +65,6 @@ export interface DamagedRange {
   reason: string;
 }
 
-export interface SegmentToWrite {
-  streamId: number;
-  shardIndex: number;
-  firstCounter: number;
-  lastCounter: number;
-  arrivalMs: number;
-  payload: Buffer;
-}
-
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS streams (
@@ -112,8 +104,6 @@ CREATE TABLE IF NOT EXISTS segments (
 CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
-/** Data files kept open for reading and appending; the least recently used is closed first. */
-const MAX_OPEN_DATA_FILES = 32;
 /**
  * How far past a damaged segment a read looks for more damage, to report the damaged run as one
  * range; bounded, because every GetRecords at the damage does it again.
@@ -124,16 +114,14 @@ const MAX_DAMAGED_RUN_BYTES = 64 * 1024 * 1024;
 export class KinesisStore {
   readonly db: Database.Database;
   private readonly insertSegment: Database.Statement;
+  private readonly indexSegments: (placed: PlacedSegment[]) => void;
   private readonly selectSegments: Database.Statement;
   private readonly selectFirstAtTime: Database.Statement;
   private readonly upsertShard: Database.Statement;
   private readonly upsertStream: Database.Statement;
   private readonly recordsDir: string;
   private readonly fsync: boolean;
-  /** Open data files by path, least recently used first, with the offset each is written at. */
-  private readonly dataFiles = new Map<string, { fd: number; size: number }>();
-  /** The end of the last byte written or indexed per data file, which no later write goes below. */
-  private readonly fileEnds: Map<string, number>;
+  private readonly files: DataFiles;
   private readonly highestCounters: Map<string, number>;
   private highestStreamId: number;
   private readonly secret: Buffer;
@@ -153,7 +141,7 @@ export class KinesisStore {
       const streamNames = new Map(this.loadStreams().map((row) => [row.id, row.name]));
       const check = checkDataFiles(this.db, this.recordsDir, streamNames);
       this.problems = check.problems;
-      this.fileEnds = check.fileEnds;
+      this.files = new DataFiles(this.recordsDir, this.fsync, check.fileEnds);
       this.highestCounters = check.highestCounters;
       this.highestStreamId = check.highestStreamId;
     } catch (error) {
@@ -163,6 +151,13 @@ export class KinesisStore {
     this.insertSegment = this.db.prepare(
       'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
+    // One path for one segment and for several: a branch that single-shard writes never take would,
+    // inlined into the write path, deoptimize it when a stream of several shards first writes.
+    this.indexSegments = this.db.transaction((placed: PlacedSegment[]) => {
+      for (const { segment: s, offset, crc } of placed) {
+        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
+      }
+    });
     this.selectSegments = this.db.prepare(
       'SELECT shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
     );
@@ -241,57 +236,8 @@ export class KinesisStore {
       this.db.prepare('DELETE FROM shards WHERE stream_id = ?').run(streamId);
       this.db.prepare('DELETE FROM streams WHERE id = ?').run(streamId);
     })();
-    const dir = this.streamDir(streamId);
-    for (const path of new Set([...this.fileEnds.keys(), ...this.dataFiles.keys()])) if (path.startsWith(dir + '/')) this.forgetDataFile(path);
-    rmSync(dir, { recursive: true, force: true });
+    this.files.deleteStream(streamId);
     this.reclaimSpace();
-  }
-
-  private streamDir(streamId: number): string {
-    return join(this.recordsDir, String(streamId));
-  }
-
-  private dataPath(streamId: number, arrivalMs: number): string {
-    return dataFilePath(this.recordsDir, streamId, arrivalMs);
-  }
-
-  /**
-   * The open data file; created (0600, in a 0700 directory) only for writing. Writes go at the
-   * larger of its size and the end of what was indexed in it, so a file that was truncated or
-   * deleted behind the engine's back never gets new records at offsets an index row points at.
-   */
-  private dataFile(path: string, forWriting: boolean): { fd: number; size: number } {
-    let file = this.dataFiles.get(path);
-    if (file !== undefined) {
-      this.dataFiles.delete(path);
-      this.dataFiles.set(path, file);
-      return file;
-    }
-    let fd: number;
-    try {
-      fd = openPrivateFile(path, false);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      if (!forWriting) throw new DamagedSegmentError(path, 'the data file is missing');
-      makePrivateDir(dirname(path));
-      fd = openPrivateFile(path, true);
-    }
-    file = { fd, size: Math.max(fstatSync(fd).size, this.fileEnds.get(path) ?? 0) };
-    this.dataFiles.set(path, file);
-    if (this.dataFiles.size > MAX_OPEN_DATA_FILES) this.closeDataFile(this.dataFiles.keys().next().value!);
-    return file;
-  }
-
-  private forgetDataFile(path: string): void {
-    this.fileEnds.delete(path);
-    this.closeDataFile(path);
-  }
-
-  private closeDataFile(path: string): void {
-    const file = this.dataFiles.get(path);
-    if (file === undefined) return;
-    this.dataFiles.delete(path);
-    closeSync(file.fd);
   }
 
   /**
@@ -299,53 +245,12 @@ export class KinesisStore {
    * Throws (and indexes nothing) if the bytes could not all be written, e.g. on a full disk.
    */
   writeSegments(segments: SegmentToWrite[]): void {
-    const placed: Array<{ segment: SegmentToWrite; offset: number; crc: number }> = [];
-    const byFile = new Map<string, SegmentToWrite[]>();
-    for (const segment of segments) {
-      const path = this.dataPath(segment.streamId, segment.arrivalMs);
-      const list = byFile.get(path);
-      if (list) list.push(segment);
-      else byFile.set(path, [segment]);
-    }
-    for (const [path, list] of byFile) {
-      const file = this.dataFile(path, true);
-      const buffers: Buffer[] = [];
-      let expected = 0;
-      for (const s of list) {
-        const crc = payloadCrc(s.payload);
-        placed.push({ segment: s, offset: file.size + expected, crc });
-        buffers.push(encodeHeader({ streamId: s.streamId, shardIndex: s.shardIndex, firstCounter: s.firstCounter, lastCounter: s.lastCounter, arrivalMs: s.arrivalMs, length: s.payload.length, crc }), s.payload);
-        expected += SEGMENT_HEADER_BYTES + s.payload.length;
-      }
-      try {
-        const written = writevSync(file.fd, buffers, file.size);
-        if (written !== expected) throw new Error(`short write to ${path}: ${written} of ${expected} bytes`);
-        if (this.fsync) fsyncSync(file.fd);
-      } catch (error) {
-        // Whatever part did land stays unreferenced; later writes start after it.
-        file.size = Math.max(file.size, fstatSync(file.fd).size);
-        throw error;
-      }
-      file.size += expected;
-      this.fileEnds.set(path, file.size);
-    }
-    const insertAll = () => {
-      for (const { segment: s, offset, crc } of placed) {
-        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
-      }
-    };
-    if (placed.length === 1) insertAll();
-    else this.db.transaction(insertAll)();
+    this.indexSegments(this.files.append(segments));
   }
 
   /** The records of one segment, as written by writeSegments; DamagedSegmentError unless they are intact. */
   readPayload(streamId: number, segment: SegmentRow): Buffer {
-    const path = this.dataPath(streamId, segment.arrival_ms);
-    const bytes = Buffer.allocUnsafe(SEGMENT_HEADER_BYTES + segment.length);
-    const read = readSync(this.dataFile(path, false).fd, bytes, 0, bytes.length, segment.file_offset);
-    const damage = segmentDamage(bytes, read, streamId, segment);
-    if (damage !== undefined) throw new DamagedSegmentError(path, damage);
-    return bytes.subarray(SEGMENT_HEADER_BYTES);
+    return this.files.read(streamId, segment);
   }
 
   /** The damaged segment `first` and the damaged ones right after it in its shard, as one range. */
@@ -385,20 +290,7 @@ export class KinesisStore {
       for (const shard of shards) this.upsertShard.run(shard);
       return this.db.prepare('DELETE FROM segments WHERE stream_id = ? AND arrival_ms < ?').run(streamId, cutoffMs).changes;
     })();
-    const dir = this.streamDir(streamId);
-    let names: string[] = [];
-    try {
-      names = readdirSync(dir);
-    } catch {
-      // No data file was ever written for this stream.
-    }
-    for (const name of names) {
-      const hour = Number(name.replace(/\.log$/, ''));
-      if (!Number.isInteger(hour) || (hour + 1) * HOUR_MS > cutoffMs) continue;
-      const path = join(dir, name);
-      this.forgetDataFile(path);
-      unlinkSync(path);
-    }
+    this.files.deleteHoursBefore(streamId, cutoffMs);
     if (deleted > 0) this.reclaimSpace();
     return deleted;
   }
@@ -418,23 +310,13 @@ export class KinesisStore {
   pageCount(): number {
     const total = this.db.pragma('page_count', { simple: true }) as number;
     const free = this.db.pragma('freelist_count', { simple: true }) as number;
-    let dataBytes = 0;
-    let streams: string[] = [];
-    try {
-      streams = readdirSync(this.recordsDir);
-    } catch {
-      // Nothing written yet.
-    }
-    for (const stream of streams) {
-      if (!/^\d+$/.test(stream)) continue;
-      for (const name of readdirSync(join(this.recordsDir, stream))) dataBytes += statSync(join(this.recordsDir, stream, name)).size;
-    }
+    const dataBytes = this.files.totalBytes();
     return total - free + Math.ceil(dataBytes / 4096);
   }
 
   close(): void {
     if (!this.db.open) return;
-    for (const path of [...this.dataFiles.keys()]) this.closeDataFile(path);
+    this.files.closeAll();
     try {
       this.db.pragma('wal_checkpoint(TRUNCATE)');
     } finally {

@@ -2,7 +2,8 @@ import { AwsApiError } from '../../client/api-error.js';
 import { Blob } from '../../client/blob.js';
 
 /**
- * Request checking in the two phases Kinesis (Coral) runs before any state lookup:
+ * Request checking in the two phases AWS's JSON services (Coral: Kinesis, Firehose) run before any
+ * state lookup, against the request shapes of a service's model:
  * 1. type check of every modelled member (SerializationException), which also decodes blobs from
  *    base64 and timestamps from epoch seconds, and drops members the model does not have;
  * 2. model constraints (ValidationException), all violations listed in one message, at most 10.
@@ -15,10 +16,11 @@ export type Shape =
   | { type: 'timestamp' }
   | { type: 'list'; member: Shape; min?: number; max?: number }
   | { type: 'map'; key: Shape & { type: 'string' }; value: Shape & { type: 'string' }; min?: number; max?: number }
-  | { type: 'structure'; members: Members };
+  /** `javaClass` is how a ValidationException prints each member of a list of these structures. */
+  | { type: 'structure'; members: Members; javaClass?: string };
 
 export type Member = Shape & { required?: boolean };
-/** Ordered as Kinesis lists their violations. */
+/** Ordered as the service lists their violations. */
 export type Members = Record<string, Member>;
 
 const MAX_JAVA_INT = 2_147_483_647;
@@ -102,7 +104,7 @@ function checkValueType(shape: Shape, value: unknown): unknown {
 }
 
 /**
- * Node's decoder silently skips characters outside the alphabet and accepts base64url; Kinesis
+ * Node's decoder silently skips characters outside the alphabet and accepts base64url; AWS
  * rejects both. A decoded length that differs from the one the text implies reveals skipped chars.
  */
 export function decodeBase64Strict(text: string): Buffer {
@@ -132,7 +134,7 @@ function printValue(shape: Shape, value: unknown): string {
       return `'java.nio.HeapByteBuffer[pos=0 lim=${n} cap=${n}]'`;
     }
     case 'list':
-      return `'[${(value as unknown[]).map((item) => (shape.member.type === 'structure' ? 'com.amazonaws.kinesis.v20131202.Entry' : String(item))).join(', ')}]'`;
+      return `'[${(value as unknown[]).map((item) => (shape.member.type === 'structure' ? (shape.member.javaClass ?? 'java.lang.Object') : String(item))).join(', ')}]'`;
     case 'map':
       return `'{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(', ')}}'`;
     default:

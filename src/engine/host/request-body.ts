@@ -1,14 +1,14 @@
 import type http from 'node:http';
 import type http2 from 'node:http2';
-import { AwsApiError } from '../client/api-error.js';
+import { AwsApiError } from '../../client/api-error.js';
 
 /**
- * The deepest legitimate request nests 3 levels (PutRecords: body, Records, entry); past this a body
+ * The deepest legitimate request nests 3 levels (Kinesis PutRecords: body, Records, entry); past this a body
  * is hostile, and JSON.parse of millions of `[` takes seconds and hundreds of MB.
  */
 export const MAX_JSON_DEPTH = 64;
 /**
- * The largest legitimate request holds about 2,000 values (500 PutRecords entries of 3 members);
+ * The largest legitimate request holds about 2,000 values (500 Kinesis PutRecords entries of 3 members);
  * 14 MB of `{},` parses into 4.9 million objects (2.4 s, 400 MB), so breadth is bounded too.
  */
 export const MAX_JSON_VALUES = 100_000;
@@ -31,6 +31,9 @@ export class JsonShapeGuard {
   private inString = false;
   /** The previous chunk ended inside a string on a backslash: this chunk's first byte is escaped. */
   private escapePending = false;
+
+  /** `apiName` words the refusal: "no <apiName> request needs that". */
+  constructor(private readonly apiName = 'API') {}
 
   /** Returns an error once the text nests or spreads further than allowed; undefined while it is fine. */
   feed(chunk: Buffer): AwsApiError | undefined {
@@ -63,14 +66,14 @@ export class JsonShapeGuard {
         this.inString = true;
       } else if (byte === 0x5b || byte === 0x7b) {
         // [ {
-        if (++this.depth > MAX_JSON_DEPTH) return refused(`nests deeper than ${MAX_JSON_DEPTH} levels`);
-        if (++this.values > MAX_JSON_VALUES) return refused(`holds more than ${MAX_JSON_VALUES} values`);
+        if (++this.depth > MAX_JSON_DEPTH) return refused(`nests deeper than ${MAX_JSON_DEPTH} levels`, this.apiName);
+        if (++this.values > MAX_JSON_VALUES) return refused(`holds more than ${MAX_JSON_VALUES} values`, this.apiName);
       } else if (byte === 0x5d || byte === 0x7d) {
         // ] }
         this.depth--;
       } else if (byte === 0x2c) {
         // , separates values and members
-        if (++this.values > MAX_JSON_VALUES) return refused(`holds more than ${MAX_JSON_VALUES} values`);
+        if (++this.values > MAX_JSON_VALUES) return refused(`holds more than ${MAX_JSON_VALUES} values`, this.apiName);
       }
     }
     return undefined;
@@ -82,8 +85,8 @@ function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
   return at === -1 ? chunk.length : at;
 }
 
-function refused(what: string): AwsApiError {
-  return new AwsApiError('SerializationException', `Request body ${what}; no Kinesis request needs that.`, 400);
+function refused(what: string, apiName: string): AwsApiError {
+  return new AwsApiError('SerializationException', `Request body ${what}; no ${apiName} request needs that.`, 400);
 }
 
 /** The client went away before its request was complete: nothing to answer, and not an error of ours. */
@@ -97,6 +100,8 @@ export interface ReadBodyOptions {
   maxBodyBytes: number;
   /** From now (the headers are in) until the last byte of the body. */
   timeoutMs: number;
+  /** The API the request is for, as the refusal of an abusive JSON shape names it. */
+  apiName: string;
 }
 
 export function tooLarge(size: number, limit: number): AwsApiError {
@@ -122,7 +127,7 @@ export function readBody(req: Request, options: ReadBodyOptions): Promise<Buffer
       reject(tooLarge(declared, maxBodyBytes));
       return;
     }
-    const guard = new JsonShapeGuard();
+    const guard = new JsonShapeGuard(options.apiName);
     const chunks: Buffer[] = [];
     let size = 0;
     let settled = false;
