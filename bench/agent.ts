@@ -31,7 +31,9 @@ function writeLog(path: string, count: number): number {
   let chunk = '';
   let bytes = 0;
   for (let i = 0; i < count; i++) {
-    chunk += `2026-01-01T00:00:00.${String(i % 1000).padStart(3, '0')}Z ${levels[i % 6]} [worker-${i % 8}] GET /api/v1/orders/${(i * 7919) % 100000} status=200 latency_ms=${i % 500} seq=${i}\n`;
+    chunk +=
+      `2026-01-01T00:00:00.${String(i % 1000).padStart(3, '0')}Z ${levels[i % 6]} [worker-${i % 8}] GET ` +
+      `/api/v1/orders/${(i * 7919) % 100000} status=200 latency_ms=${i % 500} seq=${i}\n`;
     if (chunk.length > 1 << 20) {
       bytes += writeSync(fd, chunk);
       chunk = '';
@@ -77,7 +79,9 @@ async function runBackfill(dir: string, logPath: string): Promise<RunResult> {
       engine: { embedded: true, port: 0, dataDir: join(dir, 'engine') },
       checkpointFile: join(dir, 'checkpoints.db'),
       'cloudwatch.emitMetrics': false,
-      flows: [{ filePattern: logPath, kinesisStream: 'bench', initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100 }],
+      flows: [
+        { filePattern: logPath, kinesisStream: 'bench', initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100 },
+      ],
     }),
   );
   const cpuBefore = childrenCpuSeconds();
@@ -98,12 +102,20 @@ async function runBackfill(dir: string, logPath: string): Promise<RunResult> {
   if (code !== 0) throw new Error(`backfill exited with ${code}: ${output}`);
   const summary = /backfill: \d+ files, (\d+) records, \d+ bytes in ([\d.]+) s/.exec(output);
   if (!summary) throw new Error(`no summary line in: ${output}`);
-  return { wallSeconds, windowSeconds: Number(summary[2]), cpuSeconds: childrenCpuSeconds() - cpuBefore, peakRssMiB: peak / 1024, records: Number(summary[1]) };
+  return {
+    wallSeconds,
+    windowSeconds: Number(summary[2]),
+    cpuSeconds: childrenCpuSeconds() - cpuBefore,
+    peakRssMiB: peak / 1024,
+    records: Number(summary[1]),
+  };
 }
 
 /** Reads the stream back through a standalone engine on the same data and checks every seq= once. */
 async function verify(dir: string, count: number): Promise<string> {
-  const engine = spawn(process.execPath, [cli, 'engine', '--port', '0', '--data-dir', join(dir, 'engine')], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const engine = spawn(process.execPath, [cli, 'engine', '--port', '0', '--data-dir', join(dir, 'engine')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     let buffered = '';
     engine.stdout.on('data', (chunk) => {
@@ -113,7 +125,9 @@ async function verify(dir: string, count: number): Promise<string> {
     });
     engine.on('exit', () => reject(new Error('engine exited')));
   });
-  const reader = spawn(process.execPath, [cli, 'stream', 'read', 'bench', '--endpoint', `http://127.0.0.1:${port}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const reader = spawn(process.execPath, [cli, 'stream', 'read', 'bench', '--endpoint', `http://127.0.0.1:${port}`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const seen = new Uint8Array(count);
   let lines = 0;
   let duplicates = 0;
@@ -132,7 +146,8 @@ async function verify(dir: string, count: number): Promise<string> {
   await new Promise((resolve) => reader.on('exit', resolve));
   engine.kill('SIGTERM');
   const missing = seen.reduce((n, v) => n + (v ? 0 : 1), 0);
-  if (missing > 0 || duplicates > 0) throw new Error(`delivery check failed: ${lines} lines read, ${missing} missing, ${duplicates} duplicated`);
+  if (missing > 0 || duplicates > 0)
+    throw new Error(`delivery check failed: ${lines} lines read, ${missing} missing, ${duplicates} duplicated`);
   return `delivery check: all ${count.toLocaleString('en-US')} lines read back from the stream, each seq exactly once`;
 }
 
@@ -142,7 +157,10 @@ function median(values: number[]): number {
 }
 
 function stat(values: number[], digits: number): string {
-  return `${median(values).toFixed(digits)} (${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`;
+  return (
+    `${median(values).toFixed(digits)} ` +
+    `(${Math.min(...values).toFixed(digits)}–${Math.max(...values).toFixed(digits)})`
+  );
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'shardtail-bench-agent-'));
@@ -150,7 +168,10 @@ try {
   const logPath = join(dir, 'app.log');
   const bytes = writeLog(logPath, lineCount);
   console.log(`machine: ${cpus().length} × ${cpus()[0]?.model}, node ${process.version}`);
-  console.log(`input: ${lineCount.toLocaleString('en-US')} lines, ${bytes.toLocaleString('en-US')} bytes (${(bytes / lineCount).toFixed(1)} B/line); 1 warm-up run, then ${runs} counted runs`);
+  console.log(
+    `input: ${lineCount.toLocaleString('en-US')} lines, ${bytes.toLocaleString('en-US')} bytes ` +
+      `(${(bytes / lineCount).toFixed(1)} B/line); 1 warm-up run, then ${runs} counted runs`,
+  );
   await runBackfill(dir, logPath);
   // The fixed cost of a run (start-up: loading modules, opening stores; shutdown), from a 1-line file.
   const oneLineDir = mkdtempSync(join(dir, 'one-'));
@@ -161,22 +182,63 @@ try {
   const fixedCpu = median(fixed.map((r) => r.cpuSeconds));
   const results: RunResult[] = [];
   for (let i = 0; i < runs; i++) results.push(await runBackfill(dir, logPath));
-  for (const result of results) if (result.records !== lineCount) throw new Error(`run shipped ${result.records} records, expected ${lineCount}`);
+  for (const result of results)
+    if (result.records !== lineCount) throw new Error(`run shipped ${result.records} records, expected ${lineCount}`);
   const wall = results.map((r) => r.wallSeconds);
   const cpu = results.map((r) => r.cpuSeconds);
   console.log('');
   console.log('| measure | median (min–max) |');
   console.log('|---|---|');
   console.log(`| wall time, whole process (s) | ${stat(wall, 3)} |`);
-  console.log(`| shipping window, first read to last ack (s) | ${stat(results.map((r) => r.windowSeconds), 3)} |`);
-  console.log(`| lines/s, whole process | ${stat(results.map((r) => lineCount / r.wallSeconds), 0)} |`);
-  console.log(`| lines/s, shipping window | ${stat(results.map((r) => lineCount / r.windowSeconds), 0)} |`);
-  console.log(`| MB/s, whole process | ${stat(results.map((r) => bytes / 1e6 / r.wallSeconds), 1)} |`);
+  console.log(
+    `| shipping window, first read to last ack (s) | ${stat(
+      results.map((r) => r.windowSeconds),
+      3,
+    )} |`,
+  );
+  console.log(
+    `| lines/s, whole process | ${stat(
+      results.map((r) => lineCount / r.wallSeconds),
+      0,
+    )} |`,
+  );
+  console.log(
+    `| lines/s, shipping window | ${stat(
+      results.map((r) => lineCount / r.windowSeconds),
+      0,
+    )} |`,
+  );
+  console.log(
+    `| MB/s, whole process | ${stat(
+      results.map((r) => bytes / 1e6 / r.wallSeconds),
+      1,
+    )} |`,
+  );
   console.log(`| CPU s (user + sys, engine included) | ${stat(cpu, 3)} |`);
-  console.log(`| lines per CPU-second | ${stat(results.map((r) => lineCount / r.cpuSeconds), 0)} |`);
-  console.log(`| peak RSS (MiB) | ${stat(results.map((r) => r.peakRssMiB), 1)} |`);
-  console.log(`| fixed cost: CPU s of a 1-line run (start-up and shutdown) | ${stat(fixed.map((r) => r.cpuSeconds), 3)} |`);
-  console.log(`| lines per CPU-second beyond that fixed cost | ${stat(results.map((r) => lineCount / (r.cpuSeconds - fixedCpu)), 0)} |`);
+  console.log(
+    `| lines per CPU-second | ${stat(
+      results.map((r) => lineCount / r.cpuSeconds),
+      0,
+    )} |`,
+  );
+  console.log(
+    `| peak RSS (MiB) | ${stat(
+      results.map((r) => r.peakRssMiB),
+      1,
+    )} |`,
+  );
+  console.log(
+    `| fixed cost: CPU s of a 1-line run (start-up and shutdown) | ${stat(
+      fixed.map((r) => r.cpuSeconds),
+      3,
+    )} |`,
+  );
+  console.log(
+    `| lines per CPU-second beyond that fixed cost | ${stat(
+      results.map((r) => lineCount / (r.cpuSeconds - fixedCpu)),
+      0,
+    )} |`,
+  );
   if (values.verify) console.log('\n' + (await verify(dir, lineCount)));
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -19,8 +19,23 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { execFileSync } from 'node:child_process';
 import { formatProfileSummary, summarizeProfile } from './support/cpuprofile.js';
-import { buildPutRecordsBodies, failedRecordCount, KinesisHttp, pageInfo, scanGetRecords, type CallResult } from './support/kinesis-client.js';
-import { cpuDelta, cpuSnapshot, directoryBytes, loadAverage, machineInfo, processStatusKiB, uptimeLine } from './support/proc.js';
+import {
+  buildPutRecordsBodies,
+  failedRecordCount,
+  KinesisHttp,
+  pageInfo,
+  scanGetRecords,
+  type CallResult,
+} from './support/kinesis-client.js';
+import {
+  cpuDelta,
+  cpuSnapshot,
+  directoryBytes,
+  loadAverage,
+  machineInfo,
+  processStatusKiB,
+  uptimeLine,
+} from './support/proc.js';
 import { startServer, type ServerHandle } from './support/servers.js';
 import { fixed, int, markdownTable, percentile, sig } from './support/stats.js';
 
@@ -73,10 +88,15 @@ function parseOptions(): Options {
   };
   const list = (name: string, text: string | undefined, fallback: number[]) =>
     text === undefined ? fallback : text.split(',').map((t) => positive(name, t.trim(), 0));
-  const quick = values.quick!;
+  const quick = values.quick;
   const ours = positive('records', values.records, quick ? 20_000 : 200_000);
-  const kinesalite = positive('kinesalite-records', values['kinesalite-records'], values.records !== undefined ? Math.max(RECORDS_PER_CALL, Math.round(ours / 10)) : quick ? 2_000 : 20_000);
-  if (values.only !== undefined && values.only !== 'ours' && values.only !== 'kinesalite') throw new Error('--only must be ours or kinesalite');
+  const kinesalite = positive(
+    'kinesalite-records',
+    values['kinesalite-records'],
+    values.records !== undefined ? Math.max(RECORDS_PER_CALL, Math.round(ours / 10)) : quick ? 2_000 : 20_000,
+  );
+  if (values.only !== undefined && values.only !== 'ours' && values.only !== 'kinesalite')
+    throw new Error('--only must be ours or kinesalite');
   return {
     quick,
     records: { ours, kinesalite },
@@ -84,12 +104,12 @@ function parseOptions(): Options {
     seconds: positive('seconds', values.seconds, quick ? 5 : 15),
     readSeconds: positive('read-seconds', values['read-seconds'], quick ? 20 : 60),
     connections: positive('connections', values.connections, 4),
-    servers: values.only === undefined ? ['ours', 'kinesalite'] : [values.only as ServerKind],
+    servers: values.only === undefined ? ['ours', 'kinesalite'] : [values.only],
     sizes: list('sizes', values.sizes, [100, 1024]),
     shards: list('shards', values.shards, [1, 4]),
-    skipRead: values['skip-read']!,
-    profile: values.profile!,
-    keep: values.keep!,
+    skipRead: values['skip-read'],
+    profile: values.profile,
+    keep: values.keep,
   };
 }
 
@@ -171,7 +191,9 @@ async function createStream(client: KinesisHttp, name: string, shards: number): 
   await client.json('CreateStream', { StreamName: name, ShardCount: shards });
   const deadline = Date.now() + 15_000;
   for (;;) {
-    const summary = await client.json<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', { StreamName: name });
+    const summary = await client.json<{ StreamDescriptionSummary: { StreamStatus: string } }>('DescribeStreamSummary', {
+      StreamName: name,
+    });
     if (summary.StreamDescriptionSummary.StreamStatus === 'ACTIVE') return;
     if (Date.now() > deadline) throw new Error(`stream ${name} not ACTIVE after 15 s`);
     await new Promise((r) => setTimeout(r, 50));
@@ -184,7 +206,17 @@ interface WriteResult {
   failedRecords: number;
 }
 
-async function writePhase(server: ServerHandle, kind: ServerKind, client: KinesisHttp, stream: string, recordBytes: number, shards: number, maxRecords: number, maxSeconds: number, concurrency: number): Promise<WriteResult> {
+async function writePhase(
+  server: ServerHandle,
+  kind: ServerKind,
+  client: KinesisHttp,
+  stream: string,
+  recordBytes: number,
+  shards: number,
+  maxRecords: number,
+  maxSeconds: number,
+  concurrency: number,
+): Promise<WriteResult> {
   const bodies = buildPutRecordsBodies(stream, recordBytes, RECORDS_PER_CALL, DISTINCT_BODIES);
   const maxCalls = Math.ceil(maxRecords / RECORDS_PER_CALL);
   let issued = 0;
@@ -226,7 +258,11 @@ async function writePhase(server: ServerHandle, kind: ServerKind, client: Kinesi
   const notes = [`stopped by ${stoppedBy}`];
   if (failedRecords > 0) notes.push(`${failedRecords} records failed (FailedRecordCount)`);
   if (errorCalls > 0) notes.push(`${errorCalls} calls errored: ${firstError}`);
-  return { acked, failedRecords, row: meter.row({ server: kind, op: 'write', recordBytes, shards, records: acked }, notes) };
+  return {
+    acked,
+    failedRecords,
+    row: meter.row({ server: kind, op: 'write', recordBytes, shards, records: acked }, notes),
+  };
 }
 
 interface ReadResult {
@@ -238,12 +274,27 @@ interface ReadResult {
   truncated: boolean;
 }
 
-async function readPhase(server: ServerHandle, kind: ServerKind, client: KinesisHttp, stream: string, recordBytes: number, shards: number, maxSeconds: number): Promise<ReadResult> {
-  const description = await client.json<{ StreamDescription: { Shards: Array<{ ShardId: string }> } }>('DescribeStream', { StreamName: stream });
+async function readPhase(
+  server: ServerHandle,
+  kind: ServerKind,
+  client: KinesisHttp,
+  stream: string,
+  recordBytes: number,
+  shards: number,
+  maxSeconds: number,
+): Promise<ReadResult> {
+  const description = await client.json<{ StreamDescription: { Shards: Array<{ ShardId: string }> } }>(
+    'DescribeStream',
+    { StreamName: stream },
+  );
   const shardIds = description.StreamDescription.Shards.map((s) => s.ShardId);
   const iterators: string[] = [];
   for (const shardId of shardIds) {
-    const { ShardIterator } = await client.json<{ ShardIterator: string }>('GetShardIterator', { StreamName: stream, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
+    const { ShardIterator } = await client.json<{ ShardIterator: string }>('GetShardIterator', {
+      StreamName: stream,
+      ShardId: shardId,
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     iterators.push(ShardIterator);
   }
   let read = 0;
@@ -261,10 +312,12 @@ async function readPhase(server: ServerHandle, kind: ServerKind, client: Kinesis
   const readShard = async (first: string) => {
     const request = (iterator: string) => {
       const start = performance.now();
-      return client.call('GetRecords', JSON.stringify({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT })).then((response) => {
-        latenciesMs.push(performance.now() - start);
-        return response;
-      });
+      return client
+        .call('GetRecords', JSON.stringify({ ShardIterator: iterator, Limit: GET_RECORDS_LIMIT }))
+        .then((response) => {
+          latenciesMs.push(performance.now() - start);
+          return response;
+        });
     };
     let pending: Promise<CallResult> | undefined = request(first);
     let previous: string | undefined;
@@ -283,7 +336,8 @@ async function readPhase(server: ServerHandle, kind: ServerKind, client: Kinesis
         return;
       }
       const page = pageInfo(response.body);
-      const more = page.nextShardIterator !== undefined && (!page.empty || (!!page.millisBehindLatest && ++emptyBehind <= 3));
+      const more =
+        page.nextShardIterator !== undefined && (!page.empty || (!!page.millisBehindLatest && ++emptyBehind <= 3));
       if (more && performance.now() >= deadline) truncated = true;
       else if (more) pending = request(page.nextShardIterator!);
       const scan = scanGetRecords(response.body, recordBytes, previous);
@@ -322,7 +376,13 @@ interface ServerReport {
   profile?: string;
 }
 
-async function benchServer(kind: ServerKind, options: Options, rows: Row[], checks: Check[], workDir: string): Promise<ServerReport> {
+async function benchServer(
+  kind: ServerKind,
+  options: Options,
+  rows: Row[],
+  checks: Check[],
+  workDir: string,
+): Promise<ServerReport> {
   let server: ServerHandle;
   let description: string;
   let dataDir: string | undefined;
@@ -337,11 +397,25 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
     server = await startServer({
       name: 'shardtail engine',
       command: process.execPath,
-      args: [...nodeArgs, join(ROOT, 'dist/cli.js'), 'engine', '--host', '127.0.0.1', '--port', '0', '--data-dir', dataDir],
+      args: [
+        ...nodeArgs,
+        join(ROOT, 'dist/cli.js'),
+        'engine',
+        '--host',
+        '127.0.0.1',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+      ],
       cwd: ROOT,
       readyMsg: 'engine listening',
     });
-    description = `shardtail engine: \`node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}dist/cli.js engine --port 0 --data-dir ${dataDir}\` — DURABLE storage on disk with the engine's defaults (a put is written to the data dir before it is answered, so it survives kill -9; no fsync per put, as --fsync is not given)${options.profile ? ' — UNDER --cpu-prof (figures include profiler overhead)' : ''}`;
+    description =
+      `shardtail engine: \`node ${nodeArgs.join(' ')}${nodeArgs.length ? ' ' : ''}dist/cli.js ` +
+      `engine --port 0 --data-dir ${dataDir}\` — DURABLE storage on disk with the engine's defaults (a put is ` +
+      `written to the data dir before it is answered, so it survives kill -9; no fsync per put, as --fsync is ` +
+      `not given)${options.profile ? ' — UNDER --cpu-prof (figures include profiler overhead)' : ''}`;
   } else {
     server = await startServer({
       name: 'kinesalite',
@@ -351,7 +425,8 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
       readyMsg: 'kinesalite listening',
     });
     description =
-      'kinesalite 3.3.3: IN-MEMORY (its default and fastest store, no --path), createStreamMs 0, via bench/support/kinesalite-server.mjs (binds 127.0.0.1 and survives its note-7 request-error crash)';
+      'kinesalite 3.3.3: IN-MEMORY (its default and fastest store, no --path), createStreamMs 0, via ' +
+      'bench/support/kinesalite-server.mjs (binds 127.0.0.1 and survives its note-7 request-error crash)';
   }
   progress(`${kind}: pid ${server.pid} listening on ${server.url}`);
   const client = new KinesisHttp(server.url, options.connections);
@@ -359,7 +434,17 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
     // Warm-up (not reported): lets V8 optimise the put and get paths on both servers.
     const warm = `bench-warmup-${Date.now()}`;
     await createStream(client, warm, 1);
-    const warmWrite = await writePhase(server, kind, client, warm, 100, 1, options.warmupRecords[kind], options.seconds, options.connections);
+    const warmWrite = await writePhase(
+      server,
+      kind,
+      client,
+      warm,
+      100,
+      1,
+      options.warmupRecords[kind],
+      options.seconds,
+      options.connections,
+    );
     if (!options.skipRead) await readPhase(server, kind, client, warm, 100, 1, options.readSeconds);
     progress(`${kind}: warm-up wrote ${warmWrite.acked} records`);
 
@@ -368,9 +453,22 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
       for (const recordBytes of options.sizes) {
         const stream = `bench-${recordBytes}b-${shards}s-${Date.now()}`;
         await createStream(client, stream, shards);
-        const write = await writePhase(server, kind, client, stream, recordBytes, shards, options.records[kind], options.seconds, options.connections);
+        const write = await writePhase(
+          server,
+          kind,
+          client,
+          stream,
+          recordBytes,
+          shards,
+          options.records[kind],
+          options.seconds,
+          options.connections,
+        );
         rows.push(write.row);
-        progress(`${kind} write ${recordBytes} B x ${shards} shard(s): ${int(write.acked / write.row.wallS)} records/s (${write.row.note})`);
+        progress(
+          `${kind} write ${recordBytes} B x ${shards} shard(s): ${int(write.acked / write.row.wallS)} ` +
+            `records/s (${write.row.note})`,
+        );
         if (options.skipRead) continue;
         const read = await readPhase(server, kind, client, stream, recordBytes, shards, options.readSeconds);
         rows.push(read.row);
@@ -408,7 +506,8 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
   }
   const exit = await server.stop();
   report.exit = exit.signal ? `signal ${exit.signal}` : `code ${exit.code}`;
-  if (exit.code === 13) report.exit += ' (Node: unsettled top-level await, i.e. the shutdown after SIGTERM never finished)';
+  if (exit.code === 13)
+    report.exit += ' (Node: unsettled top-level await, i.e. the shutdown after SIGTERM never finished)';
   report.stderrTail = server.stderrTail().trim();
   if (dataDir && existsSync(dataDir)) report.dataDirBytes = directoryBytes(dataDir);
   if (kind === 'kinesalite') report.kinesaliteUncaught = server.logLines().find((l) => l.msg === 'kinesalite stopping');
@@ -418,7 +517,9 @@ async function benchServer(kind: ServerKind, options: Options, rows: Row[], chec
       const keptCopy = join(os.tmpdir(), `shardtail-engine-${Date.now()}.cpuprofile`);
       rmSync(keptCopy, { force: true });
       copyFileSync(join(profileDir, file), keptCopy);
-      report.profile = `profile file: ${keptCopy}\n\n${formatProfileSummary(summarizeProfile(keptCopy, { root: ROOT, top: 25 }))}`;
+      report.profile =
+        `profile file: ` +
+        `${keptCopy}\n\n${formatProfileSummary(summarizeProfile(keptCopy, { root: ROOT, top: 25 }))}`;
     } else {
       report.profile = 'no .cpuprofile was written (did the engine exit cleanly?)';
     }
@@ -454,8 +555,14 @@ function rowCells(row: Row): string[] {
 function gitState(): string {
   try {
     const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' }).trimEnd().split('\n').filter(Boolean);
-    return `commit ${head}${dirty.length ? ` + ${dirty.length} uncommitted file(s) in src/ (${dirty.map((l) => l.slice(3)).join(', ')})` : ', src/ clean'}`;
+    const dirty = execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: ROOT, encoding: 'utf8' })
+      .trimEnd()
+      .split('\n')
+      .filter(Boolean);
+    const files = dirty.map((l) => l.slice(3)).join(', ');
+    return (
+      `commit ${head}` + (dirty.length ? ` + ${dirty.length} uncommitted file(s) in src/ (${files})` : ', src/ clean')
+    );
   } catch {
     return 'unknown (git not available)';
   }
@@ -483,27 +590,60 @@ async function main(): Promise<void> {
 
   const out: string[] = [];
   out.push(`# shardtail engine benchmark${options.quick ? ' (--quick smoke run)' : ''}`, '');
-  out.push(`- when: ${startedAt.toISOString()}; machine: nproc ${machine.nproc}, ${machine.cpuModel}, ${machine.memGiB.toFixed(1)} GiB RAM; ${machine.kernel}; node ${machine.node}`);
+  out.push(
+    `- when: ${startedAt.toISOString()}; machine: nproc ${machine.nproc}, ${machine.cpuModel}, ` +
+      `${machine.memGiB.toFixed(1)} GiB RAM; ${machine.kernel}; node ${machine.node}`,
+  );
   out.push(`- code: ${codeVersion}`);
-  out.push(`- load (uptime) at start: ${loadAtStart}; at end: ${loadAtEnd}. Other engineers may share this 2-core machine: see the "others CPU s" column (busy CPU of all other processes during each phase, from /proc/stat).`);
+  out.push(
+    `- load (uptime) at start: ${loadAtStart}; at end: ${loadAtEnd}. Other engineers may share this 2-core ` +
+      `machine: see the "others CPU s" column (busy CPU of all other processes during each phase, from /proc/stat).`,
+  );
   for (const report of reports) out.push(`- ${report.description}`);
   out.push(
-    `- client: this process, undici Pool with ${options.connections} keep-alive HTTP/1.1 connections and ${options.connections} requests in flight; PutRecords of ${RECORDS_PER_CALL} records with random data and random 24-char partition keys, ${DISTINCT_BODIES} distinct bodies per run built once and sent round-robin; GetRecords from TRIM_HORIZON with Limit ${GET_RECORDS_LIMIT}, one iterator chain per shard.`,
-    `- caps per write run: ours ${int(options.records.ours)} records, kinesalite ${int(options.records.kinesalite)} records, and ${options.seconds} s each (whichever comes first); a warm-up of ${int(options.warmupRecords.ours)} / ${int(options.warmupRecords.kinesalite)} records per server is not reported. Server CPU is utime+stime from /proc/<pid>/stat (CLK_TCK 100, so ±0.01 s).`,
+    `- client: this process, undici Pool with ${options.connections} keep-alive HTTP/1.1 connections and ` +
+      `${options.connections} requests in flight; PutRecords of ${RECORDS_PER_CALL} records with random data ` +
+      `and random 24-char partition keys, ${DISTINCT_BODIES} distinct bodies per run built once and sent ` +
+      `round-robin; GetRecords from TRIM_HORIZON with Limit ${GET_RECORDS_LIMIT}, one iterator chain per shard.`,
+    `- caps per write run: ours ${int(options.records.ours)} records, kinesalite ` +
+      `${int(options.records.kinesalite)} records, and ${options.seconds} s each (whichever comes first); a ` +
+      `warm-up of ${int(options.warmupRecords.ours)} / ${int(options.warmupRecords.kinesalite)} records per ` +
+      `server is not reported. Server CPU is utime+stime from /proc/<pid>/stat (CLK_TCK 100, so ±0.01 s).`,
     '',
   );
   out.push(
     markdownTable(
-      ['server', 'op', 'record', 'shards', 'records', 'calls', 'wall s', 'records/s', 'MiB/s payload', 'server CPU s', 'µs CPU/record', 'p50 / p99 ms per call', 'client CPU s', 'others CPU s (% of all cores)', 'load1', 'resets'],
+      [
+        'server',
+        'op',
+        'record',
+        'shards',
+        'records',
+        'calls',
+        'wall s',
+        'records/s',
+        'MiB/s payload',
+        'server CPU s',
+        'µs CPU/record',
+        'p50 / p99 ms per call',
+        'client CPU s',
+        'others CPU s (% of all cores)',
+        'load1',
+        'resets',
+      ],
       rows.map(rowCells),
     ),
     '',
   );
-  const notes = rows.filter((r) => r.note).map((r) => `- ${r.server} ${r.op} ${r.recordBytes} B × ${r.shards}: ${r.note}`);
+  const notes = rows
+    .filter((r) => r.note)
+    .map((r) => `- ${r.server} ${r.op} ${r.recordBytes} B × ${r.shards}: ${r.note}`);
   if (notes.length) out.push('Run notes:', ...notes, '');
 
   const writeRate = (server: ServerKind, bytes: number, shards: number) => {
-    const row = rows.find((r) => r.server === server && r.op === 'write' && r.recordBytes === bytes && r.shards === shards);
+    const row = rows.find(
+      (r) => r.server === server && r.op === 'write' && r.recordBytes === bytes && r.shards === shards,
+    );
     return row ? { perSecond: row.records / row.wallS, cpuUs: (row.serverCpuS * 1e6) / row.records } : undefined;
   };
   const ratioLines: string[] = [];
@@ -514,16 +654,29 @@ async function main(): Promise<void> {
     const ratio = ours.perSecond / theirs.perSecond;
     const ours4 = writeRate('ours', bytes, 4);
     ratioLines.push(
-      `- ${bytes === 1024 ? '1 KiB' : `${bytes} B`} records, 1 shard: ours / kinesalite write records/s = **${ratio.toFixed(1)}×** (${int(ours.perSecond)} vs ${int(theirs.perSecond)}; target ≥ 20×: ${ratio >= 20 ? 'MET' : 'NOT MET'}); server CPU per record ${sig(ours.cpuUs)} vs ${sig(theirs.cpuUs)} µs (${(theirs.cpuUs / ours.cpuUs).toFixed(1)}× less)${ours4 ? `; ours with 4 shards: ${int(ours4.perSecond)} records/s (${(ours4.perSecond / theirs.perSecond).toFixed(1)}×)` : ''}`,
+      `- ${bytes === 1024 ? '1 KiB' : `${bytes} B`} records, 1 shard: ours / kinesalite write records/s = ` +
+        `**${ratio.toFixed(1)}×** (${int(ours.perSecond)} vs ${int(theirs.perSecond)}; target ≥ 20×: ` +
+        `${ratio >= 20 ? 'MET' : 'NOT MET'}); server CPU per record ${sig(ours.cpuUs)} vs ${sig(theirs.cpuUs)} ` +
+        `µs (${(theirs.cpuUs / ours.cpuUs).toFixed(1)}× less)` +
+        (ours4
+          ? `; ours with 4 shards: ${int(ours4.perSecond)} records/s ` +
+            `(${(ours4.perSecond / theirs.perSecond).toFixed(1)}×)`
+          : ''),
     );
   }
-  if (ratioLines.length) out.push('Ratio (write throughput, same record size, 1-shard stream on both):', ...ratioLines, '');
+  if (ratioLines.length)
+    out.push('Ratio (write throughput, same record size, 1-shard stream on both):', ...ratioLines, '');
   const capacity = rows
     .filter((r) => r.op === 'write' && r.serverCpuS > 0)
-    .map((r) => `${r.server} ${r.recordBytes === 1024 ? '1 KiB' : `${r.recordBytes} B`} × ${r.shards}: ${int(r.records / r.serverCpuS)}`);
+    .map(
+      (r) =>
+        `${r.server} ${r.recordBytes === 1024 ? '1 KiB' : `${r.recordBytes} B`} × ${r.shards}: ` +
+        `${int(r.records / r.serverCpuS)}`,
+    );
   if (capacity.length) {
     out.push(
-      'Write records per server CPU-second (what one fully available core would sustain; less sensitive to other load than records/s):',
+      'Write records per server CPU-second (what one fully available core would sustain; less sensitive to ' +
+        'other load than records/s):',
       `- ${capacity.join('; ')}`,
       '',
     );
@@ -534,7 +687,18 @@ async function main(): Promise<void> {
     out.push('Correctness (records read back from TRIM_HORIZON vs records acknowledged by PutRecords):', '');
     out.push(
       markdownTable(
-        ['server', 'record', 'shards', 'acked', 'read back', 'match', 'payload bytes ok', 'wrong-size records', 'out-of-order/duplicate seq', 'resets during write'],
+        [
+          'server',
+          'record',
+          'shards',
+          'acked',
+          'read back',
+          'match',
+          'payload bytes ok',
+          'wrong-size records',
+          'out-of-order/duplicate seq',
+          'resets during write',
+        ],
         checks.map((c) => {
           const match = c.read === c.acked && !c.truncated;
           const bytesOk = c.dataBytes === c.read * c.recordBytes;
@@ -546,7 +710,14 @@ async function main(): Promise<void> {
             String(c.shards),
             int(c.acked),
             int(c.read),
-            match ? 'yes' : `**NO** (${c.read - c.acked > 0 ? '+' : ''}${c.read - c.acked}${c.truncated ? ', read truncated' : ''}${c.read > c.acked && c.resetsDuringWrite > 0 ? '; a reset batch stored before its answer was lost, then retried' : ''})`,
+            match
+              ? 'yes'
+              : `**NO** (${c.read - c.acked > 0 ? '+' : ''}${c.read - c.acked}` +
+                (c.truncated ? ', read truncated' : '') +
+                (c.read > c.acked && c.resetsDuringWrite > 0
+                  ? '; a reset batch stored before its answer was lost, then retried'
+                  : '') +
+                ')',
             bytesOk ? 'yes' : '**NO**',
             String(c.wrongSize),
             String(c.outOfOrder),

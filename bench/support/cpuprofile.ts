@@ -97,7 +97,11 @@ function parseSourceMap(file: string): SourceMap | undefined {
 const mapCache = new Map<string, SourceMap | undefined>();
 
 /** file:line (1-based) of the TypeScript source for a 0-based generated position, or undefined. */
-function originalPosition(jsPath: string, line0: number, column0: number | undefined): { file: string; line: number } | undefined {
+function originalPosition(
+  jsPath: string,
+  line0: number,
+  column0: number | undefined,
+): { file: string; line: number } | undefined {
   if (!mapCache.has(jsPath)) mapCache.set(jsPath, parseSourceMap(jsPath + '.map'));
   const map = mapCache.get(jsPath);
   const segments = map?.lines[line0];
@@ -154,7 +158,8 @@ export function summarizeProfile(file: string, options: { root?: string; top?: n
     }
     return `${frame.url}:${line0 + 1}`;
   };
-  const keyOf = (frame: CallFrame) => `${frame.functionName || '(anonymous)'}\u0000${frame.url}\u0000${frame.lineNumber}\u0000${frame.columnNumber}`;
+  const keyOf = (frame: CallFrame) =>
+    `${frame.functionName || '(anonymous)'}\u0000${frame.url}\u0000${frame.lineNumber}\u0000${frame.columnNumber}`;
 
   const selfUs = new Map<string, number>();
   const totalUs = new Map<string, number>();
@@ -209,7 +214,10 @@ export function summarizeProfile(file: string, options: { root?: string; top?: n
     const tickTotal = ticks.reduce((a, [, n]) => a + n, 0);
     const hotLines = ticks
       .slice(0, 3)
-      .map(([line, n]) => `${location(frame, line - 1, undefined).replace(/^.*:(\d+)$/, 'L$1')} ${Math.round((100 * n) / tickTotal)}%`)
+      .map(
+        ([line, n]) =>
+          `${location(frame, line - 1, undefined).replace(/^.*:(\d+)$/, 'L$1')} ${Math.round((100 * n) / tickTotal)}%`,
+      )
       .join(', ');
     const self = selfUs.get(key) ?? 0;
     const total = totalUs.get(key) ?? 0;
@@ -223,7 +231,10 @@ export function summarizeProfile(file: string, options: { root?: string; top?: n
       hotLines,
     };
   };
-  const bySelf = [...selfUs.entries()].sort((a, b) => b[1] - a[1]).slice(0, top).map(([k]) => describe(k));
+  const bySelf = [...selfUs.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, top)
+    .map(([k]) => describe(k));
   const byTotal = [...totalUs.entries()]
     .filter(([k]) => frames.get(k)!.url.startsWith('file://') && !frames.get(k)!.url.includes('/node_modules/'))
     .sort((a, b) => b[1] - a[1])
@@ -233,23 +244,59 @@ export function summarizeProfile(file: string, options: { root?: string; top?: n
   for (const [key, us] of selfUs) {
     const frame = frames.get(key)!;
     const where = location(frame).replace(/:\d+$/, '');
-    const group = frame.url.includes('/node_modules/') ? `node_modules/${frame.url.split('/node_modules/')[1].split('/')[0]}` : where;
+    const group = frame.url.includes('/node_modules/')
+      ? `node_modules/${frame.url.split('/node_modules/')[1].split('/')[0]}`
+      : where;
     fileSelf.set(group, (fileSelf.get(group) ?? 0) + us);
   }
   const byFile = [...fileSelf.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)
     .map(([f, us]) => ({ file: f, selfMs: us / 1000, percent: (100 * us) / busyUs }));
-  return { durationMs: (profile.endTime - profile.startTime) / 1000, sampledMs: sampledUs / 1000, idleMs: idleUs / 1000, bySelf, byTotal, byFile };
+  return {
+    durationMs: (profile.endTime - profile.startTime) / 1000,
+    sampledMs: sampledUs / 1000,
+    idleMs: idleUs / 1000,
+    bySelf,
+    byTotal,
+    byFile,
+  };
 }
 
 export function formatProfileSummary(summary: ProfileSummary): string {
   const out: string[] = [];
-  out.push(`profile: ${(summary.durationMs / 1000).toFixed(1)} s recorded, ${((summary.sampledMs - summary.idleMs) / 1000).toFixed(2)} s busy (idle excluded from the percentages). Samples are wall-clock: if other processes compete for the CPU, the engine's descheduled time is charged to whatever it was running.`);
-  out.push('', 'Top functions by SELF time:', '', '| # | self ms | self % | total % | function | where (src via source map) | hottest lines |', '|---|---|---|---|---|---|---|');
-  summary.bySelf.forEach((f, i) => out.push(`| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.selfPercent.toFixed(1)} | ${f.totalPercent.toFixed(1)} | \`${f.name}\` | ${f.location} | ${f.hotLines} |`));
-  out.push('', 'Our code by TOTAL (inclusive) time:', '', '| # | total ms | total % | self % | function | where |', '|---|---|---|---|---|---|');
-  summary.byTotal.forEach((f, i) => out.push(`| ${i + 1} | ${f.totalMs.toFixed(0)} | ${f.totalPercent.toFixed(1)} | ${f.selfPercent.toFixed(1)} | \`${f.name}\` | ${f.location} |`));
+  out.push(
+    `profile: ${(summary.durationMs / 1000).toFixed(1)} s recorded, ` +
+      `${((summary.sampledMs - summary.idleMs) / 1000).toFixed(2)} s busy (idle excluded from the ` +
+      `percentages). Samples are wall-clock: if other processes compete for the CPU, the engine's descheduled ` +
+      `time is charged to whatever it was running.`,
+  );
+  out.push(
+    '',
+    'Top functions by SELF time:',
+    '',
+    '| # | self ms | self % | total % | function | where (src via source map) | hottest lines |',
+    '|---|---|---|---|---|---|---|',
+  );
+  summary.bySelf.forEach((f, i) =>
+    out.push(
+      `| ${i + 1} | ${f.selfMs.toFixed(0)} | ${f.selfPercent.toFixed(1)} | ${f.totalPercent.toFixed(1)} | ` +
+        `\`${f.name}\` | ${f.location} | ${f.hotLines} |`,
+    ),
+  );
+  out.push(
+    '',
+    'Our code by TOTAL (inclusive) time:',
+    '',
+    '| # | total ms | total % | self % | function | where |',
+    '|---|---|---|---|---|---|',
+  );
+  summary.byTotal.forEach((f, i) =>
+    out.push(
+      `| ${i + 1} | ${f.totalMs.toFixed(0)} | ${f.totalPercent.toFixed(1)} | ${f.selfPercent.toFixed(1)} | ` +
+        `\`${f.name}\` | ${f.location} |`,
+    ),
+  );
   out.push('', 'Self time by file / package:', '', '| self ms | % | file |', '|---|---|---|');
   for (const f of summary.byFile) out.push(`| ${f.selfMs.toFixed(0)} | ${f.percent.toFixed(1)} | ${f.file} |`);
   return out.join('\n');

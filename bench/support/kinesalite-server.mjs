@@ -21,7 +21,8 @@ process.on('uncaughtException', (error) => {
   uncaught++;
   const code = (error && error.code) || (error && error.name) || 'unknown';
   codes[code] = (codes[code] || 0) + 1;
-  if (uncaught <= 5) console.error(JSON.stringify({ msg: 'kinesalite uncaught exception (kept serving)', code, error: String(error) }));
+  if (uncaught <= 5)
+    console.error(JSON.stringify({ msg: 'kinesalite uncaught exception (kept serving)', code, error: String(error) }));
 });
 
 const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 1000 });

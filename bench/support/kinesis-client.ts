@@ -13,7 +13,9 @@ const STATIC_HEADERS = {
   'content-type': 'application/x-amz-json-1.1',
   'x-amz-date': '20260101T000000Z',
   authorization:
-    'AWS4-HMAC-SHA256 Credential=AKIDBENCHMARK/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000',
+    'AWS4-HMAC-SHA256 Credential=AKIDBENCHMARK/20260101/us-east-1/kinesis/aws4_request, ' +
+    'SignedHeaders=content-type;host;x-amz-date;x-amz-target, ' +
+    'Signature=0000000000000000000000000000000000000000000000000000000000000000',
 };
 
 const RESET_CODES = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNREFUSED']);
@@ -32,7 +34,10 @@ export class KinesisHttp {
   failedCalls = 0;
   readonly resetErrors: string[] = [];
 
-  constructor(readonly url: string, connections: number) {
+  constructor(
+    readonly url: string,
+    connections: number,
+  ) {
     this.pool = new Pool(url, {
       connections,
       pipelining: 1,
@@ -84,7 +89,12 @@ export class KinesisHttp {
  * `distinct` PutRecords bodies of `recordsPerCall` records each, `recordBytes` of random data and a
  * random 24-character partition key per record. Built once; the write loop sends them round-robin.
  */
-export function buildPutRecordsBodies(streamName: string, recordBytes: number, recordsPerCall: number, distinct: number): Buffer[] {
+export function buildPutRecordsBodies(
+  streamName: string,
+  recordBytes: number,
+  recordsPerCall: number,
+  distinct: number,
+): Buffer[] {
   const bodies: Buffer[] = [];
   for (let b = 0; b < distinct; b++) {
     const data = randomBytes(recordBytes * recordsPerCall);
@@ -101,7 +111,9 @@ export function buildPutRecordsBodies(streamName: string, recordBytes: number, r
 
 /** FailedRecordCount of a PutRecords response; both servers put it first, so the 500 entries are not decoded. */
 export function failedRecordCount(body: Buffer): number | undefined {
-  const match = /"FailedRecordCount":\s*(\d+)/.exec(body.toString('latin1', 0, 64)) ?? /"FailedRecordCount":\s*(\d+)/.exec(body.toString('utf8'));
+  const match =
+    /"FailedRecordCount":\s*(\d+)/.exec(body.toString('latin1', 0, 64)) ??
+    /"FailedRecordCount":\s*(\d+)/.exec(body.toString('utf8'));
   return match ? Number(match[1]) : undefined;
 }
 
@@ -137,8 +149,13 @@ export function pageInfo(body: Buffer): { nextShardIterator?: string; empty: boo
     nextShardIterator = body.toString('latin1', start, body.indexOf(QUOTE, start));
   }
   const tailStart = body.lastIndexOf('"MillisBehindLatest"');
-  const behind = tailStart === -1 ? null : /"MillisBehindLatest":\s*(\d+)/.exec(body.toString('latin1', tailStart, tailStart + 40));
-  return { nextShardIterator, empty: body.indexOf(EMPTY) !== -1, millisBehindLatest: behind ? Number(behind[1]) : undefined };
+  const behind =
+    tailStart === -1 ? null : /"MillisBehindLatest":\s*(\d+)/.exec(body.toString('latin1', tailStart, tailStart + 40));
+  return {
+    nextShardIterator,
+    empty: body.indexOf(EMPTY) !== -1,
+    millisBehindLatest: behind ? Number(behind[1]) : undefined,
+  };
 }
 
 /**

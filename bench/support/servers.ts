@@ -63,15 +63,20 @@ export function startServer(options: StartOptions): Promise<ServerHandle> {
       resolve(exitInfo);
     });
   });
-  child.stderr!.setEncoding('utf8');
-  child.stderr!.on('data', (chunk: string) => {
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-8000);
   });
 
   return new Promise<ServerHandle>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`${options.name} did not print "${options.readyMsg}" within ${options.timeoutMs ?? 15_000} ms. stderr:\n${stderr}`));
+      reject(
+        new Error(
+          `${options.name} did not print "${options.readyMsg}" within ${options.timeoutMs ?? 15_000} ms. ` +
+            `stderr:\n${stderr}`,
+        ),
+      );
     }, options.timeoutMs ?? 15_000);
     child.once('error', (error) => {
       clearTimeout(timer);
@@ -79,10 +84,14 @@ export function startServer(options: StartOptions): Promise<ServerHandle> {
     });
     void exitPromise.then((info) => {
       clearTimeout(timer);
-      reject(new Error(`${options.name} exited (code ${info.code}, signal ${info.signal}) before it was ready. stderr:\n${stderr}`));
+      reject(
+        new Error(
+          `${options.name} exited (code ${info.code}, signal ${info.signal}) before it was ready. stderr:\n${stderr}`,
+        ),
+      );
     });
     let ready = false;
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       let parsed: Record<string, unknown>;
       try {
         parsed = JSON.parse(line) as Record<string, unknown>;

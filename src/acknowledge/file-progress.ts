@@ -76,7 +76,13 @@ export class FileProgress {
   }
 
   /** Registers the records of one chunk; a chunk with no records completes at once (in order). */
-  openSpan(startOffset: number, recordEnds: Uint32Array, endOffset: number, pinnedBytes: number, records: ChunkRecords): Span {
+  openSpan(
+    startOffset: number,
+    recordEnds: Uint32Array,
+    endOffset: number,
+    pinnedBytes: number,
+    records: ChunkRecords,
+  ): Span {
     const span = new Span(this, startOffset, recordEnds, endOffset, pinnedBytes, records);
     this.spans.push(span);
     if (recordEnds.length === 0) this.advance();

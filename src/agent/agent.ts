@@ -128,7 +128,10 @@ export class Agent {
     }
     for (const flow of this.flows) {
       await flow.start();
-      this.logger.info({ flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName }, 'flow started');
+      this.logger.info(
+        { flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName },
+        'flow started',
+      );
     }
     // What is older than the TTL once every file found has been saved afresh belongs to files that
     // are gone, deleted while the agent was stopped included.
@@ -161,7 +164,10 @@ export class Agent {
       const { HttpJsonApiClient } = await import('../client/http-client.js');
       const credentials = await this.credentials(resolved.region);
       client = this.clientFor(`${service}:${resolved.endpoint}:${resolved.region}`, () => {
-        this.logger.info({ service, endpoint: resolved.endpoint, region: resolved.region, regionSource: resolved.regionSource }, 'destination endpoint');
+        this.logger.info(
+          { service, endpoint: resolved.endpoint, region: resolved.region, regionSource: resolved.regionSource },
+          'destination endpoint',
+        );
         return new HttpJsonApiClient({
           service,
           endpoint: resolved.endpoint,
@@ -169,11 +175,14 @@ export class Agent {
           credentials,
           connections: Math.max(1, Math.min(this.config.maxConnections, 64)),
           requestTimeoutMs: this.config.socketTimeoutMillis,
-          userAgent: this.config.userAgentOverride ?? [this.config.userAgent, 'shardtail/0.1'].filter(Boolean).join(' '),
+          userAgent:
+            this.config.userAgentOverride ?? [this.config.userAgent, 'shardtail/0.1'].filter(Boolean).join(' '),
         });
       });
     }
-    return flow.kind === 'kinesisStream' ? new KinesisDestination(flow.streamName, client, flow.partitioning) : new FirehoseDestination(flow.streamName, client);
+    return flow.kind === 'kinesisStream'
+      ? new KinesisDestination(flow.streamName, client, flow.partitioning)
+      : new FirehoseDestination(flow.streamName, client);
   }
 
   private credentialProvider: CredentialProvider | undefined;
@@ -218,7 +227,10 @@ export class Agent {
     for (const flow of this.flows) flow.touchCheckpoints();
     this.saveCheckpoints();
     try {
-      this.events.checkpointsExpired(this.checkpoints!.expire(this.config.checkpointTimeToLiveDays, Date.now()), this.config.checkpointTimeToLiveDays);
+      this.events.checkpointsExpired(
+        this.checkpoints!.expire(this.config.checkpointTimeToLiveDays, Date.now()),
+        this.config.checkpointTimeToLiveDays,
+      );
     } catch (error) {
       this.events.checkpointExpiryFailed(error);
     }
@@ -242,7 +254,15 @@ export class Agent {
   }
 
   totals(): FlowStats {
-    const total: FlowStats = { files: 0, recordsParsed: 0, bytesParsed: 0, recordsTruncated: 0, recordsSent: 0, bytesSent: 0, bytesBehind: 0 };
+    const total: FlowStats = {
+      files: 0,
+      recordsParsed: 0,
+      bytesParsed: 0,
+      recordsTruncated: 0,
+      recordsSent: 0,
+      bytesSent: 0,
+      bytesBehind: 0,
+    };
     for (const flow of this.flows) {
       const stats = flow.stats();
       for (const key of Object.keys(total) as Array<keyof FlowStats>) total[key] += stats[key];
@@ -255,14 +275,16 @@ export class Agent {
       const stats = flow.stats();
       this.logger.info(
         { flow: flow.config.id, ...stats },
-        `Tailer Progress: Tailer has parsed ${stats.recordsParsed} records (${stats.bytesParsed} bytes), and has successfully sent ${stats.recordsSent} records to destination; ${stats.bytesBehind} bytes behind.`,
+        `Tailer Progress: Tailer has parsed ${stats.recordsParsed} records (${stats.bytesParsed} bytes), and ` +
+          `has successfully sent ${stats.recordsSent} records to destination; ${stats.bytesBehind} bytes behind.`,
       );
     }
     const total = this.totals();
     const uptimeMs = Date.now() - this.startedMs;
     this.logger.info(
       { ...total, uptimeMs },
-      `Agent: Progress: ${total.recordsParsed} records parsed (${total.bytesParsed} bytes), and ${total.recordsSent} records sent successfully to destinations. Uptime: ${uptimeMs}ms`,
+      `Agent: Progress: ${total.recordsParsed} records parsed (${total.bytesParsed} bytes), and ` +
+        `${total.recordsSent} records sent successfully to destinations. Uptime: ${uptimeMs}ms`,
     );
   }
 
@@ -331,7 +353,11 @@ export class Agent {
     for (const client of this.clients.values()) await client.close();
     await this.engine?.stop();
     this.checkpoints?.close();
-    if (!drained) this.logger.warn({ timeoutMs }, 'shutdown timeout: some records were not acknowledged and will be sent again at the next start');
+    if (!drained)
+      this.logger.warn(
+        { timeoutMs },
+        'shutdown timeout: some records were not acknowledged and will be sent again at the next start',
+      );
     return { drained };
   }
 }

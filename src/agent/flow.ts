@@ -89,10 +89,16 @@ export class Flow {
     this.config = config;
     this.events = events;
     const maxRecordBytes = destination.limits.maxRecordBytes - destination.recordOverheadBytes;
-    const budgetBytes = Math.min(MAX_FLOW_BUDGET_BYTES, Math.max(config.maxBufferSizeBytes, config.publishQueueCapacity * config.maxBufferSizeBytes));
+    const budgetBytes = Math.min(
+      MAX_FLOW_BUDGET_BYTES,
+      Math.max(config.maxBufferSizeBytes, config.publishQueueCapacity * config.maxBufferSizeBytes),
+    );
     this.budget = new MemoryBudget(budgetBytes, options.agentBudget);
     this.readBuffers = new ReadBuffers(options.chunkSize ?? DEFAULT_CHUNK_BYTES);
-    this.pipeline = new ProcessingPipeline([], new RecordLimit(maxRecordBytes, Buffer.from(config.truncatedRecordTerminator, 'utf8')));
+    this.pipeline = new ProcessingPipeline(
+      [],
+      new RecordLimit(maxRecordBytes, Buffer.from(config.truncatedRecordTerminator, 'utf8')),
+    );
     this.sender = new Sender({
       destination,
       maxInFlight: options.maxInFlight,
@@ -152,7 +158,8 @@ export class Flow {
 
   /** Finds the files and starts reading. */
   async start(): Promise<void> {
-    const firstStart = this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
+    const firstStart =
+      this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
     await this.discovery.start(firstStart);
     if (this.options.mode === 'daemon') {
       this.pollTimer = setInterval(() => this.poll(), this.config.minTimeBetweenFilePollsMillis);
@@ -226,7 +233,9 @@ export class Flow {
 
   /** True once every file was read to its end and let go, and everything read was acknowledged. */
   get drained(): boolean {
-    return this.files.size === 0 && this.dirty.allDelivered && this.batcher.openRecords === 0 && this.sender.pending === 0;
+    return (
+      this.files.size === 0 && this.dirty.allDelivered && this.batcher.openRecords === 0 && this.sender.pending === 0
+    );
   }
 
   stats(): FlowStats {

@@ -77,7 +77,10 @@ export class Batcher {
   }
 
   private start(): { batch: Batch; fill: BatchFill } {
-    const open = { batch: emptyBatch(this.now()), fill: this.options.packer.fill(this.options.maxEntries, this.options.maxBytes) };
+    const open = {
+      batch: emptyBatch(this.now()),
+      fill: this.options.packer.fill(this.options.maxEntries, this.options.maxBytes),
+    };
     this.open = open;
     this.ageTimer = setTimeout(() => this.seal(), this.options.maxAgeMs);
     this.ageTimer.unref();

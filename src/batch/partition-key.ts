@@ -60,7 +60,7 @@ function fieldOf(data: Buffer, field: string): string | undefined {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const value = (parsed as Record<string, unknown>)[field];
-  if (value === undefined || value === null || typeof value === 'object') return undefined;
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') return undefined;
   const key = String(value);
   if (key.length === 0) return undefined;
   return key.length > 256 ? key.slice(0, 256) : key;

@@ -150,12 +150,16 @@ export class CheckpointStore {
    * present then: files that appear later, even while the agent is stopped, are read from the start.
    */
   markFlowStarted(flowId: string, nowMs: number): boolean {
-    return this.db.prepare('INSERT OR IGNORE INTO flows (flow_id, first_started_ms) VALUES (?, ?)').run(flowId, nowMs).changes === 1;
+    return (
+      this.db.prepare('INSERT OR IGNORE INTO flows (flow_id, first_started_ms) VALUES (?, ?)').run(flowId, nowMs)
+        .changes === 1
+    );
   }
 
   /** Drops rows not updated for `ttlDays`; returns how many. */
   expire(ttlDays: number, nowMs: number): number {
-    return this.db.prepare('DELETE FROM file_checkpoints WHERE updated_ms < ?').run(nowMs - ttlDays * 86_400_000).changes;
+    return this.db.prepare('DELETE FROM file_checkpoints WHERE updated_ms < ?').run(nowMs - ttlDays * 86_400_000)
+      .changes;
   }
 
   close(): void {

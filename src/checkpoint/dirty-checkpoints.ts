@@ -40,7 +40,11 @@ export class DirtyCheckpoints {
    * dirty, so a failed save (a full disk) is retried at the next one. `isTailed` tells whether a
    * file tailed now has an identity: a let-go file whose inode such a file got has no row of its own.
    */
-  collect(tailed: Iterable<CheckpointedFile>, isTailed: (key: string) => boolean, nowMs: number): { checkpoints: FileCheckpoint[]; saved: () => void } {
+  collect(
+    tailed: Iterable<CheckpointedFile>,
+    isTailed: (key: string) => boolean,
+    nowMs: number,
+  ): { checkpoints: FileCheckpoint[]; saved: () => void } {
     const checkpoints: FileCheckpoint[] = [];
     const progresses: FileProgress[] = [];
     const add = (file: CheckpointedFile) => {

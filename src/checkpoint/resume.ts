@@ -19,7 +19,10 @@ export class ResumePoints {
     for (const checkpoint of checkpoints) this.byKey.set(identityKey(checkpoint), checkpoint);
   }
 
-  /** Where the file resumes by its checkpoint: an offset, 0 if the checkpoint is not this file's, undefined if it has none. */
+  /**
+   * Where the file resumes by its checkpoint: an offset, 0 if the checkpoint is not this file's, undefined if it has
+   * none.
+   */
   take(identity: FileIdentity, path: string, head: Buffer, size: number): number | undefined {
     const key = identityKey(identity);
     const checkpoint = this.byKey.get(key);
@@ -42,7 +45,11 @@ export class ResumePoints {
  * Where a file without a checkpoint starts. initialPosition applies to the files present at the
  * flow's first start; files that appear later, and every file of a backfill, are read from 0.
  */
-export async function startOfNewFile(handle: FileHandle, size: number, rule: { presentAtFirstStart: boolean; backfill: boolean; initialPosition: InitialPosition }): Promise<number> {
+export async function startOfNewFile(
+  handle: FileHandle,
+  size: number,
+  rule: { presentAtFirstStart: boolean; backfill: boolean; initialPosition: InitialPosition },
+): Promise<number> {
   if (rule.backfill || !rule.presentAtFirstStart || rule.initialPosition === 'START_OF_FILE') return 0;
   return endOfLastLine(handle, size);
 }

@@ -8,7 +8,12 @@ export class AwsApiError extends Error {
   readonly retryable: boolean;
   readonly requestId?: string;
 
-  constructor(code: string, message: string, status: number, options: { retryable?: boolean; requestId?: string; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    status: number,
+    options: { retryable?: boolean; requestId?: string; cause?: unknown } = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = code;
     this.code = code;

@@ -11,5 +11,13 @@ export interface ApiLimits {
   readonly maxCallBytes: number;
 }
 
-export const KINESIS_LIMITS: ApiLimits = { maxRecordBytes: 1024 * 1024, maxEntriesPerCall: 500, maxCallBytes: 5 * 1024 * 1024 };
-export const FIREHOSE_LIMITS: ApiLimits = { maxRecordBytes: 1000 * 1024, maxEntriesPerCall: 500, maxCallBytes: 4 * 1024 * 1024 };
+export const KINESIS_LIMITS: ApiLimits = {
+  maxRecordBytes: 1024 * 1024,
+  maxEntriesPerCall: 500,
+  maxCallBytes: 5 * 1024 * 1024,
+};
+export const FIREHOSE_LIMITS: ApiLimits = {
+  maxRecordBytes: 1000 * 1024,
+  maxEntriesPerCall: 500,
+  maxCallBytes: 4 * 1024 * 1024,
+};

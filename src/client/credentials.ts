@@ -64,38 +64,44 @@ export function createCredentialProvider(options: CredentialOptions): Credential
     throw new Error('credentials: a session token needs awsAccessKeyId and awsSecretAccessKey');
   }
 
-  const base: CredentialProvider = accessKeyId !== undefined && secretAccessKey !== undefined
-    ? staticCredentialProvider({ accessKeyId, secretAccessKey, sessionToken })
-    : redactingProvider(fromSdk((sdk) => sdk.fromNodeProviderChain()));
+  const base: CredentialProvider =
+    accessKeyId !== undefined && secretAccessKey !== undefined
+      ? staticCredentialProvider({ accessKeyId, secretAccessKey, sessionToken })
+      : redactingProvider(fromSdk((sdk) => sdk.fromNodeProviderChain()));
 
   const roleArn = blankToUndefined(options.assumeRoleArn);
   if (roleArn === undefined) return base;
   if (!ROLE_ARN.test(roleArn)) {
-    throw new Error(`assumeRoleARN: ${JSON.stringify(roleArn)} is not an IAM role ARN (expected e.g. "arn:aws:iam::123456789012:role/kinesis-writer")`);
+    throw new Error(
+      `assumeRoleARN: ${JSON.stringify(roleArn)} is not an IAM role ARN (expected e.g. ` +
+        `"arn:aws:iam::123456789012:role/kinesis-writer")`,
+    );
   }
   const stsEndpoint = blankToUndefined(options.stsEndpoint);
   const externalId = blankToUndefined(options.assumeRoleExternalId);
   // Checked now, not when credentials are first needed, so a bad value stops startup with its key.
   const stsOrigin = stsEndpoint === undefined ? undefined : normalizeEndpointUrl(stsEndpoint, 'sts.endpoint').origin;
-  const assumeRole = fromSdk((sdk) => sdk.fromTemporaryCredentials({
-    params: {
-      RoleArn: roleArn,
-      RoleSessionName: options.roleSessionName ?? DEFAULT_ROLE_SESSION_NAME,
-      DurationSeconds: ASSUME_ROLE_DURATION_SECONDS,
-      ...(externalId === undefined ? {} : { ExternalId: externalId }),
-    },
-    masterCredentials: base,
-    clientConfig: {
-      region: options.region,
-      requestHandler: {
-        connectionTimeout: Math.min(options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS, 5_000),
-        requestTimeout: options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS,
-        // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
-        throwOnRequestTimeout: true,
+  const assumeRole = fromSdk((sdk) =>
+    sdk.fromTemporaryCredentials({
+      params: {
+        RoleArn: roleArn,
+        RoleSessionName: options.roleSessionName ?? DEFAULT_ROLE_SESSION_NAME,
+        DurationSeconds: ASSUME_ROLE_DURATION_SECONDS,
+        ...(externalId === undefined ? {} : { ExternalId: externalId }),
       },
-      ...(stsOrigin === undefined ? {} : { endpoint: stsOrigin }),
-    },
-  }));
+      masterCredentials: base,
+      clientConfig: {
+        region: options.region,
+        requestHandler: {
+          connectionTimeout: Math.min(options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS, 5_000),
+          requestTimeout: options.stsRequestTimeoutMs ?? DEFAULT_STS_REQUEST_TIMEOUT_MS,
+          // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+          throwOnRequestTimeout: true,
+        },
+        ...(stsOrigin === undefined ? {} : { endpoint: stsOrigin }),
+      },
+    }),
+  );
   // fromTemporaryCredentials calls STS on every invocation; the cache is what makes it per-hour.
   return cachingCredentialProvider(() => assumeRole());
 }
@@ -188,7 +194,10 @@ export function redactable(credentials: AwsCredentials): AwsCredentials {
     ...(copy.expiration === undefined ? {} : { expiration: copy.expiration }),
   });
   Object.defineProperty(copy, 'toJSON', { value: safeView, enumerable: false });
-  Object.defineProperty(copy, inspect.custom, { value: () => `AwsCredentials ${inspect(safeView())}`, enumerable: false });
+  Object.defineProperty(copy, inspect.custom, {
+    value: () => `AwsCredentials ${inspect(safeView())}`,
+    enumerable: false,
+  });
   return Object.freeze(copy);
 }
 

@@ -42,9 +42,10 @@ export function resolveEndpoint(options: EndpointOptions, env: NodeJS.ProcessEnv
 
   if (configuredRegion !== undefined) {
     const region = validateRegion(configuredRegion, regionKey);
-    const endpoint = configuredEndpoint === undefined
-      ? regionalEndpoint(options.service, region)
-      : normalizeEndpointUrl(configuredEndpoint, endpointKey).origin;
+    const endpoint =
+      configuredEndpoint === undefined
+        ? regionalEndpoint(options.service, region)
+        : normalizeEndpointUrl(configuredEndpoint, endpointKey).origin;
     return { endpoint, region, regionSource: 'config' };
   }
 
@@ -63,7 +64,11 @@ export function resolveEndpoint(options: EndpointOptions, env: NodeJS.ProcessEnv
       return { endpoint: regionalEndpoint(options.service, region), region, regionSource: 'environment' };
     }
   }
-  return { endpoint: regionalEndpoint(options.service, DEFAULT_REGION), region: DEFAULT_REGION, regionSource: 'default' };
+  return {
+    endpoint: regionalEndpoint(options.service, DEFAULT_REGION),
+    region: DEFAULT_REGION,
+    regionSource: 'default',
+  };
 }
 
 /** `https://<service>.<region>.<partition DNS suffix>`. */
@@ -84,19 +89,29 @@ export function normalizeEndpointUrl(value: string, key: string): URL {
   try {
     url = new URL(withScheme);
   } catch {
-    throw new EndpointError(key, `${JSON.stringify(value)} is not a valid URL or host name (expected e.g. "https://kinesis.us-east-1.amazonaws.com" or "localhost:4567")`);
+    throw new EndpointError(
+      key,
+      `${JSON.stringify(value)} is not a valid URL or host name (expected e.g. "https://kinesis.us-east-1.amazonaws.com" or "localhost:4567")`,
+    );
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new EndpointError(key, `scheme "${url.protocol.slice(0, -1)}" is not supported; use http:// or https://`);
   }
   if (url.username !== '' || url.password !== '') {
-    throw new EndpointError(key, 'user name or password in the endpoint URL is not supported; configure credentials with awsAccessKeyId/awsSecretAccessKey or the default credential chain');
+    throw new EndpointError(
+      key,
+      'user name or password in the endpoint URL is not supported; configure credentials with ' +
+        'awsAccessKeyId/awsSecretAccessKey or the default credential chain',
+    );
   }
   if (url.hostname === '') {
     throw new EndpointError(key, `${JSON.stringify(value)} has no host name`);
   }
   if ((url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.hash !== '') {
-    throw new EndpointError(key, `${JSON.stringify(url.origin + url.pathname + url.search)} has a path or query; give only scheme, host and port`);
+    throw new EndpointError(
+      key,
+      `${JSON.stringify(url.origin + url.pathname + url.search)} has a path or query; give only scheme, host and port`,
+    );
   }
   return url;
 }
@@ -148,7 +163,13 @@ const PARTITIONS: ReadonlyArray<{ regionPrefix: RegExp; dnsSuffix: string }> = [
   { regionPrefix: /^eu-isoe-/, dnsSuffix: 'cloud.adc-e.uk' },
 ];
 
-const AWS_DNS_SUFFIXES = ['amazonaws.com', 'amazonaws.com.cn', 'api.aws', 'amazonwebservices.com.cn', ...PARTITIONS.map((p) => p.dnsSuffix)];
+const AWS_DNS_SUFFIXES = [
+  'amazonaws.com',
+  'amazonaws.com.cn',
+  'api.aws',
+  'amazonwebservices.com.cn',
+  ...PARTITIONS.map((p) => p.dnsSuffix),
+];
 
 /** `us-east-1`, `us-gov-west-1`, `cn-north-1`, `eusc-de-east-1`, `us-isob-east-1`. */
 const REGION_SHAPE = /^[a-z]{2,4}(?:-[a-z]+)+-\d+$/;
@@ -161,7 +182,9 @@ const REGION_SYNTAX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function validateRegion(region: string, key: string): string {
   if (!REGION_SYNTAX.test(region)) {
-    const hint = REGION_SYNTAX.test(region.toLowerCase()) ? ` (regions are lower case: "${region.toLowerCase()}")` : ' (expected e.g. "us-east-1")';
+    const hint = REGION_SYNTAX.test(region.toLowerCase())
+      ? ` (regions are lower case: "${region.toLowerCase()}")`
+      : ' (expected e.g. "us-east-1")';
     throw new Error(`${key}: ${JSON.stringify(region)} is not a valid region name${hint}`);
   }
   return region;

@@ -53,8 +53,10 @@ export class HttpJsonApiClient implements JsonApiClient {
     const url = normalizeEndpointUrl(options.endpoint, 'endpoint');
     const connections = options.connections ?? DEFAULT_CONNECTIONS;
     const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    if (!Number.isInteger(connections) || connections < 1) throw new Error(`connections must be a positive integer, got ${connections}`);
-    if (!(requestTimeoutMs >= 0)) throw new Error(`requestTimeoutMs must be 0 (no deadline) or more, got ${requestTimeoutMs}`);
+    if (!Number.isInteger(connections) || connections < 1)
+      throw new Error(`connections must be a positive integer, got ${connections}`);
+    if (!(requestTimeoutMs >= 0))
+      throw new Error(`requestTimeoutMs must be 0 (no deadline) or more, got ${requestTimeoutMs}`);
     if (options.region.trim() === '') throw new Error('region must not be empty (it is part of the SigV4 signature)');
 
     this.service = options.service;
@@ -65,7 +67,11 @@ export class HttpJsonApiClient implements JsonApiClient {
     this.userAgent = options.userAgent ?? `shardtail node/${process.versions.node}`;
     this.requestTimeoutMs = requestTimeoutMs;
     this.clock = options.clock ?? (() => new Date());
-    this.signingTarget = { protocol: url.protocol, hostname: url.hostname, ...(url.port === '' ? {} : { port: Number(url.port) }) };
+    this.signingTarget = {
+      protocol: url.protocol,
+      hostname: url.hostname,
+      ...(url.port === '' ? {} : { port: Number(url.port) }),
+    };
     this.signer = new SignatureV4({
       service: options.service,
       region: options.region,
@@ -76,7 +82,11 @@ export class HttpJsonApiClient implements JsonApiClient {
     });
     // 0 is the Java agent's socketTimeoutMillis for "wait as long as it takes": undici's own
     // header and body timeouts (300 s) are lifted too.
-    this.pool = new Pool(url.origin, { connections, pipelining: 1, ...(requestTimeoutMs === 0 ? { headersTimeout: 0, bodyTimeout: 0 } : {}) });
+    this.pool = new Pool(url.origin, {
+      connections,
+      pipelining: 1,
+      ...(requestTimeoutMs === 0 ? { headersTimeout: 0, bodyTimeout: 0 } : {}),
+    });
   }
 
   async call<T = unknown>(action: string, input: object): Promise<T> {
@@ -89,7 +99,10 @@ export class HttpJsonApiClient implements JsonApiClient {
 
     const deadline = new AbortController();
     // Timers take at most 2^31 - 1 ms; a longer one would fire at once.
-    const timer = this.requestTimeoutMs > 0 ? setTimeout(() => deadline.abort(), Math.min(this.requestTimeoutMs, MAX_TIMER_MS)) : undefined;
+    const timer =
+      this.requestTimeoutMs > 0
+        ? setTimeout(() => deadline.abort(), Math.min(this.requestTimeoutMs, MAX_TIMER_MS))
+        : undefined;
     timer?.unref();
     try {
       const response = await this.pool.request({ path: '/', method: 'POST', headers, body, signal: deadline.signal });
@@ -132,10 +145,15 @@ export class HttpJsonApiClient implements JsonApiClient {
       return signed.headers;
     } catch (error) {
       // The signer's only failure mode is the credential provider (chain exhausted, STS/IMDS down).
-      throw new AwsApiError('CredentialsError', `${this.describe(action)}: could not get AWS credentials: ${describeCause(error)}`, 0, {
-        retryable: true,
-        cause: error,
-      });
+      throw new AwsApiError(
+        'CredentialsError',
+        `${this.describe(action)}: could not get AWS credentials: ${describeCause(error)}`,
+        0,
+        {
+          retryable: true,
+          cause: error,
+        },
+      );
     }
   }
 
@@ -145,10 +163,15 @@ export class HttpJsonApiClient implements JsonApiClient {
       return JSON.parse(text);
     } catch (error) {
       // Usually a proxy or captive portal answering 200; the call may not have reached the service.
-      throw new AwsApiError('InvalidResponse', `${this.describe(action)}: HTTP ${status} response is not JSON: ${snippet(text)}`, status, {
-        retryable: true,
-        cause: error,
-      });
+      throw new AwsApiError(
+        'InvalidResponse',
+        `${this.describe(action)}: HTTP ${status} response is not JSON: ${snippet(text)}`,
+        status,
+        {
+          retryable: true,
+          cause: error,
+        },
+      );
     }
   }
 
@@ -159,7 +182,8 @@ export class HttpJsonApiClient implements JsonApiClient {
     text: string,
     requestHeaders: Record<string, string>,
   ): AwsApiError {
-    const requestId = firstHeader(responseHeaders, 'x-amzn-requestid') ?? firstHeader(responseHeaders, 'x-amz-request-id');
+    const requestId =
+      firstHeader(responseHeaders, 'x-amzn-requestid') ?? firstHeader(responseHeaders, 'x-amz-request-id');
     const parsed = parseObject(text);
     const type = firstHeader(responseHeaders, 'x-amzn-errortype') ?? stringMember(parsed, '__type');
     if (type !== undefined && bareErrorCode(type) !== '') {
@@ -175,7 +199,12 @@ export class HttpJsonApiClient implements JsonApiClient {
   private transportError(action: string, error: unknown, deadlinePassed: boolean): AwsApiError {
     const code = errorCode(error);
     if (this.closed !== undefined && (code === 'UND_ERR_CLOSED' || code === 'UND_ERR_DESTROYED')) {
-      return new AwsApiError('ClientClosed', `${this.describe(action)}: the client was closed while the call was being prepared`, 0, { retryable: false, cause: error });
+      return new AwsApiError(
+        'ClientClosed',
+        `${this.describe(action)}: the client was closed while the call was being prepared`,
+        0,
+        { retryable: false, cause: error },
+      );
     }
     if (deadlinePassed || (code !== undefined && TIMEOUT_CODES.has(code))) {
       const message = deadlinePassed
@@ -184,12 +213,20 @@ export class HttpJsonApiClient implements JsonApiClient {
       return new AwsApiError('RequestTimeout', message, 0, { retryable: true, cause: error });
     }
     if (code !== undefined && REQUEST_BUG_CODES.has(code)) {
-      return new AwsApiError('InvalidRequest', `${this.describe(action)}: request rejected before sending: ${describeCause(error)}`, 0, {
-        retryable: false,
-        cause: error,
-      });
+      return new AwsApiError(
+        'InvalidRequest',
+        `${this.describe(action)}: request rejected before sending: ${describeCause(error)}`,
+        0,
+        {
+          retryable: false,
+          cause: error,
+        },
+      );
     }
-    return new AwsApiError('NetworkError', `${this.describe(action)}: ${describeCause(error)}`, 0, { retryable: true, cause: error });
+    return new AwsApiError('NetworkError', `${this.describe(action)}: ${describeCause(error)}`, 0, {
+      retryable: true,
+      cause: error,
+    });
   }
 
   private describe(action: string): string {
@@ -207,11 +244,12 @@ export class NodeSha256 {
   private hash: Hash | Hmac;
 
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
-    this.key = secret === undefined || typeof secret === 'string'
-      ? secret
-      : ArrayBuffer.isView(secret)
-        ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
-        : new Uint8Array(secret);
+    this.key =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+          : new Uint8Array(secret);
     this.hash = this.start();
   }
 
@@ -232,12 +270,23 @@ export class NodeSha256 {
   }
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
 /** Retrying these cannot help: the request itself is malformed (e.g. a control character in a header). */
-const REQUEST_BUG_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED', 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH', 'ERR_INVALID_CHAR']);
+const REQUEST_BUG_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+  'ERR_INVALID_CHAR',
+]);
 
 function errorCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  const code =
+    (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
@@ -270,7 +319,9 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   if (text.length === 0) return undefined;
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsApiError } from './api-error.js';
 import type { JsonApiClient } from './json-api-client.js';
 
-export type StartPosition = { type: 'TRIM_HORIZON' } | { type: 'LATEST' } | { type: 'AT_TIMESTAMP'; timestampMs: number };
+export type StartPosition =
+  { type: 'TRIM_HORIZON' } | { type: 'LATEST' } | { type: 'AT_TIMESTAMP'; timestampMs: number };
 
 export interface StreamRecord {
   shardId: string;
@@ -62,8 +63,16 @@ export async function* readStream(client: JsonApiClient, options: ReadOptions): 
 
   const startIterator = async (shard: ShardInfo, initial: boolean): Promise<string> => {
     // Shards that appear after the read started hold only new records: read them whole.
-    const position: StartPosition = initial ? options.from : options.from.type === 'LATEST' ? { type: 'TRIM_HORIZON' } : options.from;
-    const input: Record<string, unknown> = { StreamName: options.streamName, ShardId: shard.ShardId, ShardIteratorType: position.type };
+    const position: StartPosition = initial
+      ? options.from
+      : options.from.type === 'LATEST'
+        ? { type: 'TRIM_HORIZON' }
+        : options.from;
+    const input: Record<string, unknown> = {
+      StreamName: options.streamName,
+      ShardId: shard.ShardId,
+      ShardIteratorType: position.type,
+    };
     if (position.type === 'AT_TIMESTAMP') input.Timestamp = position.timestampMs / 1000;
     const output = await client.call<{ ShardIterator: string }>('GetShardIterator', input);
     return output.ShardIterator;
@@ -76,7 +85,9 @@ export async function* readStream(client: JsonApiClient, options: ReadOptions): 
   }
 
   const parentsDone = (shard: ShardInfo) =>
-    [shard.ParentShardId, shard.AdjacentParentShardId].every((parent) => parent === undefined || !known.has(parent) || finished.has(parent));
+    [shard.ParentShardId, shard.AdjacentParentShardId].every(
+      (parent) => parent === undefined || !known.has(parent) || finished.has(parent),
+    );
 
   let lastListMs = Date.now();
   for (;;) {
@@ -125,7 +136,8 @@ export async function* readStream(client: JsonApiClient, options: ReadOptions): 
       }
       iterator = output.NextShardIterator;
       iterators.set(shard.ShardId, iterator);
-      if (!options.follow && output.Records.length === 0 && (output.MillisBehindLatest ?? 0) === 0) finished.add(shard.ShardId);
+      if (!options.follow && output.Records.length === 0 && (output.MillisBehindLatest ?? 0) === 0)
+        finished.add(shard.ShardId);
     }
     if (options.follow && !progressed) {
       await sleep(idleWaitMs, undefined, { signal: options.signal }).catch(() => undefined);

@@ -12,15 +12,26 @@ interface BackfillArgs {
 
 export const backfillCommand: CommandModule<object, BackfillArgs> = {
   command: 'backfill',
-  describe: 'Ship every matching file from its start (or checkpoint) to its end, wait for delivery, print a summary, exit',
+  describe:
+    'Ship every matching file from its start (or checkpoint) to its end, wait for delivery, print a summary, exit',
   builder: (yargs) =>
     yargs
       .option('config', configOption)
       .option('log-pretty', { type: 'boolean', default: false, describe: 'Human-readable logs instead of JSON' })
-      .option('engine-data-dir', { type: 'string', describe: 'Data directory of the embedded engine (overrides engine.dataDir)' })
-      .option('give-up-after-seconds', { type: 'number', default: 60, describe: 'Stop and report failure when nothing was delivered for this long' }) as never,
+      .option('engine-data-dir', {
+        type: 'string',
+        describe: 'Data directory of the embedded engine (overrides engine.dataDir)',
+      })
+      .option('give-up-after-seconds', {
+        type: 'number',
+        default: 60,
+        describe: 'Stop and report failure when nothing was delivered for this long',
+      }),
   handler: async (args) => {
-    const logger = createLogger({ pretty: args['log-pretty'] || undefined, level: process.env.SHARDTAIL_LOG_LEVEL ?? 'warn' });
+    const logger = createLogger({
+      pretty: args['log-pretty'] || undefined,
+      level: process.env.SHARDTAIL_LOG_LEVEL ?? 'warn',
+    });
     const { config } = await loadConfigOrExit(args.config, logger);
     const { Agent } = await import('../agent/agent.js');
     const agent = new Agent({ config, logger, mode: 'backfill', engineDataDir: args['engine-data-dir'] });
@@ -37,13 +48,15 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     // After giving up, delivery has failed for give-up-after-seconds already: stop without waiting more.
     await agent.stop(summary.undeliveredFiles.length > 0 ? 0 : undefined);
     process.stdout.write(
-      `backfill: ${summary.files} files, ${summary.records} records, ${summary.bytes} bytes in ${summary.seconds.toFixed(3)} s (${Math.round(summary.recordsPerSecond)} records/s)` +
+      `backfill: ${summary.files} files, ${summary.records} records, ${summary.bytes} bytes in ` +
+        `${summary.seconds.toFixed(3)} s (${Math.round(summary.recordsPerSecond)} records/s)` +
         (summary.recordsTruncated > 0 ? `, ${summary.recordsTruncated} records truncated` : '') +
         '\n',
     );
     if (summary.undelivered > 0 || summary.undeliveredFiles.length > 0) {
       process.stderr.write(
-        `shardtail backfill: ${summary.undelivered} records were not delivered (nothing acknowledged for ${args['give-up-after-seconds']} s); ` +
+        `shardtail backfill: ${summary.undelivered} records were not delivered (nothing acknowledged for ` +
+          `${args['give-up-after-seconds']} s); ` +
           `a rerun resumes from the checkpoints. Not fully delivered (${summary.undeliveredFiles.length} files): ` +
           `${summary.undeliveredFiles.slice(0, 20).join(', ')}${summary.undeliveredFiles.length > 20 ? ', …' : ''}\n`,
       );

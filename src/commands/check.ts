@@ -21,10 +21,16 @@ export async function runCheck(configPath: string | undefined): Promise<CheckRes
     // Loadable, but `start` would refuse it: as much a reason to fail the check as an invalid value.
     const refused = flowsTheEmbeddedEngineCannotServe(config);
     if (refused.length > 0) {
-      return { exitCode: CONFIG_ERROR_EXIT_CODE, output: toLines([...warnings.map(formatWarning), ...refused.map(formatProblem)]) };
+      return {
+        exitCode: CONFIG_ERROR_EXIT_CODE,
+        output: toLines([...warnings.map(formatWarning), ...refused.map(formatProblem)]),
+      };
     }
     const flowCount = `${config.flows.length} flow${config.flows.length === 1 ? '' : 's'}`;
-    return { exitCode: 0, output: toLines([...warnings.map(formatWarning), `${config.configFile}: OK (${flowCount})`]) };
+    return {
+      exitCode: 0,
+      output: toLines([...warnings.map(formatWarning), `${config.configFile}: OK (${flowCount})`]),
+    };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     return {

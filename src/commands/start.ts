@@ -18,11 +18,13 @@ export async function loadConfigOrExit(explicitPath: string | undefined, logger:
   const { loadAgentConfig } = await import('../config/agent-config.js');
   try {
     const loaded = await loadAgentConfig(resolveConfigPath(explicitPath));
-    for (const warning of loaded.warnings) logger.warn({ file: warning.file, key: warning.key, flow: warning.flow }, formatProblem(warning));
+    for (const warning of loaded.warnings)
+      logger.warn({ file: warning.file, key: warning.key, flow: warning.flow }, formatProblem(warning));
     return loaded;
   } catch (error) {
     if (error instanceof ConfigError) {
-      for (const warning of error.warnings) process.stderr.write(formatProblem({ ...warning, message: `warning: ${warning.message}` }) + '\n');
+      for (const warning of error.warnings)
+        process.stderr.write(formatProblem({ ...warning, message: `warning: ${warning.message}` }) + '\n');
       for (const problem of error.problems) process.stderr.write(formatProblem(problem) + '\n');
       process.exit(CONFIG_ERROR_EXIT_CODE);
     }
@@ -34,7 +36,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Run the agent: tail the files of agent.json and ship them until SIGTERM',
   builder: (yargs) =>
-    yargs.option('config', configOption).option('log-pretty', { type: 'boolean', default: false, describe: 'Human-readable logs instead of JSON' }) as never,
+    yargs.option('config', configOption).option('log-pretty', {
+      type: 'boolean',
+      default: false,
+      describe: 'Human-readable logs instead of JSON',
+    }),
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined });
     const { config } = await loadConfigOrExit(args.config, logger);
@@ -50,32 +56,37 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = 1;
       return;
     }
-    logger.info({ config: config.configFile, flows: config.flows.length, engine: agent.engineUrl }, 'shardtail started');
+    logger.info(
+      { config: config.configFile, flows: config.flows.length, engine: agent.engineUrl },
+      'shardtail started',
+    );
 
     // SIGHUP (systemctl reload) re-reads agent.json: a config that does not load is reported and
     // the running agent carries on; a good one replaces it after an orderly stop, which drains and
     // checkpoints, so the new flows resume exactly where the old ones were acknowledged.
     let reloading = Promise.resolve();
     const reload = () => {
-      reloading = reloading.then(async () => {
-        let next;
-        let problems: string[];
-        try {
-          next = (await loadAgentConfig(config.configFile)).config;
-          // Checked before the running agent stops, since the new one would refuse to start.
-          problems = flowsTheEmbeddedEngineCannotServe(next).map(formatProblem);
-        } catch (error) {
-          problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
-        }
-        if (next === undefined || problems.length > 0) {
-          logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
-          return;
-        }
-        await agent.stop();
-        agent = new Agent({ config: next, logger, mode: 'daemon' });
-        await agent.start();
-        logger.info({ config: next.configFile, flows: next.flows.length }, 'reloaded agent.json');
-      }).catch((error) => logger.error({ err: error }, 'reload failed'));
+      reloading = reloading
+        .then(async () => {
+          let next;
+          let problems: string[];
+          try {
+            next = (await loadAgentConfig(config.configFile)).config;
+            // Checked before the running agent stops, since the new one would refuse to start.
+            problems = flowsTheEmbeddedEngineCannotServe(next).map(formatProblem);
+          } catch (error) {
+            problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
+          }
+          if (next === undefined || problems.length > 0) {
+            logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
+            return;
+          }
+          await agent.stop();
+          agent = new Agent({ config: next, logger, mode: 'daemon' });
+          await agent.start();
+          logger.info({ config: next.configFile, flows: next.flows.length }, 'reloaded agent.json');
+        })
+        .catch((error) => logger.error({ err: error }, 'reload failed'));
     };
     process.on('SIGHUP', reload);
     // Signal handlers do not keep Node running, and every timer of the agent is unref'd so that it

@@ -79,7 +79,8 @@ export function parseStartPosition(text: string): StartPosition {
   if (normalized === 'trim-horizon' || normalized === 'trim_horizon') return { type: 'TRIM_HORIZON' };
   if (normalized === 'latest') return { type: 'LATEST' };
   const ms = /^\d+(\.\d+)?$/.test(text) ? Number(text) * 1000 : Date.parse(text);
-  if (Number.isNaN(ms)) throw new Error(`--from: '${text}' is not trim-horizon, latest, an ISO-8601 time or epoch seconds`);
+  if (Number.isNaN(ms))
+    throw new Error(`--from: '${text}' is not trim-horizon, latest, an ISO-8601 time or epoch seconds`);
   return { type: 'AT_TIMESTAMP', timestampMs: ms };
 }
 
@@ -92,10 +93,19 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
         y
           .positional('name', { type: 'string', demandOption: true })
           .option('shards', { type: 'number', default: 1, describe: 'Shard count (provisioned mode)' })
-          .option('on-demand', { type: 'boolean', default: false, describe: 'On-demand capacity mode instead of a shard count' }),
+          .option('on-demand', {
+            type: 'boolean',
+            default: false,
+            describe: 'On-demand capacity mode instead of a shard count',
+          }),
       (args) =>
         withClient(args, async (client) => {
-          await client.call('CreateStream', args['on-demand'] ? { StreamName: args.name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } } : { StreamName: args.name, ShardCount: args.shards });
+          await client.call(
+            'CreateStream',
+            args['on-demand']
+              ? { StreamName: args.name, StreamModeDetails: { StreamMode: 'ON_DEMAND' } }
+              : { StreamName: args.name, ShardCount: args.shards },
+          );
           process.stdout.write(`created stream ${args.name}\n`);
         }),
     )
@@ -107,7 +117,10 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
         withClient(args, async (client) => {
           let nextToken: string | undefined;
           do {
-            const page = await client.call<{ StreamNames: string[]; NextToken?: string; HasMoreStreams: boolean }>('ListStreams', nextToken ? { NextToken: nextToken } : {});
+            const page = await client.call<{ StreamNames: string[]; NextToken?: string; HasMoreStreams: boolean }>(
+              'ListStreams',
+              nextToken ? { NextToken: nextToken } : {},
+            );
             for (const name of page.StreamNames) process.stdout.write(name + '\n');
             nextToken = page.HasMoreStreams ? page.NextToken : undefined;
           } while (nextToken);
@@ -119,11 +132,16 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
       (y) => y.positional('name', { type: 'string', demandOption: true }),
       (args) =>
         withClient(args, async (client) => {
-          const summary = await client.call<{ StreamDescriptionSummary: object }>('DescribeStreamSummary', { StreamName: args.name });
+          const summary = await client.call<{ StreamDescriptionSummary: object }>('DescribeStreamSummary', {
+            StreamName: args.name,
+          });
           const shards: object[] = [];
           let nextToken: string | undefined;
           do {
-            const page = await client.call<{ Shards: object[]; NextToken?: string }>('ListShards', nextToken ? { NextToken: nextToken } : { StreamName: args.name });
+            const page = await client.call<{ Shards: object[]; NextToken?: string }>(
+              'ListShards',
+              nextToken ? { NextToken: nextToken } : { StreamName: args.name },
+            );
             shards.push(...page.Shards);
             nextToken = page.NextToken;
           } while (nextToken);
@@ -136,9 +154,16 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
       (y) =>
         y
           .positional('name', { type: 'string', demandOption: true })
-          .option('partition-key', { type: 'string', demandOption: true, describe: 'Partition key (routes the record to a shard)' })
+          .option('partition-key', {
+            type: 'string',
+            demandOption: true,
+            describe: 'Partition key (routes the record to a shard)',
+          })
           .option('data', { type: 'string', demandOption: true, describe: 'Record data, as text' })
-          .option('explicit-hash-key', { type: 'string', describe: 'Route by this hash key instead of the partition key' }),
+          .option('explicit-hash-key', {
+            type: 'string',
+            describe: 'Route by this hash key instead of the partition key',
+          }),
       (args) =>
         withClient(args, async (client) => {
           const output = await client.call<{ ShardId: string; SequenceNumber: string }>('PutRecord', {
@@ -156,9 +181,22 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
       (y) =>
         y
           .positional('name', { type: 'string', demandOption: true })
-          .option('from', { type: 'string', default: 'trim-horizon', describe: 'trim-horizon, latest, or a time (ISO-8601 or epoch seconds)' })
-          .option('follow', { alias: 'f', type: 'boolean', default: false, describe: 'Keep reading new records until interrupted' })
-          .option('json', { type: 'boolean', default: false, describe: 'One JSON object per record with key, sequence number, shard and arrival time' }),
+          .option('from', {
+            type: 'string',
+            default: 'trim-horizon',
+            describe: 'trim-horizon, latest, or a time (ISO-8601 or epoch seconds)',
+          })
+          .option('follow', {
+            alias: 'f',
+            type: 'boolean',
+            default: false,
+            describe: 'Keep reading new records until interrupted',
+          })
+          .option('json', {
+            type: 'boolean',
+            default: false,
+            describe: 'One JSON object per record with key, sequence number, shard and arrival time',
+          }),
       (args) =>
         withClient(args, async (client) => {
           const from = parseStartPosition(args.from);
@@ -167,7 +205,12 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
           try {
-            for await (const record of readStream(client, { streamName: args.name, from, follow: args.follow, signal: abort.signal })) {
+            for await (const record of readStream(client, {
+              streamName: args.name,
+              from,
+              follow: args.follow,
+              signal: abort.signal,
+            })) {
               if (args.json) {
                 process.stdout.write(
                   JSON.stringify({
@@ -181,7 +224,9 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
                 );
               } else {
                 const needsNewline = record.data.length === 0 || record.data[record.data.length - 1] !== 0x0a;
-                if (!process.stdout.write(needsNewline ? Buffer.concat([record.data, Buffer.from('\n')]) : record.data)) {
+                if (
+                  !process.stdout.write(needsNewline ? Buffer.concat([record.data, Buffer.from('\n')]) : record.data)
+                ) {
                   await new Promise((resolve) => process.stdout.once('drain', resolve));
                 }
               }
@@ -200,8 +245,15 @@ export const streamCommand: CommandModule<object, CommonArgs> = {
   builder: (yargs) =>
     subcommands(
       yargs
-        .option('endpoint', { type: 'string', default: process.env.SHARDTAIL_ENDPOINT ?? DEFAULT_ENDPOINT, describe: 'Kinesis endpoint URL' })
-        .option('region', { type: 'string', describe: 'Signing region (default: from the endpoint host, AWS_REGION, or us-east-1)' }),
-    ) as Argv<CommonArgs>,
+        .option('endpoint', {
+          type: 'string',
+          default: process.env.SHARDTAIL_ENDPOINT ?? DEFAULT_ENDPOINT,
+          describe: 'Kinesis endpoint URL',
+        })
+        .option('region', {
+          type: 'string',
+          describe: 'Signing region (default: from the endpoint host, AWS_REGION, or us-east-1)',
+        }),
+    ),
   handler: () => undefined,
 };

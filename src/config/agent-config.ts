@@ -13,8 +13,7 @@ import { describeValue } from './schema.js';
 import type { LoadedAgentConfig } from './types.js';
 
 export type * from './types.js';
-export { ConfigError, formatProblem, type ConfigProblem } from './problems.js';
-export { AGENT_DIRECTORY_NAME } from './load-files.js';
+export { ConfigError, type ConfigProblem } from './problems.js';
 
 export async function loadAgentConfig(configPath: string): Promise<LoadedAgentConfig> {
   const configFile = path.resolve(configPath);
@@ -42,7 +41,11 @@ export async function loadAgentConfig(configPath: string): Promise<LoadedAgentCo
   addFlows(await readAgentDirectoryFlows(configFile, findings));
 
   if (flowSources.length === 0) {
-    findings.error(configFile, 'flows', `no flows are configured; add one to "flows" here or in a file in ${AGENT_DIRECTORY_NAME}/`);
+    findings.error(
+      configFile,
+      'flows',
+      `no flows are configured; add one to "flows" here or in a file in ${AGENT_DIRECTORY_NAME}/`,
+    );
   }
   reportDuplicateFlows(validFlows, findings);
   if (globals !== undefined) reportGlobHazards(validFlows, globals, configFile, findings);
@@ -52,7 +55,11 @@ export async function loadAgentConfig(configPath: string): Promise<LoadedAgentCo
   const warnings = findings.problems('warning', labels);
   if (errors.length > 0 || globals === undefined) throw new ConfigError(errors, warnings);
   return {
-    config: buildAgentConfig(configFile, globals, validFlows.map(({ flow }) => flow)),
+    config: buildAgentConfig(
+      configFile,
+      globals,
+      validFlows.map(({ flow }) => flow),
+    ),
     warnings,
   };
 }

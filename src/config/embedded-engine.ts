@@ -19,6 +19,8 @@ export function flowsTheEmbeddedEngineCannotServe(config: AgentConfig): ConfigPr
       file: flow.sourceFile,
       key: 'deliveryStream',
       flow: flow.label,
-      message: 'the embedded engine has no Firehose yet; set firehose.endpoint to ship it to Firehose, or ship the flow to a kinesisStream',
+      message:
+        'the embedded engine has no Firehose yet; set firehose.endpoint to ship it to Firehose, or ship the ' +
+        'flow to a kinesisStream',
     }));
 }

@@ -28,7 +28,9 @@ export class Findings {
 
   /** Records an error unless the same key already has one: the first reason is the one to fix. */
   error(file: string, keyPath: string, message: string): void {
-    const known = this.list.some((finding) => finding.severity === 'error' && finding.file === file && finding.keyPath === keyPath);
+    const known = this.list.some(
+      (finding) => finding.severity === 'error' && finding.file === file && finding.keyPath === keyPath,
+    );
     if (!known) this.list.push({ severity: 'error', file, keyPath, message });
   }
 
@@ -42,7 +44,10 @@ export class Findings {
 
   zodIssues(file: string, keyPath: string, issues: readonly z.core.$ZodIssue[]): void {
     for (const issue of issues) {
-      const issuePath = issue.path.reduce<string>((parent, key) => childKeyPath(parent, typeof key === 'symbol' ? String(key) : key), keyPath);
+      const issuePath = issue.path.reduce<string>(
+        (parent, key) => childKeyPath(parent, typeof key === 'symbol' ? String(key) : key),
+        keyPath,
+      );
       this.error(file, issuePath, issue.message);
     }
   }
@@ -74,8 +79,9 @@ export function flowLabels(sources: readonly FlowSource[]): FlowLabels {
 export function flowLabel(index: number, raw: JsonValue): string {
   const name = `flows[${index}]`;
   if (!isJsonObject(raw)) return name;
-  const destinations = (['kinesisStream', 'deliveryStream'] as const)
-    .filter((key) => typeof raw[key] === 'string' || typeof raw[key] === 'number')
-    .map((key) => `${key} ${String(raw[key])}`);
+  const destinations = (['kinesisStream', 'deliveryStream'] as const).flatMap((key) => {
+    const value = raw[key];
+    return typeof value === 'string' || typeof value === 'number' ? [`${key} ${value}`] : [];
+  });
   return destinations.length === 0 ? name : `${name} (${destinations.join(', ')})`;
 }

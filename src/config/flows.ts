@@ -26,7 +26,11 @@ export function validateFlow(source: FlowSource, findings: Findings): FlowConfig
   const flowPath = `flows[${index}]`;
   const keyPath = (key: string) => childKeyPath(flowPath, key);
   if (!isJsonObject(raw)) {
-    findings.error(file, flowPath, `${describeValue(raw)} is not a flow (an object with filePattern and kinesisStream or deliveryStream)`);
+    findings.error(
+      file,
+      flowPath,
+      `${describeValue(raw)} is not a flow (an object with filePattern and kinesisStream or deliveryStream)`,
+    );
     return undefined;
   }
   const errorsBefore = findings.errorCount;
@@ -39,7 +43,8 @@ export function validateFlow(source: FlowSource, findings: Findings): FlowConfig
     findings.error(
       file,
       keyPath('deliveryStream'),
-      'a flow sends to one stream, but both kinesisStream and deliveryStream are set (the Java agent silently used deliveryStream)',
+      'a flow sends to one stream, but both kinesisStream and deliveryStream are set (the Java agent silently ' +
+        'used deliveryStream)',
     );
   }
   // With neither key, validate the rest as a Kinesis flow anyway so that every problem is reported.
@@ -108,8 +113,10 @@ function checkPartitionKeyOptions(raw: JsonObject, file: string, flowPath: strin
   for (const { option, key } of companions) {
     const selected = raw.partitionKeyOption === option;
     const present = Object.hasOwn(raw, key);
-    if (selected && !present) findings.error(file, childKeyPath(flowPath, key), `is required when partitionKeyOption is ${option}`);
-    if (!selected && present) findings.warning(file, childKeyPath(flowPath, key), `is ignored unless partitionKeyOption is ${option}`);
+    if (selected && !present)
+      findings.error(file, childKeyPath(flowPath, key), `is required when partitionKeyOption is ${option}`);
+    if (!selected && present)
+      findings.warning(file, childKeyPath(flowPath, key), `is ignored unless partitionKeyOption is ${option}`);
   }
 }
 
@@ -126,12 +133,19 @@ function partitioning(settings: KinesisFlowSettings): Partitioning {
 
 type CommonFlowSettings = Pick<KinesisFlowSettings, keyof KinesisFlowSettings & keyof FirehoseFlowSettings>;
 
-function buildFlowSettings(settings: CommonFlowSettings, sourceFile: string, label: string, dataProcessingOptions: DataProcessingOption[]) {
+function buildFlowSettings(
+  settings: CommonFlowSettings,
+  sourceFile: string,
+  label: string,
+  dataProcessingOptions: DataProcessingOption[],
+) {
   return {
     label,
     sourceFile,
     filePattern: resolveFilePattern(settings.filePattern, sourceFile),
-    excludePatterns: settings.excludePattern.map((pattern) => (pattern.includes('/') ? resolveFilePattern(pattern, sourceFile) : pattern)),
+    excludePatterns: settings.excludePattern.map((pattern) =>
+      pattern.includes('/') ? resolveFilePattern(pattern, sourceFile) : pattern,
+    ),
     initialPosition: settings.initialPosition,
     maxBufferAgeMillis: settings.maxBufferAgeMillis,
     maxBufferSizeRecords: settings.maxBufferSizeRecords,
@@ -166,16 +180,26 @@ export function reportDuplicateFlows(flows: readonly ValidFlow[], findings: Find
       continue;
     }
     const where = first.sourceFile === flow.sourceFile ? first.label : `${first.label} in ${first.sourceFile}`;
-    findings.error(source.file, `flows[${source.index}].filePattern`, `duplicate flow: ${where} already sends ${flow.filePattern} to ${flow.kind} ${flow.streamName}`);
+    findings.error(
+      source.file,
+      `flows[${source.index}].filePattern`,
+      `duplicate flow: ${where} already sends ${flow.filePattern} to ${flow.kind} ${flow.streamName}`,
+    );
   }
 }
 
-export function reportGlobHazards(flows: readonly ValidFlow[], settings: GlobalSettings, configFile: string, findings: Findings): void {
+export function reportGlobHazards(
+  flows: readonly ValidFlow[],
+  settings: GlobalSettings,
+  configFile: string,
+  findings: Findings,
+): void {
   const own = {
     engineDataDir: settings.engine.embedded ? resolvePath(settings.engine.dataDir, configFile) : undefined,
     checkpointFile: resolvePath(settings.checkpointFile, configFile),
   };
   for (const { source, flow } of flows) {
-    for (const hazard of globHazards(flow.filePattern, own)) findings.warning(source.file, `flows[${source.index}].filePattern`, `${flow.filePattern} ${hazard}`);
+    for (const hazard of globHazards(flow.filePattern, own))
+      findings.warning(source.file, `flows[${source.index}].filePattern`, `${flow.filePattern} ${hazard}`);
   }
 }

@@ -4,7 +4,13 @@ import type { Findings } from './findings.js';
 import { isJsonObject, type JsonObject } from './jsonc.js';
 import { describeUnknownGlobalKey, warnAboutUnknownKeys } from './keys.js';
 import { resolvePath } from './paths.js';
-import { AUTO_CREATE_STREAMS_KEYS, engineSchema, globalSchema, IGNORED_GLOBAL_KEYS, type GlobalSettings } from './schema.js';
+import {
+  AUTO_CREATE_STREAMS_KEYS,
+  engineSchema,
+  globalSchema,
+  IGNORED_GLOBAL_KEYS,
+  type GlobalSettings,
+} from './schema.js';
 import type { AgentConfig, FlowConfig } from './types.js';
 import { reportUnimplementedKeys } from './unimplemented-keys.js';
 
@@ -17,7 +23,13 @@ export function validateGlobals(document: JsonObject, file: string, findings: Fi
   if (isJsonObject(engine)) {
     warnAboutUnknownKeys(engine, Object.keys(engineSchema.shape), file, 'engine', findings);
     if (isJsonObject(engine.autoCreateStreams)) {
-      warnAboutUnknownKeys(engine.autoCreateStreams, AUTO_CREATE_STREAMS_KEYS, file, 'engine.autoCreateStreams', findings);
+      warnAboutUnknownKeys(
+        engine.autoCreateStreams,
+        AUTO_CREATE_STREAMS_KEYS,
+        file,
+        'engine.autoCreateStreams',
+        findings,
+      );
     }
   }
 
@@ -28,8 +40,15 @@ export function validateGlobals(document: JsonObject, file: string, findings: Fi
   }
   const settings = parsed.data;
   if ((settings.awsAccessKeyId === undefined) !== (settings.awsSecretAccessKey === undefined)) {
-    const [present, missing] = settings.awsAccessKeyId === undefined ? ['awsSecretAccessKey', 'awsAccessKeyId'] : ['awsAccessKeyId', 'awsSecretAccessKey'];
-    findings.warning(file, present, `is ignored because ${missing} is not set; credentials come from the default chain`);
+    const [present, missing] =
+      settings.awsAccessKeyId === undefined
+        ? ['awsSecretAccessKey', 'awsAccessKeyId']
+        : ['awsAccessKeyId', 'awsSecretAccessKey'];
+    findings.warning(
+      file,
+      present,
+      `is ignored because ${missing} is not set; credentials come from the default chain`,
+    );
   }
   if (settings.assumeRoleExternalId !== undefined && settings.assumeRoleARN === undefined) {
     findings.warning(file, 'assumeRoleExternalId', 'is ignored because assumeRoleARN is not set');
@@ -39,7 +58,8 @@ export function validateGlobals(document: JsonObject, file: string, findings: Fi
 }
 
 export function buildAgentConfig(configFile: string, settings: GlobalSettings, flows: FlowConfig[]): AgentConfig {
-  const maxSendingThreads = settings.maxSendingThreads ?? Math.max(2, settings.maxSendingThreadsPerCore * os.availableParallelism());
+  const maxSendingThreads =
+    settings.maxSendingThreads ?? Math.max(2, settings.maxSendingThreadsPerCore * os.availableParallelism());
   const { awsAccessKeyId, awsSecretAccessKey, assumeRoleARN } = settings;
   return {
     configFile,
@@ -65,7 +85,8 @@ export function buildAgentConfig(configFile: string, settings: GlobalSettings, f
       awsAccessKeyId !== undefined && awsSecretAccessKey !== undefined
         ? { accessKeyId: awsAccessKeyId, secretAccessKey: awsSecretAccessKey }
         : undefined,
-    assumeRole: assumeRoleARN === undefined ? undefined : { roleArn: assumeRoleARN, externalId: settings.assumeRoleExternalId },
+    assumeRole:
+      assumeRoleARN === undefined ? undefined : { roleArn: assumeRoleARN, externalId: settings.assumeRoleExternalId },
     userAgent: settings.userAgent,
     userAgentOverride: settings.userAgentOverride,
     maxSendingThreads,

@@ -68,7 +68,11 @@ class JsoncParser {
     if (char === '[') return this.parseArray(keyPath);
     if (char === '"') return this.parseString();
     if (char === '-' || (char >= '0' && char <= '9')) return this.parseNumber();
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.text.startsWith(word, this.position)) {
         this.position += word.length;
         return value;

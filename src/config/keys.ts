@@ -8,15 +8,28 @@ import type { Findings } from './findings.js';
 import { firehoseFlowSchema, globalSchema, IGNORED_GLOBAL_KEYS, kinesisFlowSchema } from './schema.js';
 import { closestMatch } from './suggest.js';
 
-export const GLOBAL_KEYS: ReadonlySet<string> = new Set([...Object.keys(globalSchema.shape), 'flows', ...IGNORED_GLOBAL_KEYS.keys()]);
-export const FLOW_KEYS: ReadonlySet<string> = new Set([...Object.keys(kinesisFlowSchema.shape), ...Object.keys(firehoseFlowSchema.shape)]);
+export const GLOBAL_KEYS: ReadonlySet<string> = new Set([
+  ...Object.keys(globalSchema.shape),
+  'flows',
+  ...IGNORED_GLOBAL_KEYS.keys(),
+]);
+export const FLOW_KEYS: ReadonlySet<string> = new Set([
+  ...Object.keys(kinesisFlowSchema.shape),
+  ...Object.keys(firehoseFlowSchema.shape),
+]);
 
 export function unknownKeyMessage(key: string, knownKeys: Iterable<string>): string {
   const suggestion = closestMatch(key, knownKeys);
   return `unknown key '${key}' is ignored${suggestion === undefined ? '' : `; did you mean ${suggestion}?`}`;
 }
 
-export function warnAboutUnknownKeys(object: JsonObject, knownKeys: readonly string[], file: string, keyPath: string, findings: Findings): void {
+export function warnAboutUnknownKeys(
+  object: JsonObject,
+  knownKeys: readonly string[],
+  file: string,
+  keyPath: string,
+  findings: Findings,
+): void {
   for (const key of Object.keys(object)) {
     if (!knownKeys.includes(key)) findings.warning(file, childKeyPath(keyPath, key), unknownKeyMessage(key, knownKeys));
   }
@@ -32,7 +45,10 @@ export function describeUnknownGlobalKey(key: string, value: JsonValue): string 
       .map((subKey) => `${key}.${subKey}`)
       .filter((flatKey) => GLOBAL_KEYS.has(flatKey));
     if (flatKeys.length > 0) {
-      return `is ignored: agent.json keys are flat, write ${flatKeys.map((flatKey) => `"${flatKey}"`).join(', ')} at the top level instead`;
+      return (
+        `is ignored: agent.json keys are flat, write ` +
+        `${flatKeys.map((flatKey) => `"${flatKey}"`).join(', ')} at the top level instead`
+      );
     }
   }
   return unknownKeyMessage(key, GLOBAL_KEYS);

@@ -29,7 +29,8 @@ async function readJsonObjectFile(file: string, findings: Findings): Promise<Rea
   let document: JsonValue;
   try {
     document = parseJsonc(text, {
-      onDuplicateKey: (keyPath) => findings.warning(file, keyPath, 'appears twice in the same object; only the last value is used'),
+      onDuplicateKey: (keyPath) =>
+        findings.warning(file, keyPath, 'appears twice in the same object; only the last value is used'),
     });
   } catch (error) {
     if (error instanceof JsoncSyntaxError) return { ok: false, reason: `invalid JSON: ${error.message}` };
@@ -56,7 +57,11 @@ function describeReadError(error: NodeJS.ErrnoException): string {
 /** agent.json itself: without it there is nothing to check, so any read problem ends the load. */
 export async function readConfigDocument(configFile: string, findings: Findings): Promise<JsonObject> {
   const result = await readJsonObjectFile(configFile, findings);
-  if (!result.ok) throw new ConfigError([{ file: configFile, key: '', message: result.reason }], findings.problems('warning', new Map()));
+  if (!result.ok)
+    throw new ConfigError(
+      [{ file: configFile, key: '', message: result.reason }],
+      findings.problems('warning', new Map()),
+    );
   return result.document;
 }
 
@@ -76,7 +81,10 @@ export async function readAgentDirectoryFlows(configFile: string, findings: Find
   for (const name of names.sort()) {
     const file = path.join(directory, name);
     // stat, not lstat: like the Java agent (File.isFile), a symlink to a regular file counts.
-    const isRegularFile = await stat(file).then((info) => info.isFile(), () => false);
+    const isRegularFile = await stat(file).then(
+      (info) => info.isFile(),
+      () => false,
+    );
     if (!isRegularFile) continue;
     const result = await readJsonObjectFile(file, findings);
     if (!result.ok) {
@@ -84,7 +92,8 @@ export async function readAgentDirectoryFlows(configFile: string, findings: Find
       continue;
     }
     for (const key of Object.keys(result.document)) {
-      if (key !== 'flows') findings.warning(file, key, `is ignored: files in ${AGENT_DIRECTORY_NAME}/ only contribute "flows"`);
+      if (key !== 'flows')
+        findings.warning(file, key, `is ignored: files in ${AGENT_DIRECTORY_NAME}/ only contribute "flows"`);
     }
     const flows = result.document.flows;
     if (flows === undefined) {

@@ -9,7 +9,10 @@ import { ConfigError } from './problems.js';
 export const DEFAULT_CONFIG_PATHS: readonly string[] = ['/etc/shardtail/agent.json', '/etc/aws-kinesis/agent.json'];
 
 /** The -c value if given; otherwise the first default path that exists. */
-export function resolveConfigPath(explicitPath: string | undefined, candidates: readonly string[] = DEFAULT_CONFIG_PATHS): string {
+export function resolveConfigPath(
+  explicitPath: string | undefined,
+  candidates: readonly string[] = DEFAULT_CONFIG_PATHS,
+): string {
   if (explicitPath !== undefined) return explicitPath;
   const found = candidates.find((candidate) => existsSync(candidate));
   if (found !== undefined) return found;

@@ -30,6 +30,7 @@ export class ConfigError extends Error {
 
 /** `FILE: key (flow): message`, the one-line form used by `shardtail check` and in logs. */
 export function formatProblem(problem: ConfigProblem): string {
-  const location = problem.key === '' ? '' : ` ${problem.key}${problem.flow === undefined ? '' : ` (${problem.flow})`}:`;
+  const location =
+    problem.key === '' ? '' : ` ${problem.key}${problem.flow === undefined ? '' : ` (${problem.flow})`}:`;
   return `${problem.file}:${location} ${problem.message}`;
 }

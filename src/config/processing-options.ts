@@ -1,12 +1,25 @@
-/** Entries of a flow's dataProcessingOptions (research §1c, §2), each validated against the schema of its optionName. */
+/**
+ * Entries of a flow's dataProcessingOptions (research §1c, §2), each validated against the schema of its optionName.
+ */
 import type { z } from 'zod';
 import type { Findings } from './findings.js';
 import { childKeyPath, isJsonObject, type JsonValue } from './jsonc.js';
 import { unknownKeyMessage } from './keys.js';
-import { DATA_PROCESSING_OPTION_NAMES, dataProcessingSchemas, describeValue, LOG_FORMAT_FIELD_COUNTS, oneOf } from './schema.js';
+import {
+  DATA_PROCESSING_OPTION_NAMES,
+  dataProcessingSchemas,
+  describeValue,
+  LOG_FORMAT_FIELD_COUNTS,
+  oneOf,
+} from './schema.js';
 import type { DataProcessingOption } from './types.js';
 
-export function validateProcessingOption(entry: JsonValue, file: string, keyPath: string, findings: Findings): DataProcessingOption | undefined {
+export function validateProcessingOption(
+  entry: JsonValue,
+  file: string,
+  keyPath: string,
+  findings: Findings,
+): DataProcessingOption | undefined {
   if (!isJsonObject(entry)) {
     findings.error(file, keyPath, `${describeValue(entry)} is not a processing option (an object with optionName)`);
     return undefined;
@@ -29,7 +42,9 @@ export function validateProcessingOption(entry: JsonValue, file: string, keyPath
     findings.warning(
       file,
       childKeyPath(keyPath, key),
-      keysOfAnyOption.has(key) ? `is ignored: ${optionName.data} does not use it` : unknownKeyMessage(key, ['optionName', ...Object.keys(schema.shape)]),
+      keysOfAnyOption.has(key)
+        ? `is ignored: ${optionName.data} does not use it`
+        : unknownKeyMessage(key, ['optionName', ...Object.keys(schema.shape)]),
     );
   }
   const parsed = schema.safeParse(entry);
@@ -42,7 +57,9 @@ export function validateProcessingOption(entry: JsonValue, file: string, keyPath
   return option;
 }
 
-type ProcessingOptionSettings = { [Name in keyof typeof dataProcessingSchemas]: z.output<(typeof dataProcessingSchemas)[Name]> };
+type ProcessingOptionSettings = {
+  [Name in keyof typeof dataProcessingSchemas]: z.output<(typeof dataProcessingSchemas)[Name]>;
+};
 
 function buildProcessingOption(
   optionName: keyof ProcessingOptionSettings,
@@ -56,7 +73,12 @@ function buildProcessingOption(
     }
     case 'CSVTOJSON': {
       const settings = parsed as ProcessingOptionSettings['CSVTOJSON'];
-      return { optionName, customFieldNames: settings.customFieldNames, delimiter: settings.delimiter, jsonFormat: settings.jsonFormat };
+      return {
+        optionName,
+        customFieldNames: settings.customFieldNames,
+        delimiter: settings.delimiter,
+        jsonFormat: settings.jsonFormat,
+      };
     }
     case 'LOGTOJSON': {
       const settings = parsed as ProcessingOptionSettings['LOGTOJSON'];
@@ -70,7 +92,12 @@ function buildProcessingOption(
     }
     case 'ADDMETADATA': {
       const settings = parsed as ProcessingOptionSettings['ADDMETADATA'];
-      return { optionName, metadata: settings.metadata, timestamp: settings.timestamp, jsonFormat: settings.jsonFormat };
+      return {
+        optionName,
+        metadata: settings.metadata,
+        timestamp: settings.timestamp,
+        jsonFormat: settings.jsonFormat,
+      };
     }
     case 'ADDEC2METADATA': {
       const settings = parsed as ProcessingOptionSettings['ADDEC2METADATA'];
@@ -82,10 +109,19 @@ function buildProcessingOption(
 }
 
 /** The Java agent fails startup on the first two; the third makes it drop every record silently. */
-function checkLogToJsonFields(option: Extract<DataProcessingOption, { optionName: 'LOGTOJSON' }>, file: string, keyPath: string, findings: Findings): void {
+function checkLogToJsonFields(
+  option: Extract<DataProcessingOption, { optionName: 'LOGTOJSON' }>,
+  file: string,
+  keyPath: string,
+  findings: Findings,
+): void {
   const { matchPattern, customFieldNames, logFormat } = option;
   if (matchPattern !== undefined && customFieldNames === undefined) {
-    findings.error(file, childKeyPath(keyPath, 'customFieldNames'), 'is required with matchPattern, to name its capture groups');
+    findings.error(
+      file,
+      childKeyPath(keyPath, 'customFieldNames'),
+      'is required with matchPattern, to name its capture groups',
+    );
     return;
   }
   if (customFieldNames === undefined) return;
@@ -95,7 +131,8 @@ function checkLogToJsonFields(option: Extract<DataProcessingOption, { optionName
       findings.error(
         file,
         childKeyPath(keyPath, 'customFieldNames'),
-        `renames the ${builtInCount} fields of ${logFormat}, so it needs ${builtInCount} names, not ${customFieldNames.length}`,
+        `renames the ${builtInCount} fields of ${logFormat}, so it needs ${builtInCount} names, not ` +
+          `${customFieldNames.length}`,
       );
     }
     return;
@@ -106,7 +143,8 @@ function checkLogToJsonFields(option: Extract<DataProcessingOption, { optionName
     findings.warning(
       file,
       childKeyPath(keyPath, 'matchPattern'),
-      `has ${countOf(groupCount, 'capture group')} but customFieldNames has ${countOf(customFieldNames.length, 'name')}; every record would be dropped`,
+      `has ${countOf(groupCount, 'capture group')} but customFieldNames has ` +
+        `${countOf(customFieldNames.length, 'name')}; every record would be dropped`,
     );
   }
 }

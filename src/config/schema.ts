@@ -21,7 +21,9 @@ const LONG_MAX = Number.MAX_SAFE_INTEGER; // Java long, capped to what a JS numb
 export function describeValue(value: unknown): string {
   const text =
     typeof value === 'string'
-      ? `'${value.replace(/[\u0000-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1))}'`
+      ? // Control characters are what is to be shown escaped.
+        // eslint-disable-next-line no-control-regex
+        `'${value.replace(/[\u0000-\u001f\u007f]/g, (char) => JSON.stringify(char).slice(1, -1))}'`
       : (JSON.stringify(value) ?? String(value));
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
@@ -64,16 +66,29 @@ function long(min: number, max: number = LONG_MAX) {
 
 // The Java agent's BooleanConverter: these words, in any case, and nothing else.
 const BOOLEAN_WORDS = new Map<string, boolean>([
-  ['true', true], ['yes', true], ['t', true], ['y', true], ['1', true],
-  ['false', false], ['no', false], ['f', false], ['n', false], ['0', false],
+  ['true', true],
+  ['yes', true],
+  ['t', true],
+  ['y', true],
+  ['1', true],
+  ['false', false],
+  ['no', false],
+  ['f', false],
+  ['n', false],
+  ['0', false],
 ]);
 
 function booleanFromText(value: unknown): unknown {
-  return typeof value === 'string' || typeof value === 'number' ? (BOOLEAN_WORDS.get(String(value).toLowerCase()) ?? value) : value;
+  return typeof value === 'string' || typeof value === 'number'
+    ? (BOOLEAN_WORDS.get(String(value).toLowerCase()) ?? value)
+    : value;
 }
 
 function bool() {
-  return z.preprocess(booleanFromText, z.boolean({ error: invalid('is not a boolean (true/false, yes/no, t/f, y/n, 1/0)') }));
+  return z.preprocess(
+    booleanFromText,
+    z.boolean({ error: invalid('is not a boolean (true/false, yes/no, t/f, y/n, 1/0)') }),
+  );
 }
 
 function textFromScalar(value: unknown): unknown {
@@ -111,7 +126,10 @@ function regex() {
     try {
       new RegExp(pattern);
     } catch (error) {
-      context.addIssue({ code: 'custom', message: `${describeValue(pattern)} is not a valid regular expression: ${(error as Error).message}` });
+      context.addIssue({
+        code: 'custom',
+        message: `${describeValue(pattern)} is not a valid regular expression: ${(error as Error).message}`,
+      });
     }
   });
 }
@@ -151,7 +169,9 @@ function roleArn() {
 // ---------------------------------------------------------------------------------------------
 // Global keys (research §1a). Dotted keys are flat strings, exactly as in the Java agent's file.
 
-/** Not /var/run as in the Java agent: /var/run is a tmpfs on most distros, so checkpoints were lost on reboot (#129). */
+/**
+ * Not /var/run as in the Java agent: /var/run is a tmpfs on most distros, so checkpoints were lost on reboot (#129).
+ */
 const DEFAULT_CHECKPOINT_FILE = '/var/lib/shardtail/checkpoints.db';
 const DEFAULT_ENGINE_DATA_DIR = '/var/lib/shardtail/engine';
 
@@ -169,14 +189,11 @@ export const engineSchema = z.object(
     port: integer(0, 65_535).default(4567),
     dataDir: nonEmptyText().default(DEFAULT_ENGINE_DATA_DIR),
     autoCreateStreams: z
-      .preprocess(
-        (value) => {
-          const flag = booleanFromText(value);
-          if (flag === true) return {};
-          return flag === false ? null : value;
-        },
-        autoCreateStreamsSchema.nullable(),
-      )
+      .preprocess((value) => {
+        const flag = booleanFromText(value);
+        if (flag === true) return {};
+        return flag === false ? null : value;
+      }, autoCreateStreamsSchema.nullable())
       .transform((value) => value ?? (false as const))
       .default({ shards: 1 }),
   },
@@ -230,10 +247,16 @@ export type GlobalSettings = z.output<typeof globalSchema>;
 export const IGNORED_GLOBAL_KEYS: ReadonlyMap<string, string> = new Map([
   ['log.level', 'is ignored (removed from the Java agent in 2.0); set SHARDTAIL_LOG_LEVEL instead'],
   ['log.file', 'is ignored (removed from the Java agent in 2.0); shardtail logs to stdout, which the journal collects'],
-  ['log.maxBackupIndex', 'is ignored (removed from the Java agent in 2.0); log rotation is the journal\'s job'],
-  ['log.maxFileSize', 'is ignored (removed from the Java agent in 2.0); log rotation is the journal\'s job'],
-  ['userDefinedCredentialsProvider.classname', 'is ignored: it names a Java class, which shardtail cannot load; the rest of the credential chain is used'],
-  ['userDefinedCredentialsProvider.location', 'is ignored: it names a Java jar, which shardtail cannot load; the rest of the credential chain is used'],
+  ['log.maxBackupIndex', "is ignored (removed from the Java agent in 2.0); log rotation is the journal's job"],
+  ['log.maxFileSize', "is ignored (removed from the Java agent in 2.0); log rotation is the journal's job"],
+  [
+    'userDefinedCredentialsProvider.classname',
+    'is ignored: it names a Java class, which shardtail cannot load; the rest of the credential chain is used',
+  ],
+  [
+    'userDefinedCredentialsProvider.location',
+    'is ignored: it names a Java jar, which shardtail cannot load; the rest of the credential chain is used',
+  ],
 ]);
 
 // ---------------------------------------------------------------------------------------------
@@ -332,9 +355,21 @@ export const FIREHOSE_ONLY_FLOW_KEYS: readonly string[] = ['aggregatedRecordSize
 // dataProcessingOptions entries (research §1c, §2)
 
 export const DATA_PROCESSING_OPTION_NAMES = [
-  'SINGLELINE', 'CSVTOJSON', 'LOGTOJSON', 'ADDMETADATA', 'ADDEC2METADATA', 'ADDBRACKETS', 'USINGPLUGGIN',
+  'SINGLELINE',
+  'CSVTOJSON',
+  'LOGTOJSON',
+  'ADDMETADATA',
+  'ADDEC2METADATA',
+  'ADDBRACKETS',
+  'USINGPLUGGIN',
 ] as const;
-export const LOG_FORMATS = ['COMMONAPACHELOG', 'COMBINEDAPACHELOG', 'APACHEERRORLOG', 'SYSLOG', 'RFC3339SYSLOG'] as const;
+export const LOG_FORMATS = [
+  'COMMONAPACHELOG',
+  'COMBINEDAPACHELOG',
+  'APACHEERRORLOG',
+  'SYSLOG',
+  'RFC3339SYSLOG',
+] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** How many fields each built-in log format produces; renaming them with customFieldNames must keep the count. */
@@ -348,7 +383,9 @@ export const LOG_FORMAT_FIELD_COUNTS: Readonly<Record<LogFormat, number>> = {
 
 const jsonFormat = () => oneOf(['COMPACT', 'PRETTYPRINT']).default('COMPACT');
 const fieldNames = () =>
-  z.array(nonEmptyText(), { error: invalid('must be a list of field names') }).min(1, { error: 'must list at least one field name' });
+  z
+    .array(nonEmptyText(), { error: invalid('must be a list of field names') })
+    .min(1, { error: 'must list at least one field name' });
 
 export const dataProcessingSchemas = {
   SINGLELINE: z.object({

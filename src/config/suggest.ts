@@ -16,11 +16,7 @@ export function editDistance(a: string, b: string): number {
   for (let i = 1; i < rows; i++) {
     for (let j = 1; j < columns; j++) {
       const substitutionCost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let best = Math.min(
-        distance[i - 1][j] + 1,
-        distance[i][j - 1] + 1,
-        distance[i - 1][j - 1] + substitutionCost,
-      );
+      let best = Math.min(distance[i - 1][j] + 1, distance[i][j - 1] + 1, distance[i - 1][j - 1] + substitutionCost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
         best = Math.min(best, distance[i - 2][j - 2] + 1);
       }

@@ -185,7 +185,12 @@ export type JsonFormat = 'COMPACT' | 'PRETTYPRINT';
 
 export type DataProcessingOption =
   | { optionName: 'SINGLELINE'; parseOptions: Array<'NO_TRIM' | 'ESCAPE_NEW_LINE'> }
-  | { optionName: 'CSVTOJSON'; customFieldNames: string[]; /** A regex. Default ",". */ delimiter: string; jsonFormat: JsonFormat }
+  | {
+      optionName: 'CSVTOJSON';
+      customFieldNames: string[];
+      /** A regex. Default ",". */ delimiter: string;
+      jsonFormat: JsonFormat;
+    }
   | {
       optionName: 'LOGTOJSON';
       logFormat: LogFormat;

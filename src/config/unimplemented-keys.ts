@@ -36,7 +36,8 @@ interface ListRow {
 export type UnimplementedKey = Row<'global', GlobalSettings> | Row<'flow', AnyFlowSettings> | ListRow;
 
 const NOT_YET = 'is not implemented yet:';
-const NO_METRICS = `${NOT_YET} no CloudWatch metrics are sent (progress is logged every log.statusReportingPeriodSeconds instead)`;
+const NO_METRICS =
+  `${NOT_YET} no CloudWatch metrics are sent (progress is logged every ` + `log.statusReportingPeriodSeconds instead)`;
 /** A cloudwatch.* setting matters only while metrics are on, which is the Java agent's default. */
 const metricsWanted = (settings: GlobalSettings) => settings['cloudwatch.emitMetrics'];
 
@@ -54,27 +55,44 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
   // Only an explicit true: a file that leaves it out (the Java default, true) never asked for metrics
   // in so many words, and warning about every such file would bury the warnings that matter.
   { scope: 'global', key: 'cloudwatch.emitMetrics', warnWhen: metricsWanted, message: NO_METRICS },
-  // The other cloudwatch.* keys: whenever metrics are on, explicitly or by default; false turns them off in the Java agent too.
+  // The other cloudwatch.* keys: whenever metrics are on, explicitly or by default; false turns them off in the Java
+  // agent too.
   { scope: 'global', key: 'cloudwatch.endpoint', warnWhen: metricsWanted, message: NO_METRICS },
   { scope: 'global', key: 'cloudwatch.namespace', warnWhen: metricsWanted, message: NO_METRICS },
   { scope: 'global', key: 'cloudwatch.tagInstance', warnWhen: metricsWanted, message: NO_METRICS },
   { scope: 'global', key: 'cloudwatch.metricsBufferTimeMillis', warnWhen: metricsWanted, message: NO_METRICS },
   { scope: 'global', key: 'cloudwatch.metricsQueueSize', warnWhen: metricsWanted, message: NO_METRICS },
   // false is the default and asks for nothing.
-  { scope: 'global', key: 'useHttpGzip', warnWhen: (settings) => settings.useHttpGzip, message: `${NOT_YET} request bodies are sent uncompressed` },
+  {
+    scope: 'global',
+    key: 'useHttpGzip',
+    warnWhen: (settings) => settings.useHttpGzip,
+    message: `${NOT_YET} request bodies are sent uncompressed`,
+  },
   // Any value: there is no time limit to set.
-  { scope: 'global', key: 'checkpoints.queryTimeoutSeconds', message: `${NOT_YET} expired checkpoints are purged without a time limit` },
-  { scope: 'global', key: 'checkpoints.connectionTimeoutSeconds', message: 'has no effect (nor in the Java agent): the checkpoint database is a local file, opened without a timeout' },
+  {
+    scope: 'global',
+    key: 'checkpoints.queryTimeoutSeconds',
+    message: `${NOT_YET} expired checkpoints are purged without a time limit`,
+  },
+  {
+    scope: 'global',
+    key: 'checkpoints.connectionTimeoutSeconds',
+    message: 'has no effect (nor in the Java agent): the checkpoint database is a local file, opened without a timeout',
+  },
   // Any value: shardtail has no sender thread pool for them to size.
   {
     scope: 'global',
     key: 'sendingThreadsKeepAliveMillis',
-    message: 'has no effect: shardtail sends from one event loop, not from a thread pool (maxSendingThreads bounds the sends in flight)',
+    message:
+      'has no effect: shardtail sends from one event loop, not from a thread pool (maxSendingThreads bounds ' +
+      'the sends in flight)',
   },
   {
     scope: 'global',
     key: 'sendingThreadsMaxQueueSize',
-    message: "has no effect: shardtail has no sender thread pool; sealed batches wait in their flow (publishQueueCapacity)",
+    message:
+      'has no effect: shardtail has no sender thread pool; sealed batches wait in their flow (publishQueueCapacity)',
   },
   // undici's connect timeout is 10000 ms, the Java default: only another value asks for something else.
   {
@@ -104,7 +122,12 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     warnWhen: (settings) => settings['log.emitInternalMetrics'],
     message: `${NOT_YET} no status JSON lines are logged, only the progress lines`,
   },
-  { scope: 'global', key: 'log.emitMetrics', warnWhen: (settings) => settings['log.emitMetrics'], message: `${NOT_YET} metrics are not logged` },
+  {
+    scope: 'global',
+    key: 'log.emitMetrics',
+    warnWhen: (settings) => settings['log.emitMetrics'],
+    message: `${NOT_YET} metrics are not logged`,
+  },
 
   // An empty pattern means "not set" to the Java agent as well; it parses to undefined.
   {
@@ -123,7 +146,8 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
   {
     scope: 'flow',
     key: 'aggregatedRecordSizeBytes',
-    warnWhen: (settings) => (settings.aggregatedRecordSizeBytes ?? 0) > 0 && settings.multiLineStartPattern === undefined,
+    warnWhen: (settings) =>
+      (settings.aggregatedRecordSizeBytes ?? 0) > 0 && settings.multiLineStartPattern === undefined,
     message: `${NOT_YET} each line is its own Firehose record`,
   },
   // One warning per converter, since each changes records its own way; [] asks for nothing.
@@ -139,8 +163,16 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     },
   },
   // Any value: there is no publisher thread waiting on a queue.
-  { scope: 'flow', key: 'waitOnEmptyPublishQueueMillis', message: 'has no effect: a sealed batch is sent at once, with no publisher thread waiting for it' },
-  { scope: 'flow', key: 'waitOnFullPublishQueueMillis', message: "has no effect (nor in the Java agent): reading pauses while the flow's queue is full" },
+  {
+    scope: 'flow',
+    key: 'waitOnEmptyPublishQueueMillis',
+    message: 'has no effect: a sealed batch is sent at once, with no publisher thread waiting for it',
+  },
+  {
+    scope: 'flow',
+    key: 'waitOnFullPublishQueueMillis',
+    message: "has no effect (nor in the Java agent): reading pauses while the flow's queue is full",
+  },
   // false is the default and asks for nothing.
   {
     scope: 'flow',
@@ -156,20 +188,45 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
  */
 export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly string[]>> = {
   global: [
-    'checkpointFile', 'checkpointTimeToLiveDays',
-    'kinesis.endpoint', 'kinesis.region', 'firehose.endpoint', 'sts.endpoint',
-    'awsAccessKeyId', 'awsSecretAccessKey', 'assumeRoleARN', 'assumeRoleExternalId',
-    'userAgent', 'userAgentOverride',
-    'maxSendingThreads', 'maxSendingThreadsPerCore', 'maxConnections', 'socketTimeoutMillis', 'shutdownTimeoutMillis',
+    'checkpointFile',
+    'checkpointTimeToLiveDays',
+    'kinesis.endpoint',
+    'kinesis.region',
+    'firehose.endpoint',
+    'sts.endpoint',
+    'awsAccessKeyId',
+    'awsSecretAccessKey',
+    'assumeRoleARN',
+    'assumeRoleExternalId',
+    'userAgent',
+    'userAgentOverride',
+    'maxSendingThreads',
+    'maxSendingThreadsPerCore',
+    'maxConnections',
+    'socketTimeoutMillis',
+    'shutdownTimeoutMillis',
     'log.statusReportingPeriodSeconds',
     'engine',
   ],
   flow: [
-    'filePattern', 'excludePattern', 'initialPosition', 'kinesisStream', 'deliveryStream',
-    'partitionKeyOption', 'partitionKey', 'partitionKeyField',
-    'maxBufferAgeMillis', 'maxBufferSizeRecords', 'maxBufferSizeBytes', 'publishQueueCapacity',
-    'skipHeaderLines', 'truncatedRecordTerminator',
-    'minTimeBetweenFilePollsMillis', 'maxTimeBetweenFileTrackerRefreshMillis', 'retryInitialBackoffMillis', 'retryMaxBackoffMillis',
+    'filePattern',
+    'excludePattern',
+    'initialPosition',
+    'kinesisStream',
+    'deliveryStream',
+    'partitionKeyOption',
+    'partitionKey',
+    'partitionKeyField',
+    'maxBufferAgeMillis',
+    'maxBufferSizeRecords',
+    'maxBufferSizeBytes',
+    'publishQueueCapacity',
+    'skipHeaderLines',
+    'truncatedRecordTerminator',
+    'minTimeBetweenFilePollsMillis',
+    'maxTimeBetweenFileTrackerRefreshMillis',
+    'retryInitialBackoffMillis',
+    'retryMaxBackoffMillis',
   ],
 };
 
@@ -188,7 +245,8 @@ export function reportUnimplementedKeys(
   findings: Findings,
 ): void {
   for (const row of UNIMPLEMENTED_KEYS) {
-    if (row.scope !== target.scope || !Object.hasOwn(target.raw, row.key) || !Object.hasOwn(schemaKeys, row.key)) continue;
+    if (row.scope !== target.scope || !Object.hasOwn(target.raw, row.key) || !Object.hasOwn(schemaKeys, row.key))
+      continue;
     const rowPath = childKeyPath(keyPath, row.key);
     if ('perEntry' in row) {
       const value = target.raw[row.key];

@@ -6,7 +6,10 @@ export type DirectoryEvent = 'renamed' | 'modified';
 
 export interface DirectoryWatcherEvents {
   onEvent(kind: DirectoryEvent, path: string): void;
-  /** A directory cannot be watched (the inotify limits, say): its files are found by the periodic scans. Called for each. */
+  /**
+   * A directory cannot be watched (the inotify limits, say): its files are found by the periodic scans. Called for
+   * each.
+   */
   onError(directory: string, error: NodeJS.ErrnoException): void;
 }
 
@@ -47,7 +50,10 @@ export class DirectoryWatcher {
     for (const directory of wanted) {
       if (this.watchers.has(directory)) continue;
       if (this.watchers.size >= this.maxDirectories) {
-        this.events.onError(directory, Object.assign(new Error(`more than ${this.maxDirectories} directories to watch`), { code: 'ETOOMANY' }));
+        this.events.onError(
+          directory,
+          Object.assign(new Error(`more than ${this.maxDirectories} directories to watch`), { code: 'ETOOMANY' }),
+        );
         break;
       }
       if (this.add(directory)) added++;
@@ -63,7 +69,8 @@ export class DirectoryWatcher {
       });
     } catch (error) {
       // Gone since the scan listed it: the next scan settles it.
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') this.events.onError(directory, error as NodeJS.ErrnoException);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT')
+        this.events.onError(directory, error as NodeJS.ErrnoException);
       return false;
     }
     watcher.on('error', (error: NodeJS.ErrnoException) => {

@@ -66,10 +66,11 @@ export class FlowDiscovery {
   }
 
   private scheduleScan(): void {
-    this.scanTimer = setTimeout(async () => {
+    this.scanTimer = setTimeout(() => {
       if (this.stopped) return;
-      await this.rescan();
-      if (!this.stopped) this.scheduleScan();
+      void this.rescan().then(() => {
+        if (!this.stopped) this.scheduleScan();
+      });
     }, this.options.refreshMs);
     this.scanTimer.unref();
   }

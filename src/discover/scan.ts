@@ -132,7 +132,8 @@ export async function scanFiles(options: ScanOptions): Promise<ScanResult> {
   for (let start = 0; start < paths.length; start += STAT_CONCURRENCY) {
     await Promise.all(
       paths.slice(start, start + STAT_CONCURRENCY).map(async (path) => {
-        const info = await stat(path).catch(() => undefined); // gone between the listing and the stat: the next scan settles it
+        // gone between the listing and the stat: the next scan settles it
+        const info = await stat(path).catch(() => undefined);
         if (info === undefined || !info.isFile()) return;
         const key = `${info.dev}:${info.ino}`;
         const known = byIdentity.get(key);
@@ -163,7 +164,7 @@ async function matchedDirectories(options: ScanOptions): Promise<string[]> {
   const patterns = directoryPatterns(options.filePattern);
   const directories = [base];
   if (patterns.length > 0) {
-    const entries = (await fg(patterns, { ...walkOptions(options, false), onlyDirectories: true })) as Entry[];
+    const entries = await fg(patterns, { ...walkOptions(options, false), onlyDirectories: true });
     for (const entry of entries) directories.push(entry.path);
   }
   return directories;

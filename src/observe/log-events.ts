@@ -46,7 +46,8 @@ export class LogEvents implements AgentEvents {
     this.tooManyReported = true;
     this.logger.error(
       { filePattern, limit },
-      `filePattern matches more than ${limit} files; only the first ${limit} found are tailed (narrow filePattern or use excludePattern)`,
+      `filePattern matches more than ${limit} files; only the first ${limit} found are tailed (narrow ` +
+        `filePattern or use excludePattern)`,
     );
   }
 
@@ -54,7 +55,10 @@ export class LogEvents implements AgentEvents {
     const code = error.code ?? 'UNKNOWN';
     if (this.watchFailures.has(code)) return;
     this.watchFailures.add(code);
-    this.logger.warn({ directory, code, err: error }, 'cannot watch a directory for changes; its files are found by the periodic scans');
+    this.logger.warn(
+      { directory, code, err: error },
+      'cannot watch a directory for changes; its files are found by the periodic scans',
+    );
   }
 
   cannotOpen(path: string, code: string | undefined): void {
@@ -70,7 +74,10 @@ export class LogEvents implements AgentEvents {
   }
 
   truncatedWhileStopped(path: string, offset: number, size: number): void {
-    this.logger.warn({ path, offset, size }, 'file is shorter than its checkpoint (truncated); reading it from the start');
+    this.logger.warn(
+      { path, offset, size },
+      'file is shorter than its checkpoint (truncated); reading it from the start',
+    );
   }
 
   inodeReused(path: string, previousPath: string): void {
@@ -99,19 +106,31 @@ export class LogEvents implements AgentEvents {
   }
 
   copyFound(offset: number): void {
-    this.logger.info({ offset }, 'found the copy of a truncated file; reading it on from where the original was read to');
+    this.logger.info(
+      { offset },
+      'found the copy of a truncated file; reading it on from where the original was read to',
+    );
   }
 
   copySuspected(original: string, offset: number): void {
-    this.logger.info({ original, offset }, 'a file with the head of a tailed file appeared: a copytruncate copy if the original is truncated now');
+    this.logger.info(
+      { original, offset },
+      'a file with the head of a tailed file appeared: a copytruncate copy if the original is truncated now',
+    );
   }
 
   copyConfirmed(path: string, original: string, offset: number): void {
-    this.logger.info({ path, original, offset }, 'the copy of a truncated file (copytruncate); reading it on from where the original was read to');
+    this.logger.info(
+      { path, original, offset },
+      'the copy of a truncated file (copytruncate); reading it on from where the original was read to',
+    );
   }
 
   notACopy(path: string, original: string): void {
-    this.logger.info({ path, original }, 'not a copy after all (its original was not truncated); reading it from its start');
+    this.logger.info(
+      { path, original },
+      'not a copy after all (its original was not truncated); reading it from its start',
+    );
   }
 
   statFailed(path: string, error: unknown): void {
@@ -141,11 +160,17 @@ export class LogEvents implements AgentEvents {
     if (now - (this.retryableLoggedMs.get(code) ?? -Infinity) < RETRYABLE_LOG_INTERVAL_MS) return;
     this.retryableLoggedMs.set(code, now);
     const { service, streamName } = this.destinationNames();
-    this.logger.warn({ stream: streamName, code, reason: message }, `${service} stream ${streamName}: ${code}; retrying with backoff`);
+    this.logger.warn(
+      { stream: streamName, code, reason: message },
+      `${service} stream ${streamName}: ${code}; retrying with backoff`,
+    );
   }
 
   recordsRejected(code: string, message: string, failed: number, of: number): void {
-    this.logger.debug({ stream: this.destinationNames().streamName, failed, of, code }, 'records rejected; resending only those');
+    this.logger.debug(
+      { stream: this.destinationNames().streamName, failed, of, code },
+      'records rejected; resending only those',
+    );
     this.sendRetried(code, message);
   }
 
@@ -177,23 +202,32 @@ export class LogEvents implements AgentEvents {
     this.failedSaveLoggedMs = now;
     this.logger.error(
       { err: error, file, failedSaves: this.failedSaves },
-      'cannot save checkpoints; shipping goes on and saving is retried (a restart now would resend what was shipped since the last save)',
+      'cannot save checkpoints; shipping goes on and saving is retried (a restart now would resend what was ' +
+        'shipped since the last save)',
     );
   }
 
   checkpointStoreReset(file: string, movedTo: string, error: unknown): void {
-    this.logger.error({ file, movedTo, err: error }, 'checkpoint database unreadable; moved it aside and starting without checkpoints');
+    this.logger.error(
+      { file, movedTo, err: error },
+      'checkpoint database unreadable; moved it aside and starting without checkpoints',
+    );
   }
 
   checkpointStoreUnavailable(file: string, error: unknown): void {
     this.logger.error(
       { file, err: error },
-      'cannot open or create the checkpoint database (check checkpointFile and its directory); shipping with checkpoints in memory only, so a restart starts over as if there were none',
+      'cannot open or create the checkpoint database (check checkpointFile and its directory); shipping with ' +
+        'checkpoints in memory only, so a restart starts over as if there were none',
     );
   }
 
   checkpointsExpired(count: number, ttlDays: number): void {
-    if (count > 0) this.logger.info({ expired: count, ttlDays }, 'forgot checkpoints of files gone for longer than checkpointTimeToLiveDays');
+    if (count > 0)
+      this.logger.info(
+        { expired: count, ttlDays },
+        'forgot checkpoints of files gone for longer than checkpointTimeToLiveDays',
+      );
   }
 
   checkpointExpiryFailed(error: unknown): void {

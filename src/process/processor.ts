@@ -79,7 +79,12 @@ export class ChunkBuilder {
   build(): FramedChunk {
     const source = this.source;
     return {
-      records: new ChunkRecords(source.records.buffer, Uint32Array.from(this.starts), Uint32Array.from(this.stops), this.copies.size > 0 ? this.copies : undefined),
+      records: new ChunkRecords(
+        source.records.buffer,
+        Uint32Array.from(this.starts),
+        Uint32Array.from(this.stops),
+        this.copies.size > 0 ? this.copies : undefined,
+      ),
       startOffset: source.startOffset,
       ends: Uint32Array.from(this.ends),
       endOffset: source.endOffset,

@@ -16,7 +16,11 @@ export class RecordLimit {
    * `mayBeLonger`: records may exceed the limit (processors ran), not only those the framer cut.
    * `onTruncated` is told of each record cut, and how long it was.
    */
-  apply(chunk: FramedChunk, mayBeLonger: boolean, onTruncated: (originalBytes: number, limit: number) => void): FramedChunk {
+  apply(
+    chunk: FramedChunk,
+    mayBeLonger: boolean,
+    onTruncated: (originalBytes: number, limit: number) => void,
+  ): FramedChunk {
     if (chunk.cut !== undefined) {
       for (const [index, originalBytes] of chunk.cut) {
         this.truncate(chunk, index);

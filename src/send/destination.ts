@@ -37,11 +37,15 @@ interface ApiResult {
  */
 export function entryResults(action: string, results: unknown, sent: number, successField: string): EntryResult[] {
   if (!Array.isArray(results) || results.length !== sent) {
-    throw invalidResponse(`${action} answered ${Array.isArray(results) ? results.length : 'no'} results for ${sent} records`);
+    throw invalidResponse(
+      `${action} answered ${Array.isArray(results) ? results.length : 'no'} results for ${sent} records`,
+    );
   }
   return results.map((result: ApiResult & Record<string, unknown>) => {
-    if (typeof result?.ErrorCode === 'string') return { code: result.ErrorCode, message: String(result.ErrorMessage ?? '') };
-    if (typeof result?.[successField] !== 'string') throw invalidResponse(`a ${action} result with neither ${successField} nor ErrorCode`);
+    if (typeof result?.ErrorCode === 'string')
+      return { code: result.ErrorCode, message: String(result.ErrorMessage ?? '') };
+    if (typeof result?.[successField] !== 'string')
+      throw invalidResponse(`a ${action} result with neither ${successField} nor ErrorCode`);
     return undefined;
   });
 }

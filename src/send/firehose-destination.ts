@@ -1,6 +1,6 @@
 import type { Span } from '../acknowledge/file-progress.js';
 import { FIREHOSE_LIMITS } from '../client/api-limits.js';
-import { Blob } from '../client/blob.js';
+import { BlobBytes } from '../client/blob-bytes.js';
 import type { JsonApiClient } from '../client/json-api-client.js';
 import { entryResults, type Destination, type EntryResult } from './destination.js';
 import { RecordPerEntry, type Entry } from './packer.js';
@@ -18,8 +18,11 @@ export class FirehoseDestination implements Destination {
   ) {}
 
   async put(entries: Entry[]): Promise<EntryResult[]> {
-    const records = entries.map((entry) => ({ Data: new Blob(entry.data) }));
-    const output = await this.client.call<{ RequestResponses?: unknown }>('PutRecordBatch', { DeliveryStreamName: this.streamName, Records: records });
+    const records = entries.map((entry) => ({ Data: new BlobBytes(entry.data) }));
+    const output = await this.client.call<{ RequestResponses?: unknown }>('PutRecordBatch', {
+      DeliveryStreamName: this.streamName,
+      Records: records,
+    });
     return entryResults('PutRecordBatch', output?.RequestResponses, entries.length, 'RecordId');
   }
 }

@@ -1,6 +1,6 @@
 import type { Span } from '../acknowledge/file-progress.js';
 import { KINESIS_LIMITS } from '../client/api-limits.js';
-import { Blob } from '../client/blob.js';
+import { BlobBytes } from '../client/blob-bytes.js';
 import type { JsonApiClient } from '../client/json-api-client.js';
 import type { Partitioning } from '../config/agent-config.js';
 import { maxPartitionKeyBytes, partitionKeyFunction, type PartitionKeyFor } from '../batch/partition-key.js';
@@ -34,8 +34,11 @@ export class KinesisDestination implements Destination {
   }
 
   async put(entries: Entry[]): Promise<EntryResult[]> {
-    const records = entries.map((entry) => ({ Data: new Blob(entry.data), PartitionKey: entry.partitionKey! }));
-    const output = await this.client.call<{ Records?: unknown }>('PutRecords', { StreamName: this.streamName, Records: records });
+    const records = entries.map((entry) => ({ Data: new BlobBytes(entry.data), PartitionKey: entry.partitionKey! }));
+    const output = await this.client.call<{ Records?: unknown }>('PutRecords', {
+      StreamName: this.streamName,
+      Records: records,
+    });
     return entryResults('PutRecords', output?.Records, entries.length, 'SequenceNumber');
   }
 }

@@ -1,7 +1,9 @@
 import type { Span } from '../acknowledge/file-progress.js';
 import { forEachRecord, type Batch } from '../batch/batcher.js';
 
-/** One entry of a batch call: its bytes, its partition key (Kinesis), and how many of the batch's records it carries. */
+/**
+ * One entry of a batch call: its bytes, its partition key (Kinesis), and how many of the batch's records it carries.
+ */
 export interface Entry {
   data: Buffer;
   partitionKey?: string;
@@ -69,7 +71,8 @@ export class RecordPerEntry implements EntryPacker {
     const keyFor = this.keyFor;
     forEachRecord(batch, (span, index, position) => {
       const data = span.records.data(index);
-      entries[position] = keyFor === undefined ? { data, records: 1 } : { data, partitionKey: keyFor(data), records: 1 };
+      entries[position] =
+        keyFor === undefined ? { data, records: 1 } : { data, partitionKey: keyFor(data), records: 1 };
     });
     return entries;
   }

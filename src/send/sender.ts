@@ -101,7 +101,12 @@ export class Sender {
         results = await this.options.slots.run(() => destination.put(entries));
       } catch (error) {
         const apiError =
-          error instanceof AwsApiError ? error : new AwsApiError('InternalError', (error as Error)?.message ?? String(error), 0, { retryable: true, cause: error });
+          error instanceof AwsApiError
+            ? error
+            : new AwsApiError('InternalError', (error as Error)?.message ?? String(error), 0, {
+                retryable: true,
+                cause: error,
+              });
         if (apiError.retryable) {
           this.backoff.failed();
           events.sendRetried(apiError.code, apiError.message);
@@ -112,7 +117,11 @@ export class Sender {
         }
         continue;
       }
-      const failed = this.settle(batch, entries.map((entry) => entry.records), results);
+      const failed = this.settle(
+        batch,
+        entries.map((entry) => entry.records),
+        results,
+      );
       if (failed.batch.count === 0) {
         this.backoff.succeeded();
       } else {

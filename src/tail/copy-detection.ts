@@ -96,7 +96,10 @@ export class CopyDetector {
     }
     // logrotate may still be writing the copy (a scan can see it a moment after it was created):
     // while its head is only the start of one it may be the copy of, it is not decided yet.
-    if (head.length < FINGERPRINT_BYTES && (this.truncations.some((t) => isProperStartOf(head, t.head)) || this.heads.anyBeginsWith(head))) {
+    if (
+      head.length < FINGERPRINT_BYTES &&
+      (this.truncations.some((t) => isProperStartOf(head, t.head)) || this.heads.anyBeginsWith(head))
+    ) {
       return { offset: 0, headPending: true };
     }
     return undefined;
@@ -151,7 +154,11 @@ export class CopyDetector {
    * of app.log). It is looked for beside the original: a recent file there that has a truncated
    * file's head, and that `isTracked` does not know yet.
    */
-  async copyBeside(originalPath: string, openFiles: OpenFiles, isTracked: (identity: FileIdentity) => boolean): Promise<DiscoveredFile | undefined> {
+  async copyBeside(
+    originalPath: string,
+    openFiles: OpenFiles,
+    isTracked: (identity: FileIdentity) => boolean,
+  ): Promise<DiscoveredFile | undefined> {
     const directory = dirname(originalPath);
     const names = await readdir(directory).catch(() => [] as string[]);
     const now = this.now();

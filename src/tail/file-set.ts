@@ -174,8 +174,19 @@ export class FileSet {
       return;
     }
     const head = headOf(handle);
-    const { offset, suspectedCopy, headPending, isCopy } = await this.startFor(file.path, identity, handle, info.size, head, initial);
-    const framer = new NewlineFramer({ maxRecordBytes: this.options.maxRecordBytes, skipHeaderLines: this.options.skipHeaderLines, startOffset: offset });
+    const { offset, suspectedCopy, headPending, isCopy } = await this.startFor(
+      file.path,
+      identity,
+      handle,
+      info.size,
+      head,
+      initial,
+    );
+    const framer = new NewlineFramer({
+      maxRecordBytes: this.options.maxRecordBytes,
+      skipHeaderLines: this.options.skipHeaderLines,
+      startOffset: offset,
+    });
     const progress = new FileProgress(offset, this.options.onSpanComplete);
     // Saved at once, whatever the start offset: a restart before the first record is delivered must
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
@@ -205,15 +216,31 @@ export class FileSet {
     }
   }
 
-  /** Where reading a newly tracked file starts: its own checkpoint, where its original was read to (a copy), or initialPosition. */
-  private async startFor(path: string, identity: FileIdentity, handle: FileHandle, size: number, head: Buffer, initial: boolean): Promise<CopyStart> {
+  /**
+   * Where reading a newly tracked file starts: its own checkpoint, where its original was read to (a copy), or
+   * initialPosition.
+   */
+  private async startFor(
+    path: string,
+    identity: FileIdentity,
+    handle: FileHandle,
+    size: number,
+    head: Buffer,
+    initial: boolean,
+  ): Promise<CopyStart> {
     const resumed = this.options.resume.take(identity, path, head, size);
     if (resumed !== undefined) return { offset: resumed };
     // Copies are made while the agent runs; at start, and in a backfill, every file without a
     // checkpoint is a file of its own.
     const copy = initial || this.options.backfill ? undefined : this.copies.startOf(head);
     if (copy !== undefined) return copy;
-    return { offset: await startOfNewFile(handle, size, { presentAtFirstStart: initial, backfill: this.options.backfill, initialPosition: this.options.initialPosition }) };
+    return {
+      offset: await startOfNewFile(handle, size, {
+        presentAtFirstStart: initial,
+        backfill: this.options.backfill,
+        initialPosition: this.options.initialPosition,
+      }),
+    };
   }
 
   /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
@@ -224,7 +251,11 @@ export class FileSet {
     if (file.handle === undefined) {
       // Closed while idle: a stat by path says whether it is worth a descriptor again.
       const info = await stat(file.path).catch(() => undefined);
-      if (info === undefined || !sameIdentity(info, file.identity) || (info.size === tailer.readOffset && info.mtimeMs === file.mtimeMs)) {
+      if (
+        info === undefined ||
+        !sameIdentity(info, file.identity) ||
+        (info.size === tailer.readOffset && info.mtimeMs === file.mtimeMs)
+      ) {
         return this.atEndOfFile(file);
       }
       if (!(await openFiles.reopen(file))) return 0;
@@ -258,10 +289,16 @@ export class FileSet {
     // past the read offset since (copytruncate under load, which size alone would hide), or it is
     // a new file that got the inode of this one while it was closed; a short head grows with the file.
     const current = size === tailer.readOffset && !modified && !reopened ? undefined : headOf(handle, scratchHead);
-    const rewritten = current !== undefined && size >= tailer.readOffset && tailer.readOffset > 0 && file.head.length > 0 && !isCopyOf(current, file.head);
+    const rewritten =
+      current !== undefined &&
+      size >= tailer.readOffset &&
+      tailer.readOffset > 0 &&
+      file.head.length > 0 &&
+      !isCopyOf(current, file.head);
     if (size < tailer.readOffset || rewritten) {
       events.truncated(file.path, size, tailer.readOffset, rewritten ? 'rewritten' : 'shrank');
-      // Its copy is read on from the end of the last whole line: a line cut off by the truncation is read whole from the copy.
+      // Its copy is read on from the end of the last whole line: a line cut off by the truncation is read whole from
+      // the copy.
       if (!this.copies.truncated(file, tailer.recordEndOffset).paused) void this.trackCopyBeside(file.path);
       file.pausedUntilMs = 0;
       file.readAgainFromStart();
@@ -298,7 +335,9 @@ export class FileSet {
 
   /** What a copytruncate left outside the glob, read from where its original was read to, then let go. */
   private async trackCopyBeside(originalPath: string): Promise<void> {
-    const copy = await this.copies.copyBeside(originalPath, this.options.openFiles, (identity) => this.files.has(identityKey(identity)));
+    const copy = await this.copies.copyBeside(originalPath, this.options.openFiles, (identity) =>
+      this.files.has(identityKey(identity)),
+    );
     if (copy !== undefined) await this.track(copy, false, false);
   }
 

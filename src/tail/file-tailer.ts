@@ -72,7 +72,10 @@ export class FileTailer {
     return chunk;
   }
 
-  /** Starts a file nothing was read from yet at `offset` instead (a confirmed copytruncate copy is read on from where its original was). */
+  /**
+   * Starts a file nothing was read from yet at `offset` instead (a confirmed copytruncate copy is read on from where
+   * its original was).
+   */
   skipTo(offset: number): void {
     if (this.offset !== 0 || this.recordsRead > 0) throw new Error('cannot move the start of a file already read from');
     this.offset = offset;

@@ -82,7 +82,9 @@ export class NewlineFramer implements RecordFramer {
         const lineBytes = copy?.length ?? end - start;
         if (lineBytes > max) {
           originalBytes = Math.max(originalBytes, lineBytes);
-          copy = Buffer.from((copy ?? chunk).subarray(copy === undefined ? start : 0, (copy === undefined ? start : 0) + max));
+          copy = Buffer.from(
+            (copy ?? chunk).subarray(copy === undefined ? start : 0, (copy === undefined ? start : 0) + max),
+          );
         }
         if (copy !== undefined) {
           copies ??= new Map();

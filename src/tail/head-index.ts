@@ -51,7 +51,10 @@ export class HeadIndex<T extends { head: Buffer }> {
     return found;
   }
 
-  /** Whether some indexed file's head begins with all of `start` and goes on: `start` may be a copy of it still being written. */
+  /**
+   * Whether some indexed file's head begins with all of `start` and goes on: `start` may be a copy of it still being
+   * written.
+   */
   anyBeginsWith(start: Buffer): boolean {
     const candidates = start.length >= KEY_BYTES ? (this.byKey.get(keyOf(start)) ?? []) : this.everyFile();
     for (const file of candidates) if (isProperStartOf(start, file.head)) return true;

@@ -53,5 +53,9 @@ export function matchesFingerprint(head: Buffer, fingerprint: string): boolean {
  * is the one whose head was taken (it has only grown since).
  */
 export function isCopyOf(copyHead: Buffer, originalHead: Buffer): boolean {
-  return originalHead.length > 0 && copyHead.length >= originalHead.length && copyHead.compare(originalHead, 0, originalHead.length, 0, originalHead.length) === 0;
+  return (
+    originalHead.length > 0 &&
+    copyHead.length >= originalHead.length &&
+    copyHead.compare(originalHead, 0, originalHead.length, 0, originalHead.length) === 0
+  );
 }

@@ -34,14 +34,19 @@ export class TrackedFile {
    * this file is that suspected copy, waiting for the truncation that confirms it.
    */
   pausedUntilMs = 0;
-  /** Its head is the start of another file's: it may be a copytruncate copy still being written, not read until decided. */
+  /**
+   * Its head is the start of another file's: it may be a copytruncate copy still being written, not read until decided.
+   */
   headPending = false;
   /**
    * A copy read on from this offset, not yet read past it. While it is shorter, logrotate is still
    * writing it (or the original grew after it was copied): it has nothing to read, and it was not truncated.
    */
   copyFrom: number | undefined;
-  /** Taken for a copytruncate copy of `original`: read on from where the original was read to if it is seen truncated, else from 0. */
+  /**
+   * Taken for a copytruncate copy of `original`: read on from where the original was read to if it is seen truncated,
+   * else from 0.
+   */
   suspectedCopy: { original: TrackedFile } | undefined;
   /** Size at the last stat, for how far behind the flow is. */
   size: number;
@@ -103,7 +108,10 @@ export class TrackedFile {
     return this.phase !== 'gone' && this.tailer.readOffset >= this.size;
   }
 
-  /** A file nothing was read from yet starts at `offset` instead (a confirmed copy, read on from where its original was). */
+  /**
+   * A file nothing was read from yet starts at `offset` instead (a confirmed copy, read on from where its original
+   * was).
+   */
   skipTo(offset: number): void {
     this.tailer.skipTo(offset);
     this.progress = this.progress.restart(offset);

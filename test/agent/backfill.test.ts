@@ -8,7 +8,16 @@ import assert from 'node:assert/strict';
 import { statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCliBuilt, describeBytes, embeddedConfig, Ledger, logsUnder, runCli, seqId, type ReceivedRecord } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  describeBytes,
+  embeddedConfig,
+  Ledger,
+  logsUnder,
+  runCli,
+  seqId,
+  type ReceivedRecord,
+} from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -26,64 +35,105 @@ interface Summary {
 function parseSummary(stdout: string): Summary {
   const match = SUMMARY.exec(stdout);
   assert.ok(match, `no summary line in stdout:\n${stdout}`);
-  return { files: Number(match[1]), records: Number(match[2]), bytes: Number(match[3]), seconds: Number(match[4]), recordsPerSecond: Number(match[5]) };
+  return {
+    files: Number(match[1]),
+    records: Number(match[2]),
+    bytes: Number(match[3]),
+    seconds: Number(match[4]),
+    recordsPerSecond: Number(match[5]),
+  };
 }
 
 before(assertCliBuilt);
 after(removeTempDirs);
 
 describe('shardtail backfill', { timeout: 55_000 }, () => {
-  test('ships 50,000 lines in 5 files exactly once; the summary counts them; a second run ships 0 records', async (t) => {
-    const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-'));
-    const configFile = embeddedConfig(dir, STREAM, { maxBufferAgeMillis: 1000 });
-    const ledger = new Ledger();
-    const files = ['a.log', 'b.log', 'c.log', 'd.log', 'e.log'].map((name) => path.join(logDir, name));
-    let n = 0;
-    for (const [f, file] of files.entries()) {
-      const lines: Buffer[] = [];
-      const count = f === files.length - 1 ? 9_999 : 10_000;
-      for (let i = 0; i < count; i++, n++) lines.push(ledger.line(seqId(`bf${f}`, i), `line ${n} of the backfill ${'ü'.repeat(n % 7)}${'x'.repeat(n % 61)}`));
-      // The last file ends without a newline: a backfill ships files to their end, so that is a record too.
-      if (f === files.length - 1) lines.push(ledger.line('bf-unterminated', 'the last line has no newline', ''));
-      writeFileSync(file, Buffer.concat(lines));
-    }
-    writeFileSync(path.join(logDir, 'notes.txt'), '#not-matched# outside the glob\n');
-    const totalBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
-    assert.equal(ledger.size, 50_000);
+  test(
+    'ships 50,000 lines in 5 files exactly once; the summary counts them; a second run ' + 'ships 0 records',
+    async (t) => {
+      const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-'));
+      const configFile = embeddedConfig(dir, STREAM, { maxBufferAgeMillis: 1000 });
+      const ledger = new Ledger();
+      const files = ['a.log', 'b.log', 'c.log', 'd.log', 'e.log'].map((name) => path.join(logDir, name));
+      let n = 0;
+      for (const [f, file] of files.entries()) {
+        const lines: Buffer[] = [];
+        const count = f === files.length - 1 ? 9_999 : 10_000;
+        for (let i = 0; i < count; i++, n++)
+          lines.push(
+            ledger.line(seqId(`bf${f}`, i), `line ${n} of the backfill ${'ü'.repeat(n % 7)}${'x'.repeat(n % 61)}`),
+          );
+        // The last file ends without a newline: a backfill ships files to their end, so that is a record too.
+        if (f === files.length - 1) lines.push(ledger.line('bf-unterminated', 'the last line has no newline', ''));
+        writeFileSync(file, Buffer.concat(lines));
+      }
+      writeFileSync(path.join(logDir, 'notes.txt'), '#not-matched# outside the glob\n');
+      const totalBytes = files.reduce((sum, file) => sum + statSync(file).size, 0);
+      assert.equal(ledger.size, 50_000);
 
-    const first = await runCli(['backfill', '-c', configFile], { timeoutMs: 40_000 });
-    assert.equal(first.code, 0, `backfill exit code (signal ${first.signal}, ${first.ms} ms); stderr:\n${first.stderr}\nstdout:\n${first.stdout.slice(-3000)}`);
-    const summary = parseSummary(first.stdout);
-    t.diagnostic(`first run: ${first.stdout.trim()}`);
-    assert.deepEqual({ files: summary.files, records: summary.records, bytes: summary.bytes }, { files: 5, records: 50_000, bytes: totalBytes }, first.stdout);
-    assert.ok(summary.seconds > 0 && summary.seconds * 1000 <= first.ms, `${summary.seconds} s must be within the process's ${first.ms} ms`);
-    const rate = 50_000 / summary.seconds;
-    assert.ok(Math.abs(summary.recordsPerSecond - rate) <= Math.max(2, rate * 0.01), `records/s ${summary.recordsPerSecond} vs 50000 / ${summary.seconds} s = ${rate.toFixed(1)}`);
+      const first = await runCli(['backfill', '-c', configFile], { timeoutMs: 40_000 });
+      assert.equal(
+        first.code,
+        0,
+        `backfill exit code (signal ${first.signal}, ${first.ms} ms); ` +
+          `stderr:\n${first.stderr}\nstdout:\n${first.stdout.slice(-3000)}`,
+      );
+      const summary = parseSummary(first.stdout);
+      t.diagnostic(`first run: ${first.stdout.trim()}`);
+      assert.deepEqual(
+        { files: summary.files, records: summary.records, bytes: summary.bytes },
+        { files: 5, records: 50_000, bytes: totalBytes },
+        first.stdout,
+      );
+      assert.ok(
+        summary.seconds > 0 && summary.seconds * 1000 <= first.ms,
+        `${summary.seconds} s must be within the process's ${first.ms} ms`,
+      );
+      const rate = 50_000 / summary.seconds;
+      assert.ok(
+        Math.abs(summary.recordsPerSecond - rate) <= Math.max(2, rate * 0.01),
+        `records/s ${summary.recordsPerSecond} vs 50000 / ${summary.seconds} s = ${rate.toFixed(1)}`,
+      );
 
-    const second = await runCli(['backfill', '-c', configFile], { timeoutMs: 30_000 });
-    assert.equal(second.code, 0, `second backfill exit code; stderr:\n${second.stderr}`);
-    const again = parseSummary(second.stdout);
-    t.diagnostic(`second run: ${second.stdout.trim()}`);
-    assert.deepEqual({ records: again.records, bytes: again.bytes }, { records: 0, bytes: 0 }, `a second run must ship nothing:\n${second.stdout}`);
+      const second = await runCli(['backfill', '-c', configFile], { timeoutMs: 30_000 });
+      assert.equal(second.code, 0, `second backfill exit code; stderr:\n${second.stderr}`);
+      const again = parseSummary(second.stdout);
+      t.diagnostic(`second run: ${second.stdout.trim()}`);
+      assert.deepEqual(
+        { records: again.records, bytes: again.bytes },
+        { records: 0, bytes: 0 },
+        `a second run must ship nothing:\n${second.stdout}`,
+      );
 
-    // Read what the two runs stored, through the standalone engine on the same data dir.
-    const engine = await startEngineProcess({ dataDir: path.join(dir, 'engine') });
-    try {
-      const read = await runCli(['stream', 'read', STREAM, '--endpoint', engine.url, '--json'], { timeoutMs: 30_000 });
-      assert.equal(read.code, 0, `stream read: ${read.stderr}`);
-      const records: ReceivedRecord[] = read.stdout
-        .split('\n')
-        .filter((line) => line.length > 0)
-        .map((line) => {
-          const entry = JSON.parse(line);
-          return { shardId: entry.shardId, sequenceNumber: entry.sequenceNumber, partitionKey: entry.partitionKey, data: Buffer.from(entry.dataBase64, 'base64') };
+      // Read what the two runs stored, through the standalone engine on the same data dir.
+      const engine = await startEngineProcess({ dataDir: path.join(dir, 'engine') });
+      try {
+        const read = await runCli(['stream', 'read', STREAM, '--endpoint', engine.url, '--json'], {
+          timeoutMs: 30_000,
         });
-      const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
-      assert.equal(report.received, 50_000);
-      const last = records.find((record) => record.data.includes('bf-unterminated'));
-      assert.ok(last && !last.data.includes(0x0a), `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`);
-    } finally {
-      await engine.stop(5_000);
-    }
-  });
+        assert.equal(read.code, 0, `stream read: ${read.stderr}`);
+        const records: ReceivedRecord[] = read.stdout
+          .split('\n')
+          .filter((line) => line.length > 0)
+          .map((line) => {
+            const entry = JSON.parse(line);
+            return {
+              shardId: entry.shardId,
+              sequenceNumber: entry.sequenceNumber,
+              partitionKey: entry.partitionKey,
+              data: Buffer.from(entry.dataBase64, 'base64'),
+            };
+          });
+        const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
+        assert.equal(report.received, 50_000);
+        const last = records.find((record) => record.data.includes('bf-unterminated'));
+        assert.ok(
+          last && !last.data.includes(0x0a),
+          `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`,
+        );
+      } finally {
+        await engine.stop(5_000);
+      }
+    },
+  );
 });

@@ -21,7 +21,12 @@ function badConfig(): { dir: string; file: string } {
     engine: embeddedEngine('engine'),
     checkpointFile: 'state/checkpoints.db',
     flows: [
-      { filePattern: 'logs/*.log', kinesisStream: 'good-stream', initialPostion: 'START_OF_FILE', partitionKeyOption: 'RANDOMLY' },
+      {
+        filePattern: 'logs/*.log',
+        kinesisStream: 'good-stream',
+        initialPostion: 'START_OF_FILE',
+        partitionKeyOption: 'RANDOMLY',
+      },
       { filePattern: 'logs/*.txt', deliveryStream: 'web', maxBufferAgeMillis: 10 },
       { filePattern: 'logs/*.csv' },
     ],
@@ -52,7 +57,12 @@ describe('dist/cli.js with an unusable agent.json', { timeout: 30_000 }, () => {
     assert.equal(result.stdout, '');
     const lines = result.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 4, result.stderr);
-    assertHasLine(lines, `${file}: initialPostion (flows[0] (kinesisStream good-stream)): `, /warning: unknown key 'initialPostion'.*did you mean initialPosition\?/, 'check');
+    assertHasLine(
+      lines,
+      `${file}: initialPostion (flows[0] (kinesisStream good-stream)): `,
+      /warning: unknown key 'initialPostion'.*did you mean initialPosition\?/,
+      'check',
+    );
     for (const [prefix, message] of expectedErrors(file)) assertHasLine(lines, prefix, message, 'check');
   });
 
@@ -60,7 +70,11 @@ describe('dist/cli.js with an unusable agent.json', { timeout: 30_000 }, () => {
     test(`${command}: exit 2 with the same problems, before creating anything`, async () => {
       const { dir, file } = badConfig();
       const result = await runCli([command, '-c', file], { timeoutMs: 15_000 });
-      assert.equal(result.code, 2, `exit code (signal ${result.signal}); stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.equal(
+        result.code,
+        2,
+        `exit code (signal ${result.signal}); stdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+      );
       const lines = result.stderr.trimEnd().split('\n');
       for (const [prefix, message] of expectedErrors(file)) assertHasLine(lines, prefix, message, command);
       assert.doesNotMatch(result.stdout, /shardtail started|embedded engine listening/);

@@ -28,7 +28,9 @@ import {
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/config/java-agent-unimplemented/agent.json', import.meta.url));
-const REFUSAL = 'the embedded engine has no Firehose yet; set firehose.endpoint to ship it to Firehose, or ship the flow to a kinesisStream';
+const REFUSAL =
+  'the embedded engine has no Firehose yet; set firehose.endpoint to ship it to Firehose, or ship the flow to ' +
+  'a kinesisStream';
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -119,7 +121,9 @@ describe('keys accepted but not implemented', { timeout: 40_000 }, () => {
 
     const agent = await startAgent({ configFile, env: CREDENTIALS });
     try {
-      const logged = agent.logs.filter((entry: LogEntry) => entry.level === 40 && typeof entry.key === 'string').map((entry) => entry.msg);
+      const logged = agent.logs
+        .filter((entry: LogEntry) => entry.level === 40 && typeof entry.key === 'string')
+        .map((entry) => entry.msg);
       assert.deepEqual(logged, expected, agent.tail());
     } finally {
       await stopCleanly(agent);
@@ -139,9 +143,15 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
     test(`${command}: exit 1 naming the flow, before creating anything`, async () => {
       const { dir, file } = firehoseOnEmbeddedConfig();
       const result = await runCli([command, '-c', file], { timeoutMs: 15_000 });
-      assert.equal(result.code, 1, `exit code (signal ${result.signal}); stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+      assert.equal(
+        result.code,
+        1,
+        `exit code (signal ${result.signal}); stdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+      );
       assert.ok(
-        `${result.stdout}${result.stderr}`.includes(`${file}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`),
+        `${result.stdout}${result.stderr}`.includes(
+          `${file}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`,
+        ),
         `the refusal is not in the output:\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
       );
       assert.doesNotMatch(result.stdout, /shardtail started|embedded engine listening/);
@@ -161,20 +171,37 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
         checkpointFile: 'state/checkpoints.db',
         'cloudwatch.emitMetrics': false,
         flows: [
-          { filePattern: 'logs/*.log', kinesisStream: 'app', initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100 },
+          {
+            filePattern: 'logs/*.log',
+            kinesisStream: 'app',
+            initialPosition: 'START_OF_FILE',
+            maxBufferAgeMillis: 100,
+          },
           { filePattern: 'logs/*.txt', deliveryStream: 'web' },
         ],
       });
       agent.child.kill('SIGHUP');
-      const reported = await agent.waitForLog((entry) => /^reload: /.test(entry.msg ?? ''), 15_000, 'the reload being refused');
+      const reported = await agent.waitForLog(
+        (entry) => /^reload: /.test(entry.msg ?? ''),
+        15_000,
+        'the reload being refused',
+      );
       assert.equal(reported.msg, 'reload: agent.json has problems; keeping the running configuration');
-      assert.deepEqual(reported.problems, [`${configFile}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`]);
+      assert.deepEqual(reported.problems, [
+        `${configFile}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`,
+      ]);
 
       const ledger = new Ledger();
       appendLines(path.join(logDir, 'app.log'), [ledger.line('after-reload')]);
       const collector = new StreamCollector(agent.engineUrl, 'app');
-      await collector.until((records) => ledger.allArrived(records), { agent, message: 'the line written after the refused reload' });
-      assert.equal(agent.logs.some((entry) => entry.msg === 'reloaded agent.json'), false);
+      await collector.until((records) => ledger.allArrived(records), {
+        agent,
+        message: 'the line written after the refused reload',
+      });
+      assert.equal(
+        agent.logs.some((entry) => entry.msg === 'reloaded agent.json'),
+        false,
+      );
     } finally {
       await stopCleanly(agent);
     }

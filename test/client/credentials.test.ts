@@ -8,7 +8,14 @@ import {
   type AwsCredentials,
 } from '../../src/client/credentials.js';
 import { HttpJsonApiClient } from '../../src/client/http-client.js';
-import { expectedAuthorizationFor, LocalServer, parseAuthorization, sendJson, withEnv, rejection } from './http-test-support.js';
+import {
+  expectedAuthorizationFor,
+  LocalServer,
+  parseAuthorization,
+  sendJson,
+  withEnv,
+  rejection,
+} from './http-test-support.js';
 
 /** Everything the SDK chain could pick up besides what a test sets explicitly, switched off. */
 const ISOLATED_CHAIN: Record<string, string | undefined> = {
@@ -49,7 +56,12 @@ describe('default credential chain', () => {
 
   it('signs with environment credentials and sends and signs X-Amz-Security-Token', async () => {
     await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, async () => {
-      const client = new HttpJsonApiClient({ service: 'kinesis', endpoint: server.origin, region: 'us-east-1', credentials: createCredentialProvider({ region: 'us-east-1' }) });
+      const client = new HttpJsonApiClient({
+        service: 'kinesis',
+        endpoint: server.origin,
+        region: 'us-east-1',
+        credentials: createCredentialProvider({ region: 'us-east-1' }),
+      });
       try {
         await client.call('ListStreams', {});
       } finally {
@@ -67,13 +79,20 @@ describe('default credential chain', () => {
   it('keeps credentials out of error messages, even when the server quotes the request back', async () => {
     const secrets = Object.values(ENV_KEYS);
     await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, async () => {
-      const client = new HttpJsonApiClient({ service: 'kinesis', endpoint: server.origin, region: 'us-east-1', credentials: createCredentialProvider({ region: 'us-east-1' }) });
+      const client = new HttpJsonApiClient({
+        service: 'kinesis',
+        endpoint: server.origin,
+        region: 'us-east-1',
+        credentials: createCredentialProvider({ region: 'us-east-1' }),
+      });
       try {
         // kinesalite's IncompleteSignatureException ends with "Authorization=<the header>".
         server.handler = (request, response) =>
           sendJson(response, 400, {
             __type: 'IncompleteSignatureException',
-            message: `Signature invalid. Authorization=${request.headers.authorization} Token=${request.headers['x-amz-security-token']}`,
+            message:
+              `Signature invalid. Authorization=${request.headers.authorization} ` +
+              `Token=${request.headers['x-amz-security-token']}`,
           });
         const apiError = await rejection(client.call('ListStreams', {}));
         assert.equal(apiError.code, 'IncompleteSignatureException');
@@ -102,17 +121,24 @@ describe('default credential chain', () => {
   });
 
   it('hands out credentials that print without their keys (JSON for pino, util.inspect for console)', async () => {
-    const credentials = await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, () => createCredentialProvider({ region: 'us-east-1' })());
+    const credentials = await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, () =>
+      createCredentialProvider({ region: 'us-east-1' })(),
+    );
     assert.equal(credentials.secretAccessKey, ENV_KEYS.AWS_SECRET_ACCESS_KEY, 'the real values stay usable');
     assertNoSecrets(JSON.stringify(credentials), Object.values(ENV_KEYS));
     assertNoSecrets(JSON.stringify({ nested: { credentials } }), Object.values(ENV_KEYS));
     assertNoSecrets(inspect(credentials), Object.values(ENV_KEYS));
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- what a careless log line would print
     assertNoSecrets(`${String(credentials)}`, Object.values(ENV_KEYS));
   });
 
   it('explicit keys win over the environment', async () => {
     await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, async () => {
-      const credentials = await createCredentialProvider({ region: 'us-east-1', accessKeyId: 'AKIDEXPLICIT', secretAccessKey: 'explicit-secret' })();
+      const credentials = await createCredentialProvider({
+        region: 'us-east-1',
+        accessKeyId: 'AKIDEXPLICIT',
+        secretAccessKey: 'explicit-secret',
+      })();
       assert.equal(credentials.accessKeyId, 'AKIDEXPLICIT');
       assert.equal(credentials.sessionToken, undefined);
     });
@@ -120,7 +146,11 @@ describe('default credential chain', () => {
 
   it('blank explicit keys mean "not set" and fall through to the chain', async () => {
     await withEnv({ ...ISOLATED_CHAIN, ...ENV_KEYS }, async () => {
-      const credentials = await createCredentialProvider({ region: 'us-east-1', accessKeyId: '', secretAccessKey: '  ' })();
+      const credentials = await createCredentialProvider({
+        region: 'us-east-1',
+        accessKeyId: '',
+        secretAccessKey: '  ',
+      })();
       assert.equal(credentials.accessKeyId, ENV_KEYS.AWS_ACCESS_KEY_ID);
     });
   });
@@ -128,7 +158,12 @@ describe('default credential chain', () => {
   it('reports a chain with nothing to offer as a retryable CredentialsError before sending', async () => {
     const sent = server.requests.length;
     await withEnv(ISOLATED_CHAIN, async () => {
-      const client = new HttpJsonApiClient({ service: 'kinesis', endpoint: server.origin, region: 'us-east-1', credentials: createCredentialProvider({ region: 'us-east-1' }) });
+      const client = new HttpJsonApiClient({
+        service: 'kinesis',
+        endpoint: server.origin,
+        region: 'us-east-1',
+        credentials: createCredentialProvider({ region: 'us-east-1' }),
+      });
       try {
         const error = await rejection(client.call('ListStreams', {}));
         assert.equal(error.code, 'CredentialsError');
@@ -144,27 +179,47 @@ describe('default credential chain', () => {
 
 describe('credential options', () => {
   it('names the missing half of an explicit key pair without printing the other half', () => {
-    assert.throws(() => createCredentialProvider({ region: 'us-east-1', accessKeyId: 'AKIDLONELY' }), (error: Error) => {
-      assert.match(error.message, /awsSecretAccessKey is missing/);
-      assertNoSecrets(error.message, ['AKIDLONELY']);
-      return true;
-    });
-    assert.throws(() => createCredentialProvider({ region: 'us-east-1', secretAccessKey: 'lonely-secret' }), (error: Error) => {
-      assert.match(error.message, /awsAccessKeyId is missing/);
-      assertNoSecrets(error.message, ['lonely-secret']);
-      return true;
-    });
-    assert.throws(() => createCredentialProvider({ region: 'us-east-1', sessionToken: 'token' }), /session token needs/);
+    assert.throws(
+      () => createCredentialProvider({ region: 'us-east-1', accessKeyId: 'AKIDLONELY' }),
+      (error: Error) => {
+        assert.match(error.message, /awsSecretAccessKey is missing/);
+        assertNoSecrets(error.message, ['AKIDLONELY']);
+        return true;
+      },
+    );
+    assert.throws(
+      () => createCredentialProvider({ region: 'us-east-1', secretAccessKey: 'lonely-secret' }),
+      (error: Error) => {
+        assert.match(error.message, /awsAccessKeyId is missing/);
+        assertNoSecrets(error.message, ['lonely-secret']);
+        return true;
+      },
+    );
+    assert.throws(
+      () => createCredentialProvider({ region: 'us-east-1', sessionToken: 'token' }),
+      /session token needs/,
+    );
   });
 
   it('rejects an assumeRoleARN that is not a role ARN, naming the key', () => {
-    assert.throws(() => createCredentialProvider({ region: 'us-east-1', assumeRoleArn: 'my-role' }), /assumeRoleARN: "my-role" is not an IAM role ARN/);
-    assert.throws(() => createCredentialProvider({ region: 'us-east-1', assumeRoleArn: 'arn:aws:iam::123456789012:user/bob' }), /assumeRoleARN/);
+    assert.throws(
+      () => createCredentialProvider({ region: 'us-east-1', assumeRoleArn: 'my-role' }),
+      /assumeRoleARN: "my-role" is not an IAM role ARN/,
+    );
+    assert.throws(
+      () => createCredentialProvider({ region: 'us-east-1', assumeRoleArn: 'arn:aws:iam::123456789012:user/bob' }),
+      /assumeRoleARN/,
+    );
   });
 
   it('rejects a garbage sts.endpoint, naming the key', () => {
     assert.throws(
-      () => createCredentialProvider({ region: 'us-east-1', assumeRoleArn: 'arn:aws:iam::123456789012:role/w', stsEndpoint: 'ftp://sts.example.com' }),
+      () =>
+        createCredentialProvider({
+          region: 'us-east-1',
+          assumeRoleArn: 'arn:aws:iam::123456789012:role/w',
+          stsEndpoint: 'ftp://sts.example.com',
+        }),
       /sts\.endpoint: scheme "ftp" is not supported/,
     );
   });
@@ -187,7 +242,10 @@ describe('AssumeRole (assumeRoleARN)', () => {
     sts.handler = (_request, response) => {
       const xml = `<AssumeRoleResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
   <AssumeRoleResult>
-    <AssumedRoleUser><AssumedRoleId>AROAEXAMPLE:AWSKinesisAgent</AssumedRoleId><Arn>arn:aws:sts::123456789012:assumed-role/writer/AWSKinesisAgent</Arn></AssumedRoleUser>
+    <AssumedRoleUser>
+      <AssumedRoleId>AROAEXAMPLE:AWSKinesisAgent</AssumedRoleId>
+      <Arn>arn:aws:sts::123456789012:assumed-role/writer/AWSKinesisAgent</Arn>
+    </AssumedRoleUser>
     <Credentials>
       <AccessKeyId>ASIAASSUMEDEXAMPLE</AccessKeyId>
       <SecretAccessKey>assumed/secret+EXAMPLE</SecretAccessKey>
@@ -210,7 +268,12 @@ describe('AssumeRole (assumeRoleARN)', () => {
         assumeRoleExternalId: 'external-42',
         stsEndpoint: sts.origin,
       });
-      const client = new HttpJsonApiClient({ service: 'kinesis', endpoint: kinesis.origin, region: 'eu-central-1', credentials: provider });
+      const client = new HttpJsonApiClient({
+        service: 'kinesis',
+        endpoint: kinesis.origin,
+        region: 'eu-central-1',
+        credentials: provider,
+      });
       try {
         await client.call('ListStreams', {});
         await client.call('ListStreams', {});
@@ -364,7 +427,10 @@ describe('cachingCredentialProvider', () => {
   it('keeps serving valid credentials when a background refresh fails, and does not hammer the source', async () => {
     const clock = { now: 0 };
     const fake = fakeSource(60 * MINUTE, clock);
-    const provider = cachingCredentialProvider(fake.source, { now: () => clock.now, retryBackgroundRefreshAfterMs: 10_000 });
+    const provider = cachingCredentialProvider(fake.source, {
+      now: () => clock.now,
+      retryBackgroundRefreshAfterMs: 10_000,
+    });
     await provider();
     fake.setFailing(true);
     clock.now = 57 * MINUTE;
@@ -393,9 +459,17 @@ describe('cachingCredentialProvider', () => {
   });
 
   it('static keys print redacted too', async () => {
-    const credentials = await staticCredentialProvider({ accessKeyId: 'AKIDSTATICKEY', secretAccessKey: 'static-secret', sessionToken: 'static-token' })();
+    const credentials = await staticCredentialProvider({
+      accessKeyId: 'AKIDSTATICKEY',
+      secretAccessKey: 'static-secret',
+      sessionToken: 'static-token',
+    })();
     assert.equal(credentials.secretAccessKey, 'static-secret');
-    assertNoSecrets(JSON.stringify(credentials) + inspect(credentials), ['AKIDSTATICKEY', 'static-secret', 'static-token']);
+    assertNoSecrets(JSON.stringify(credentials) + inspect(credentials), [
+      'AKIDSTATICKEY',
+      'static-secret',
+      'static-token',
+    ]);
     assert.ok(Object.isFrozen(credentials));
   });
 });

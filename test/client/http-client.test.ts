@@ -10,7 +10,13 @@ describe('HttpJsonApiClient responses and errors', () => {
   let server: LocalServer;
   let client: HttpJsonApiClient;
   const newClient = (overrides: Partial<HttpJsonApiClientOptions> = {}) =>
-    new HttpJsonApiClient({ service: 'kinesis', endpoint: server.origin, region: 'us-east-1', credentials: KEYS, ...overrides });
+    new HttpJsonApiClient({
+      service: 'kinesis',
+      endpoint: server.origin,
+      region: 'us-east-1',
+      credentials: KEYS,
+      ...overrides,
+    });
 
   before(async () => {
     server = await LocalServer.start();
@@ -25,9 +31,16 @@ describe('HttpJsonApiClient responses and errors', () => {
   });
 
   it('returns the parsed JSON body of a 2xx answer', async () => {
-    server.handler = (_request, response) => sendJson(response, 200, { FailedRecordCount: 0, Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }] });
+    server.handler = (_request, response) =>
+      sendJson(response, 200, {
+        FailedRecordCount: 0,
+        Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }],
+      });
     const result = await client.call<{ FailedRecordCount: number }>('PutRecords', { StreamName: 's', Records: [] });
-    assert.deepEqual(result, { FailedRecordCount: 0, Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }] });
+    assert.deepEqual(result, {
+      FailedRecordCount: 0,
+      Records: [{ SequenceNumber: '1', ShardId: 'shardId-000000000000' }],
+    });
   });
 
   it('returns {} for an empty 2xx body (CreateStream and friends)', async () => {
@@ -40,7 +53,12 @@ describe('HttpJsonApiClient responses and errors', () => {
 
   it('maps a namespaced __type to the bare code, keeps message and request id, not retryable', async () => {
     server.handler = (_request, response) =>
-      sendJson(response, 400, { __type: 'com.amazonaws.kinesis.v20131202#ResourceNotFoundException', message: 'x' }, { 'x-amzn-RequestId': 'req-123' });
+      sendJson(
+        response,
+        400,
+        { __type: 'com.amazonaws.kinesis.v20131202#ResourceNotFoundException', message: 'x' },
+        { 'x-amzn-RequestId': 'req-123' },
+      );
     const error = await rejection(client.call('DescribeStream', { StreamName: 'missing' }));
     assert.equal(error.code, 'ResourceNotFoundException');
     assert.equal(error.message, 'x');
@@ -51,14 +69,23 @@ describe('HttpJsonApiClient responses and errors', () => {
 
   it('prefers the x-amzn-ErrorType header and strips its :suffix', async () => {
     server.handler = (_request, response) =>
-      sendJson(response, 400, { __type: 'SomethingElse', message: 'busy' }, { 'x-amzn-ErrorType': 'ResourceInUseException:http://internal.amazon.com/coral/com.amazon.coral.validate/' });
+      sendJson(
+        response,
+        400,
+        { __type: 'SomethingElse', message: 'busy' },
+        { 'x-amzn-ErrorType': 'ResourceInUseException:http://internal.amazon.com/coral/com.amazon.coral.validate/' },
+      );
     const error = await rejection(client.call('DeleteStream', { StreamName: 's' }));
     assert.equal(error.code, 'ResourceInUseException');
     assert.equal(error.message, 'busy');
   });
 
   it('reads the capital-M Message that kinesalite uses for SerializationException', async () => {
-    server.handler = (_request, response) => sendJson(response, 400, { __type: 'SerializationException', Message: 'Start of structure or map found where not expected.' });
+    server.handler = (_request, response) =>
+      sendJson(response, 400, {
+        __type: 'SerializationException',
+        Message: 'Start of structure or map found where not expected.',
+      });
     const error = await rejection(client.call('PutRecord', { StreamName: 1 }));
     assert.equal(error.code, 'SerializationException');
     assert.equal(error.message, 'Start of structure or map found where not expected.');
@@ -66,7 +93,11 @@ describe('HttpJsonApiClient responses and errors', () => {
   });
 
   it('treats ProvisionedThroughputExceededException as retryable', async () => {
-    server.handler = (_request, response) => sendJson(response, 400, { __type: 'ProvisionedThroughputExceededException', message: 'Rate exceeded for shard shardId-000000000000' });
+    server.handler = (_request, response) =>
+      sendJson(response, 400, {
+        __type: 'ProvisionedThroughputExceededException',
+        message: 'Rate exceeded for shard shardId-000000000000',
+      });
     const error = await rejection(client.call('PutRecord', { StreamName: 's', Data: 'aGk=', PartitionKey: 'k' }));
     assert.equal(error.code, 'ProvisionedThroughputExceededException');
     assert.equal(error.retryable, true);
@@ -120,7 +151,12 @@ describe('HttpJsonApiClient responses and errors', () => {
   });
 
   it('turns a refused connection into a retryable NetworkError', async () => {
-    const refused = new HttpJsonApiClient({ service: 'kinesis', endpoint: await closedPortOrigin(), region: 'us-east-1', credentials: KEYS });
+    const refused = new HttpJsonApiClient({
+      service: 'kinesis',
+      endpoint: await closedPortOrigin(),
+      region: 'us-east-1',
+      credentials: KEYS,
+    });
     try {
       const error = await rejection(refused.call('ListStreams', {}));
       assert.equal(error.code, 'NetworkError');
@@ -131,7 +167,7 @@ describe('HttpJsonApiClient responses and errors', () => {
     }
   });
 
-  it('waits as long as it takes with requestTimeoutMs 0 (the Java agent\'s socketTimeoutMillis 0)', async () => {
+  it("waits as long as it takes with requestTimeoutMs 0 (the Java agent's socketTimeoutMillis 0)", async () => {
     server.handler = (_request, response) => setTimeout(() => sendJson(response, 200, {}), 300);
     const patient = newClient({ requestTimeoutMs: 0 });
     try {
@@ -139,7 +175,10 @@ describe('HttpJsonApiClient responses and errors', () => {
     } finally {
       await patient.close();
     }
-    assert.throws(() => newClient({ requestTimeoutMs: -1 }), /requestTimeoutMs must be 0 \(no deadline\) or more, got -1/);
+    assert.throws(
+      () => newClient({ requestTimeoutMs: -1 }),
+      /requestTimeoutMs must be 0 \(no deadline\) or more, got -1/,
+    );
   });
 
   it('gives up on a server that never answers with a retryable RequestTimeout', async () => {
@@ -198,7 +237,8 @@ describe('HttpJsonApiClient responses and errors', () => {
     const connectionsBefore = server.connectionCount;
     try {
       for (let i = 0; i < 10; i++) await sequential.call('ListStreams', {});
-      server.handler = (_request, response) => sendJson(response, 400, { __type: 'ResourceNotFoundException', message: 'gone' });
+      server.handler = (_request, response) =>
+        sendJson(response, 400, { __type: 'ResourceNotFoundException', message: 'gone' });
       for (let i = 0; i < 5; i++) await rejection(sequential.call('DescribeStream', { StreamName: 'gone' }));
       server.handler = (_request, response) => sendJson(response, 200, {});
       await sequential.call('ListStreams', {});
@@ -207,7 +247,10 @@ describe('HttpJsonApiClient responses and errors', () => {
     }
     // undici may hand the next call to a second idle connection while the first is still being
     // released; without keep-alive this would be 16.
-    assert.ok(server.connectionCount - connectionsBefore <= 2, `${server.connectionCount - connectionsBefore} connections for 16 calls`);
+    assert.ok(
+      server.connectionCount - connectionsBefore <= 2,
+      `${server.connectionCount - connectionsBefore} connections for 16 calls`,
+    );
   });
 
   it('never opens more than `connections` sockets, however many calls are in flight', async () => {
@@ -224,7 +267,9 @@ describe('HttpJsonApiClient responses and errors', () => {
     const narrow = newClient({ connections: 2 });
     const connectionsBefore = server.connectionCount;
     try {
-      const results = await Promise.all(Array.from({ length: 16 }, () => narrow.call('PutRecords', { StreamName: 's', Records: [] })));
+      const results = await Promise.all(
+        Array.from({ length: 16 }, () => narrow.call('PutRecords', { StreamName: 's', Records: [] })),
+      );
       assert.equal(results.length, 16);
     } finally {
       await narrow.close();

@@ -28,7 +28,8 @@ export class LocalServer {
       raw.on('data', (chunk: Buffer) => chunks.push(chunk));
       raw.on('end', () => {
         const headers: Record<string, string> = {};
-        for (let i = 0; i < raw.rawHeaders.length; i += 2) headers[raw.rawHeaders[i].toLowerCase()] = raw.rawHeaders[i + 1];
+        for (let i = 0; i < raw.rawHeaders.length; i += 2)
+          headers[raw.rawHeaders[i].toLowerCase()] = raw.rawHeaders[i + 1];
         const captured = { method: raw.method ?? '', url: raw.url ?? '', headers, body: Buffer.concat(chunks) };
         this.requests.push(captured);
         this.handler(captured, response, raw);
@@ -57,9 +58,18 @@ export class LocalServer {
   }
 }
 
-export function sendJson(response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
   const text = JSON.stringify(body);
-  response.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'content-length': Buffer.byteLength(text), ...headers });
+  response.writeHead(status, {
+    'content-type': 'application/x-amz-json-1.1',
+    'content-length': Buffer.byteLength(text),
+    ...headers,
+  });
   response.end(text);
 }
 
@@ -92,9 +102,15 @@ export interface ReferenceSigningInput {
  * @smithy/signature-v4, so agreement between the two means something. Only what our client needs:
  * an already-normalised path and query.
  */
-export function referenceSignature(input: ReferenceSigningInput): { canonicalRequest: string; stringToSign: string; authorization: string } {
+export function referenceSignature(input: ReferenceSigningInput): {
+  canonicalRequest: string;
+  stringToSign: string;
+  authorization: string;
+} {
   const names = [...input.signedHeaders].sort();
-  const canonicalHeaders = names.map((name) => `${name}:${collapseWhitespace(headerValue(input.headers, name))}\n`).join('');
+  const canonicalHeaders = names
+    .map((name) => `${name}:${collapseWhitespace(headerValue(input.headers, name))}\n`)
+    .join('');
   const canonicalRequest = [
     input.method,
     input.path,
@@ -114,7 +130,9 @@ export function referenceSignature(input: ReferenceSigningInput): { canonicalReq
   return {
     canonicalRequest,
     stringToSign,
-    authorization: `AWS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope}, SignedHeaders=${names.join(';')}, Signature=${signature}`,
+    authorization:
+      `AWS4-HMAC-SHA256 Credential=${input.accessKeyId}/${scope}, ` +
+      `SignedHeaders=${names.join(';')}, Signature=${signature}`,
   };
 }
 
@@ -126,7 +144,10 @@ export interface ParsedAuthorization {
 }
 
 export function parseAuthorization(header: string): ParsedAuthorization {
-  const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(header);
+  const match =
+    /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/.exec(
+      header,
+    );
   if (match === null) throw new Error(`not a SigV4 Authorization header: ${header}`);
   return {
     accessKeyId: match[1],

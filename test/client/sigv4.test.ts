@@ -17,7 +17,10 @@ const SUITE = {
   amzDate: '20150830T123600Z',
 };
 const SUITE_SESSION_TOKEN =
-  'AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8YUuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==';
+  'AQoDYXdzEPT//////////wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8Y' +
+  'UuwthAx7mSEI/qkPpKPi/kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6fE8Y' +
+  'QcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2IC' +
+  'CR/oLxBA==';
 
 interface SuiteVector {
   name: string;
@@ -36,14 +39,16 @@ const VECTORS: SuiteVector[] = [
     method: 'GET',
     headers: { host: 'example.amazonaws.com' },
     authorization:
-      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ' +
+      'SignedHeaders=host;x-amz-date, Signature=5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31',
   },
   {
     name: 'post-vanilla',
     method: 'POST',
     headers: { host: 'example.amazonaws.com' },
     authorization:
-      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date, Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b',
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ' +
+      'SignedHeaders=host;x-amz-date, Signature=5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b',
   },
   {
     name: 'post-x-www-form-urlencoded',
@@ -51,11 +56,16 @@ const VECTORS: SuiteVector[] = [
     headers: { 'content-type': 'application/x-www-form-urlencoded', host: 'example.amazonaws.com' },
     body: 'Param1=value1',
     authorization:
-      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=content-type;host;x-amz-date, Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a',
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ' +
+      'SignedHeaders=content-type;host;x-amz-date, ' +
+      'Signature=ff11897932ad3f4e8b18135d722051e5ac45fc38421b1da7b9d196a0fe09473a',
     canonicalRequest:
-      'POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\nx-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e',
+      'POST\n/\n\ncontent-type:application/x-www-form-urlencoded\nhost:example.amazonaws.com\n' +
+      'x-amz-date:20150830T123600Z\n\ncontent-type;host;x-amz-date\n' +
+      '9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e',
     stringToSign:
-      'AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281',
+      'AWS4-HMAC-SHA256\n20150830T123600Z\n20150830/us-east-1/service/aws4_request\n' +
+      '42a5e5bb34198acb3e84da4f085bb7927f2bc277ca766e6d19c73c2154021281',
   },
   {
     name: 'post-sts-token/post-sts-header-before',
@@ -63,28 +73,49 @@ const VECTORS: SuiteVector[] = [
     headers: { host: 'example.amazonaws.com' },
     sessionToken: SUITE_SESSION_TOKEN,
     authorization:
-      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host;x-amz-date;x-amz-security-token, Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead',
+      'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, ' +
+      'SignedHeaders=host;x-amz-date;x-amz-security-token, ' +
+      'Signature=85d96828115b5dc0cfc3bd16ad9e210dd772bbebba041836c64533a82be05ead',
   },
 ];
 
 describe('SigV4 against the AWS test suite', () => {
-  for (const [hashName, sha256] of [['node:crypto NodeSha256', NodeSha256], ['@aws-crypto/sha256-js', Sha256]] as const) {
+  for (const [hashName, sha256] of [
+    ['node:crypto NodeSha256', NodeSha256],
+    ['@aws-crypto/sha256-js', Sha256],
+  ] as const) {
     for (const vector of VECTORS) {
       it(`SignatureV4 with ${hashName} reproduces ${vector.name}`, async () => {
         const signer = new SignatureV4({
           service: SUITE.service,
           region: SUITE.region,
-          credentials: { accessKeyId: SUITE.accessKeyId, secretAccessKey: SUITE.secretAccessKey, sessionToken: vector.sessionToken },
+          credentials: {
+            accessKeyId: SUITE.accessKeyId,
+            secretAccessKey: SUITE.secretAccessKey,
+            sessionToken: vector.sessionToken,
+          },
           sha256,
           applyChecksum: false,
         });
         const signed = await signer.sign(
-          { method: vector.method, protocol: 'https:', hostname: 'example.amazonaws.com', path: '/', query: {}, headers: { ...vector.headers }, body: vector.body },
+          {
+            method: vector.method,
+            protocol: 'https:',
+            hostname: 'example.amazonaws.com',
+            path: '/',
+            query: {},
+            headers: { ...vector.headers },
+            body: vector.body,
+          },
           { signingDate: SUITE.signingDate },
         );
         assert.equal(signed.headers.authorization, vector.authorization);
         assert.equal(signed.headers['x-amz-date'], SUITE.amzDate);
-        assert.equal(signed.headers['x-amz-content-sha256'], undefined, 'JSON protocols do not send the payload hash header');
+        assert.equal(
+          signed.headers['x-amz-content-sha256'],
+          undefined,
+          'JSON protocols do not send the payload hash header',
+        );
       });
     }
   }
@@ -132,7 +163,10 @@ describe('HttpJsonApiClient signs what it sends', () => {
     });
     try {
       // Non-ASCII data: the payload hash must cover the UTF-8 bytes on the wire, not UTF-16 code units.
-      await client.call('PutRecords', { StreamName: 'logs', Records: [{ Data: Buffer.from('héllo ✓').toString('base64'), PartitionKey: 'é' }] });
+      await client.call('PutRecords', {
+        StreamName: 'logs',
+        Records: [{ Data: Buffer.from('héllo ✓').toString('base64'), PartitionKey: 'é' }],
+      });
     } finally {
       await client.close();
     }
@@ -169,7 +203,11 @@ describe('HttpJsonApiClient signs what it sends', () => {
     }
     const received = server.requests.at(-1)!;
     assert.equal(received.headers['x-amz-target'], 'Firehose_20150804.PutRecordBatch');
-    assert.deepEqual(parseAuthorization(received.headers.authorization).scope, { date: '20240229', region: 'us-west-2', service: 'firehose' });
+    assert.deepEqual(parseAuthorization(received.headers.authorization).scope, {
+      date: '20240229',
+      region: 'us-west-2',
+      service: 'firehose',
+    });
     assert.equal(received.headers.authorization, expectedAuthorizationFor(received, 'firehose-secret'));
   });
 

@@ -154,7 +154,13 @@ describe('defaults (research §1a, §1b, §1c)', () => {
     assert.deepEqual(config.flows[0].dataProcessingOptions, [
       { optionName: 'SINGLELINE', parseOptions: [] },
       { optionName: 'CSVTOJSON', customFieldNames: ['a'], delimiter: ',', jsonFormat: 'COMPACT' },
-      { optionName: 'LOGTOJSON', logFormat: 'APACHEERRORLOG', matchPattern: undefined, customFieldNames: undefined, jsonFormat: 'COMPACT' },
+      {
+        optionName: 'LOGTOJSON',
+        logFormat: 'APACHEERRORLOG',
+        matchPattern: undefined,
+        customFieldNames: undefined,
+        jsonFormat: 'COMPACT',
+      },
       { optionName: 'ADDMETADATA', metadata: null, timestamp: false, jsonFormat: 'COMPACT' },
       { optionName: 'ADDEC2METADATA', metadataTTL: 3600, jsonFormat: 'COMPACT' },
       { optionName: 'ADDBRACKETS' },
@@ -162,20 +168,27 @@ describe('defaults (research §1a, §1b, §1c)', () => {
   });
 
   test('maxConnections defaults to max(50, maxSendingThreads)', async () => {
-    const few = await loadAgentConfig(await scratchConfig({
-      'agent.json': '{ "maxSendingThreads": 10, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
-    }));
+    const few = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json': '{ "maxSendingThreads": 10, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
+      }),
+    );
     assert.equal(few.config.maxConnections, 50);
-    const many = await loadAgentConfig(await scratchConfig({
-      'agent.json': '{ "maxSendingThreads": "80", "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
-    }));
+    const many = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json': '{ "maxSendingThreads": "80", "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
+      }),
+    );
     assert.equal(many.config.maxConnections, 80);
   });
 
   test('maxSendingThreads defaults to max(2, maxSendingThreadsPerCore × CPUs)', async () => {
-    const { config } = await loadAgentConfig(await scratchConfig({
-      'agent.json': '{ "maxSendingThreadsPerCore": 3, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
-    }));
+    const { config } = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json':
+          '{ "maxSendingThreadsPerCore": 3, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
+      }),
+    );
     assert.equal(config.maxSendingThreads, Math.max(2, 3 * os.availableParallelism()));
   });
 });
@@ -212,7 +225,10 @@ describe('every Java agent key, written the ways the Java agent accepts', () => 
   test('credentials, role and HTTP settings', async () => {
     const { config } = await load();
     // The value contains "/* ... */": comment markers inside strings are text.
-    assert.deepEqual(config.staticCredentials, { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret/* not a comment */' });
+    assert.deepEqual(config.staticCredentials, {
+      accessKeyId: 'AKIDEXAMPLE',
+      secretAccessKey: 'secret/* not a comment */',
+    });
     assert.deepEqual(config.assumeRole, { roleArn: 'arn:aws:iam::123456789012:role/shipper', externalId: 'ext-42' });
     assert.equal(config.userAgent, 'acme-fleet');
     assert.equal(config.userAgentOverride, 'acme/1.0');
@@ -265,8 +281,20 @@ describe('every Java agent key, written the ways the Java agent accepts', () => 
     assert.deepEqual(config.flows[0].dataProcessingOptions, [
       { optionName: 'SINGLELINE', parseOptions: ['NO_TRIM', 'ESCAPE_NEW_LINE'] },
       { optionName: 'CSVTOJSON', customFieldNames: ['a', 'b'], delimiter: '\\t', jsonFormat: 'PRETTYPRINT' },
-      { optionName: 'LOGTOJSON', logFormat: 'COMBINEDAPACHELOG', matchPattern: undefined, customFieldNames: undefined, jsonFormat: 'COMPACT' },
-      { optionName: 'LOGTOJSON', logFormat: 'SYSLOG', matchPattern: '^(\\w+) (.*)$', customFieldNames: ['level', 'text'], jsonFormat: 'COMPACT' },
+      {
+        optionName: 'LOGTOJSON',
+        logFormat: 'COMBINEDAPACHELOG',
+        matchPattern: undefined,
+        customFieldNames: undefined,
+        jsonFormat: 'COMPACT',
+      },
+      {
+        optionName: 'LOGTOJSON',
+        logFormat: 'SYSLOG',
+        matchPattern: '^(\\w+) (.*)$',
+        customFieldNames: ['level', 'text'],
+        jsonFormat: 'COMPACT',
+      },
       { optionName: 'ADDMETADATA', metadata: { env: 'prod', tier: [1, 2] }, timestamp: true, jsonFormat: 'COMPACT' },
       { optionName: 'ADDEC2METADATA', metadataTTL: 600, jsonFormat: 'COMPACT' },
       { optionName: 'ADDBRACKETS' },
@@ -293,24 +321,30 @@ describe('agent.d/', () => {
   test('a file that is not JSON is skipped with a warning, as the Java agent does', async () => {
     const { warnings } = await loadAgentConfig(fixture('full'));
     // agent.json's own warnings are about its keys that are not implemented (test/config/unimplemented-keys.test.ts).
-    assert.deepEqual(warnings.filter((warning) => warning.file !== fixture('full')), [
-      {
-        file: path.join(fixtures, 'full', 'agent.d', 'README'),
-        key: '',
-        message: "file skipped: invalid JSON: unexpected 'F' at line 1, column 1",
-      },
-    ]);
+    assert.deepEqual(
+      warnings.filter((warning) => warning.file !== fixture('full')),
+      [
+        {
+          file: path.join(fixtures, 'full', 'agent.d', 'README'),
+          key: '',
+          message: "file skipped: invalid JSON: unexpected 'F' at line 1, column 1",
+        },
+      ],
+    );
   });
 
   test('only "flows" is taken from agent.d files; other keys are reported as ignored', async () => {
     const configPath = await scratchConfig({
       'agent.json': '{ "flows": [] }',
-      'agent.d/a.json': '{ "kinesis.endpoint": "localhost:1", "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
+      'agent.d/a.json':
+        '{ "kinesis.endpoint": "localhost:1", "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
     });
     const { config, warnings } = await loadAgentConfig(configPath);
     assert.equal(config.kinesis.endpoint, undefined);
     assert.equal(config.flows.length, 1);
-    assert.deepEqual(withoutFile(warnings), [{ key: 'kinesis.endpoint', message: 'is ignored: files in agent.d/ only contribute "flows"' }]);
+    assert.deepEqual(withoutFile(warnings), [
+      { key: 'kinesis.endpoint', message: 'is ignored: files in agent.d/ only contribute "flows"' },
+    ]);
   });
 
   test('agent.json may leave all flows to agent.d', async () => {
@@ -319,7 +353,10 @@ describe('agent.d/', () => {
       'agent.d/only.json': '{ "flows": [ { "filePattern": "/l/*.log", "deliveryStream": "d" } ] }',
     });
     const { config } = await loadAgentConfig(configPath);
-    assert.deepEqual(config.flows.map((flow) => flow.id), ['fh:d:/l/*.log']);
+    assert.deepEqual(
+      config.flows.map((flow) => flow.id),
+      ['fh:d:/l/*.log'],
+    );
   });
 
   test('problems in an agent.d flow name that file and the flow index within it', async () => {
@@ -345,7 +382,9 @@ describe('agent.d/', () => {
         file: path.join(fixtures, 'agent-d-duplicates', 'agent.d', '50-copy.json'),
         key: 'filePattern',
         flow: 'flows[0] (kinesisStream demo-stream)',
-        message: `duplicate flow: flows[0] (kinesisStream demo-stream) in ${fixture('agent-d-duplicates')} already sends /var/log/app/*.log to kinesisStream demo-stream`,
+        message:
+          `duplicate flow: flows[0] (kinesisStream demo-stream) in ${fixture('agent-d-duplicates')} ` +
+          `already sends /var/log/app/*.log to kinesisStream demo-stream`,
       },
     ]);
   });
@@ -358,36 +397,69 @@ describe('unknown and ignored keys are warnings', () => {
     assert.equal(config.cloudwatch.emitMetrics, true);
     const flow = 'flows[0] (kinesisStream demo-stream)';
     assert.deepEqual(withoutFile(warnings), [
-      { key: 'cloudwatch.emitMetric', message: "unknown key 'cloudwatch.emitMetric' is ignored; did you mean cloudwatch.emitMetrics?" },
+      {
+        key: 'cloudwatch.emitMetric',
+        message: "unknown key 'cloudwatch.emitMetric' is ignored; did you mean cloudwatch.emitMetrics?",
+      },
       { key: 'log.level', message: 'is ignored (removed from the Java agent in 2.0); set SHARDTAIL_LOG_LEVEL instead' },
-      { key: 'kinesis', message: 'is ignored: agent.json keys are flat, write "kinesis.endpoint" at the top level instead' },
-      { key: 'initialPostion', flow, message: "unknown key 'initialPostion' is ignored; did you mean initialPosition?" },
+      {
+        key: 'kinesis',
+        message: 'is ignored: agent.json keys are flat, write "kinesis.endpoint" at the top level instead',
+      },
+      {
+        key: 'initialPostion',
+        flow,
+        message: "unknown key 'initialPostion' is ignored; did you mean initialPosition?",
+      },
       { key: 'aggregatedRecordSizeBytes', flow, message: 'is ignored: it only applies to deliveryStream flows' },
-      { key: 'dataProcessingOptions[0].delimeter', flow, message: "unknown key 'delimeter' is ignored; did you mean delimiter?" },
+      {
+        key: 'dataProcessingOptions[0].delimeter',
+        flow,
+        message: "unknown key 'delimeter' is ignored; did you mean delimiter?",
+      },
       { key: 'dataProcessingOptions[0].logFormat', flow, message: 'is ignored: CSVTOJSON does not use it' },
-      { key: 'dataProcessingOptions[0]', flow, message: 'CSVTOJSON is not implemented yet: lines are shipped as they are, not as JSON' },
+      {
+        key: 'dataProcessingOptions[0]',
+        flow,
+        message: 'CSVTOJSON is not implemented yet: lines are shipped as they are, not as JSON',
+      },
     ]);
   });
 
   test('a key nothing resembles gets no suggestion', async () => {
-    const { warnings } = await loadAgentConfig(await scratchConfig({
-      'agent.json': '{ "zzzzzz": 1, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
-    }));
+    const { warnings } = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json': '{ "zzzzzz": 1, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
+      }),
+    );
     assert.deepEqual(withoutFile(warnings), [{ key: 'zzzzzz', message: "unknown key 'zzzzzz' is ignored" }]);
   });
 
   test('a per-flow key at the top level, a global key in a flow, and a duplicate key', async () => {
-    const { warnings } = await loadAgentConfig(await scratchConfig({
-      'agent.json': `{
+    const { warnings } = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json': `{
         "initialPosition": "START_OF_FILE",
-        "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s", "kinesis.endpoint": "x", "skipHeaderLines": 1, "skipHeaderLines": 2 } ]
+        "flows": [
+          { "filePattern": "/l/*.log", "kinesisStream": "s", "kinesis.endpoint": "x",
+            "skipHeaderLines": 1, "skipHeaderLines": 2 }
+        ]
       }`,
-    }));
+      }),
+    );
     assert.deepEqual(withoutFile(warnings), [
       // Found while parsing, so before the key checks.
-      { key: 'skipHeaderLines', flow: 'flows[0] (kinesisStream s)', message: 'appears twice in the same object; only the last value is used' },
+      {
+        key: 'skipHeaderLines',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'appears twice in the same object; only the last value is used',
+      },
       { key: 'initialPosition', message: 'is a per-flow key and is ignored here; move it into an entry of "flows"' },
-      { key: 'kinesis.endpoint', flow: 'flows[0] (kinesisStream s)', message: 'is a global key and is ignored inside a flow; move it to the top level' },
+      {
+        key: 'kinesis.endpoint',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'is a global key and is ignored inside a flow; move it to the top level',
+      },
     ]);
   });
 });
@@ -396,10 +468,22 @@ describe('bad values stop startup', () => {
   test('an enum value outside the list names the key, the flow and the allowed values', async () => {
     const error = await loadFailure(fixture('bad-values'));
     assert.deepEqual(withoutFile(error.problems), [
-      { key: 'initialPosition', flow: 'flows[0] (kinesisStream demo-stream)', message: "'FROM_START' is not one of START_OF_FILE, END_OF_FILE" },
-      { key: 'maxBufferSizeRecords', flow: 'flows[1] (deliveryStream web)', message: '501 is outside the valid range 1–500' },
+      {
+        key: 'initialPosition',
+        flow: 'flows[0] (kinesisStream demo-stream)',
+        message: "'FROM_START' is not one of START_OF_FILE, END_OF_FILE",
+      },
+      {
+        key: 'maxBufferSizeRecords',
+        flow: 'flows[1] (deliveryStream web)',
+        message: '501 is outside the valid range 1–500',
+      },
       // 5 MiB is fine for Kinesis but above Firehose's 4 MiB batch limit.
-      { key: 'maxBufferSizeBytes', flow: 'flows[1] (deliveryStream web)', message: '5242880 is outside the valid range 1–4194304' },
+      {
+        key: 'maxBufferSizeBytes',
+        flow: 'flows[1] (deliveryStream web)',
+        message: '5242880 is outside the valid range 1–4194304',
+      },
     ]);
     assert.ok(error.problems.every((problem) => problem.file === fixture('bad-values')));
   });
@@ -411,14 +495,28 @@ describe('bad values stop startup', () => {
       { key: 'kinesis.endpoint', message: 'scheme "ftp" is not supported; use http:// or https://' },
       { key: 'maxSendingThreads', message: '0 is below the minimum of 1' },
       { key: 'filePattern', flow: 'flows[0] (kinesisStream demo-stream)', message: 'is required' },
-      { key: 'maxBufferAgeMillis', flow: 'flows[0] (kinesisStream demo-stream)', message: '10 is outside the valid range 50–900000' },
-      { key: 'kinesisStream', flow: 'flows[1]', message: 'a flow needs kinesisStream or deliveryStream; neither is set' },
+      {
+        key: 'maxBufferAgeMillis',
+        flow: 'flows[0] (kinesisStream demo-stream)',
+        message: '10 is outside the valid range 50–900000',
+      },
+      {
+        key: 'kinesisStream',
+        flow: 'flows[1]',
+        message: 'a flow needs kinesisStream or deliveryStream; neither is set',
+      },
       {
         key: 'deliveryStream',
         flow: 'flows[2] (kinesisStream c, deliveryStream c)',
-        message: 'a flow sends to one stream, but both kinesisStream and deliveryStream are set (the Java agent silently used deliveryStream)',
+        message:
+          'a flow sends to one stream, but both kinesisStream and deliveryStream are set (the Java agent ' +
+          'silently used deliveryStream)',
       },
-      { key: 'partitionKey', flow: 'flows[3] (kinesisStream d)', message: 'is required when partitionKeyOption is FIXED' },
+      {
+        key: 'partitionKey',
+        flow: 'flows[3] (kinesisStream d)',
+        message: 'is required when partitionKeyOption is FIXED',
+      },
       { key: 'dataProcessingOptions[0].logFormat', flow: 'flows[3] (kinesisStream d)', message: 'is required' },
       {
         key: 'dataProcessingOptions[1].optionName',
@@ -433,37 +531,64 @@ describe('bad values stop startup', () => {
     const lines = error.message.split('\n');
     assert.equal(lines[0], 'invalid configuration (3 problems):');
     assert.equal(lines.length, 4);
-    assert.equal(lines[1], `${fixture('bad-values')}: initialPosition (flows[0] (kinesisStream demo-stream)): 'FROM_START' is not one of START_OF_FILE, END_OF_FILE`);
+    assert.equal(
+      lines[1],
+      `${fixture('bad-values')}: initialPosition (flows[0] (kinesisStream demo-stream)): 'FROM_START' is not ` +
+        `one of START_OF_FILE, END_OF_FILE`,
+    );
   });
 
   test('values of the wrong type', async () => {
-    const error = await loadFailure(await scratchConfig({
-      'agent.json': `{
+    const error = await loadFailure(
+      await scratchConfig({
+        'agent.json': `{
         "checkpointTimeToLiveDays": "seven",
         "socketTimeoutMillis": 1.5,
         "connectionTimeoutMillis": "3000000000",
         "flows": [ { "filePattern": "/l/", "kinesisStream": "bad name", "multiLineStartPattern": "([a-z",
                      "dataProcessingOptions": { "optionName": "SINGLELINE" } } ]
       }`,
-    }));
+      }),
+    );
     const flow = 'flows[0] (kinesisStream bad name)';
     assert.deepEqual(withoutFile(error.problems), [
       { key: 'checkpointTimeToLiveDays', message: "'seven' is not an integer" },
       { key: 'connectionTimeoutMillis', message: '3000000000 is above the maximum of 2147483647' },
       { key: 'socketTimeoutMillis', message: '1.5 is not an integer' },
       { key: 'filePattern', flow, message: 'must name files, not end in / (e.g. /var/log/app/*.log)' },
-      { key: 'multiLineStartPattern', flow, message: "'([a-z' is not a valid regular expression: Invalid regular expression: /([a-z/: Unterminated character class" },
-      { key: 'dataProcessingOptions', flow, message: '{"optionName":"SINGLELINE"} must be a list of processing options' },
-      { key: 'kinesisStream', flow, message: "'bad name' is not a valid stream name (1–128 characters from a-z A-Z 0-9 _ . -)" },
+      {
+        key: 'multiLineStartPattern',
+        flow,
+        message:
+          "'([a-z' is not a valid regular expression: Invalid regular expression: /([a-z/: Unterminated " +
+          'character class',
+      },
+      {
+        key: 'dataProcessingOptions',
+        flow,
+        message: '{"optionName":"SINGLELINE"} must be a list of processing options',
+      },
+      {
+        key: 'kinesisStream',
+        flow,
+        message: "'bad name' is not a valid stream name (1–128 characters from a-z A-Z 0-9 _ . -)",
+      },
     ]);
   });
 
   test('a value with a line break is escaped, keeping each problem on one line', async () => {
-    const error = await loadFailure(await scratchConfig({
-      'agent.json': '{ "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s", "initialPosition": "END\\nOF_FILE" } ] }',
-    }));
+    const error = await loadFailure(
+      await scratchConfig({
+        'agent.json':
+          '{ "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s", "initialPosition": "END\\nOF_FILE" } ] }',
+      }),
+    );
     assert.deepEqual(withoutFile(error.problems), [
-      { key: 'initialPosition', flow: 'flows[0] (kinesisStream s)', message: "'END\\nOF_FILE' is not one of START_OF_FILE, END_OF_FILE" },
+      {
+        key: 'initialPosition',
+        flow: 'flows[0] (kinesisStream s)',
+        message: "'END\\nOF_FILE' is not one of START_OF_FILE, END_OF_FILE",
+      },
     ]);
   });
 
@@ -484,34 +609,64 @@ describe('bad values stop startup', () => {
     });
     const error = await loadFailure(configPath);
     assert.deepEqual(withoutFile(error.problems), [
-      { key: 'dataProcessingOptions[0].customFieldNames', flow: 'flows[0] (kinesisStream s)', message: 'renames the 5 fields of SYSLOG, so it needs 5 names, not 2' },
-      { key: 'dataProcessingOptions[1].customFieldNames', flow: 'flows[0] (kinesisStream s)', message: 'is required with matchPattern, to name its capture groups' },
-    ]);
-  });
-
-  test('a matchPattern whose groups do not match customFieldNames is a warning (the Java agent drops every record)', async () => {
-    const { warnings } = await loadAgentConfig(await scratchConfig({
-      'agent.json': JSON.stringify({
-        flows: [{
-          filePattern: '/l/*.log',
-          kinesisStream: 's',
-          dataProcessingOptions: [{ optionName: 'LOGTOJSON', logFormat: 'SYSLOG', matchPattern: '^(\\S+) (\\S+) (.*)$', customFieldNames: ['a', 'b'] }],
-        }],
-      }),
-    }));
-    assert.deepEqual(withoutFile(warnings), [
-      { key: 'dataProcessingOptions[0].matchPattern', flow: 'flows[0] (kinesisStream s)', message: 'has 3 capture groups but customFieldNames has 2 names; every record would be dropped' },
       {
-        key: 'dataProcessingOptions[0]',
+        key: 'dataProcessingOptions[0].customFieldNames',
         flow: 'flows[0] (kinesisStream s)',
-        message: 'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped',
+        message: 'renames the 5 fields of SYSLOG, so it needs 5 names, not 2',
+      },
+      {
+        key: 'dataProcessingOptions[1].customFieldNames',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'is required with matchPattern, to name its capture groups',
       },
     ]);
   });
 
+  test(
+    'a matchPattern whose groups do not match customFieldNames is a warning (the Java agent drops ' + 'every record)',
+    async () => {
+      const { warnings } = await loadAgentConfig(
+        await scratchConfig({
+          'agent.json': JSON.stringify({
+            flows: [
+              {
+                filePattern: '/l/*.log',
+                kinesisStream: 's',
+                dataProcessingOptions: [
+                  {
+                    optionName: 'LOGTOJSON',
+                    logFormat: 'SYSLOG',
+                    matchPattern: '^(\\S+) (\\S+) (.*)$',
+                    customFieldNames: ['a', 'b'],
+                  },
+                ],
+              },
+            ],
+          }),
+        }),
+      );
+      assert.deepEqual(withoutFile(warnings), [
+        {
+          key: 'dataProcessingOptions[0].matchPattern',
+          flow: 'flows[0] (kinesisStream s)',
+          message: 'has 3 capture groups but customFieldNames has 2 names; every record would be dropped',
+        },
+        {
+          key: 'dataProcessingOptions[0]',
+          flow: 'flows[0] (kinesisStream s)',
+          message:
+            'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
+            'match are not dropped',
+        },
+      ]);
+    },
+  );
+
   test('no flows at all is an error', async () => {
     const error = await loadFailure(fixture('no-flows'));
-    assert.deepEqual(withoutFile(error.problems), [{ key: 'flows', message: 'no flows are configured; add one to "flows" here or in a file in agent.d/' }]);
+    assert.deepEqual(withoutFile(error.problems), [
+      { key: 'flows', message: 'no flows are configured; add one to "flows" here or in a file in agent.d/' },
+    ]);
   });
 });
 
@@ -543,27 +698,45 @@ describe('shardtail keys the Java agent lacks', () => {
   });
 
   test('autoCreateStreams: false turns auto-creation off; 49 ms is below the relaxed minimum', async () => {
-    const ok = await loadAgentConfig(await scratchConfig({
-      'agent.json': '{ "engine": { "autoCreateStreams": "false" }, "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s" } ] }',
-    }));
+    const ok = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json':
+          '{ "engine": { "autoCreateStreams": "false" }, "flows": [ { "filePattern": "/l/*.log", ' +
+          '"kinesisStream": "s" } ] }',
+      }),
+    );
     assert.equal(ok.config.engine.autoCreateStreams, false);
 
-    const error = await loadFailure(await scratchConfig({
-      'agent.json': `{ "engine": { "port": 70000, "autoCreateStreams": { "shards": 0 }, "dataDri": "/x" },
+    const error = await loadFailure(
+      await scratchConfig({
+        'agent.json': `{ "engine": { "port": 70000, "autoCreateStreams": { "shards": 0 }, "dataDri": "/x" },
                        "engine.host": "0.0.0.0",
                        "flows": [ { "filePattern": "/l/*.log", "kinesisStream": "s", "maxBufferAgeMillis": 49,
                                     "partitionKeyOption": "FIELD", "partitionKey": "k" } ] }`,
-    }));
+      }),
+    );
     assert.deepEqual(withoutFile(error.problems), [
       { key: 'engine.port', message: '70000 is outside the valid range 0–65535' },
       { key: 'engine.autoCreateStreams.shards', message: '0 is below the minimum of 1' },
-      { key: 'maxBufferAgeMillis', flow: 'flows[0] (kinesisStream s)', message: '49 is outside the valid range 50–900000' },
-      { key: 'partitionKeyField', flow: 'flows[0] (kinesisStream s)', message: 'is required when partitionKeyOption is FIELD' },
+      {
+        key: 'maxBufferAgeMillis',
+        flow: 'flows[0] (kinesisStream s)',
+        message: '49 is outside the valid range 50–900000',
+      },
+      {
+        key: 'partitionKeyField',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'is required when partitionKeyOption is FIELD',
+      },
     ]);
     assert.deepEqual(withoutFile(error.warnings), [
       { key: 'engine.host', message: 'is ignored: engine settings are a nested object, e.g. "engine": { "host": … }' },
       { key: 'engine.dataDri', message: "unknown key 'dataDri' is ignored; did you mean dataDir?" },
-      { key: 'partitionKey', flow: 'flows[0] (kinesisStream s)', message: 'is ignored unless partitionKeyOption is FIXED' },
+      {
+        key: 'partitionKey',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'is ignored unless partitionKeyOption is FIXED',
+      },
     ]);
   });
 });
@@ -575,7 +748,8 @@ describe('unusable files', () => {
       {
         file: fixture('invalid-json'),
         key: '',
-        message: `invalid JSON: expected ',' or '}' after the value of "filePattern" but found '"' at line 3, column 39`,
+        message:
+          `invalid JSON: expected ',' or '}' after the value of "filePattern" but found '"' at line ` + `3, column 39`,
       },
     ]);
   });
@@ -596,6 +770,8 @@ describe('unusable files', () => {
   test('a top level that is not an object', async () => {
     const configPath = await scratchConfig({ 'agent.json': '[ { "filePattern": "/l/*.log" } ]' });
     const error = await loadFailure(configPath);
-    assert.deepEqual(error.problems, [{ file: configPath, key: '', message: 'the top level must be a JSON object ({ … })' }]);
+    assert.deepEqual(error.problems, [
+      { file: configPath, key: '', message: 'the top level must be a JSON object ({ … })' },
+    ]);
   });
 });

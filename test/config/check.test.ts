@@ -34,9 +34,13 @@ interface ProcessResult {
 
 async function runCheckProcess(...args: string[]): Promise<ProcessResult> {
   try {
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', runner, 'check', ...args], {
-      cwd: repositoryRoot,
-    });
+    const { stdout, stderr } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', runner, 'check', ...args],
+      {
+        cwd: repositoryRoot,
+      },
+    );
     return { exitCode: 0, stdout, stderr };
   } catch (error) {
     const failure = error as { code?: unknown; stdout: string; stderr: string };
@@ -47,7 +51,10 @@ async function runCheckProcess(...args: string[]): Promise<ProcessResult> {
 
 describe('runCheck', () => {
   test('a valid configuration: exit 0 and "FILE: OK (N flows)"', async () => {
-    assert.deepEqual(await runCheck(fixture('defaults')), { exitCode: 0, output: `${fixture('defaults')}: OK (2 flows)\n` });
+    assert.deepEqual(await runCheck(fixture('defaults')), {
+      exitCode: 0,
+      output: `${fixture('defaults')}: OK (2 flows)\n`,
+    });
   });
 
   test('warnings come first, and do not fail the check', async () => {
@@ -57,7 +64,8 @@ describe('runCheck', () => {
     assert.equal(lines.length, 9);
     assert.equal(
       lines[3],
-      `${fixture('typos')}: initialPostion (flows[0] (kinesisStream demo-stream)): warning: unknown key 'initialPostion' is ignored; did you mean initialPosition?`,
+      `${fixture('typos')}: initialPostion (flows[0] (kinesisStream demo-stream)): warning: unknown key ` +
+        `'initialPostion' is ignored; did you mean initialPosition?`,
     );
     assert.equal(lines[8], `${fixture('typos')}: OK (1 flow)`);
   });
@@ -69,7 +77,8 @@ describe('runCheck', () => {
     assert.equal(
       result.output,
       [
-        `${file}: initialPosition (flows[0] (kinesisStream demo-stream)): 'FROM_START' is not one of START_OF_FILE, END_OF_FILE`,
+        `${file}: initialPosition (flows[0] (kinesisStream demo-stream)): 'FROM_START' is not one of ` +
+          `START_OF_FILE, END_OF_FILE`,
         `${file}: maxBufferSizeRecords (flows[1] (deliveryStream web)): 501 is outside the valid range 1–500`,
         `${file}: maxBufferSizeBytes (flows[1] (deliveryStream web)): 5242880 is outside the valid range 1–4194304`,
         '',
@@ -82,40 +91,54 @@ describe('runCheck', () => {
     const result = await runCheck(file);
     assert.equal(result.exitCode, 0, result.output);
     assert.deepEqual(result.output.trimEnd().split('\n'), [
-      `${file}: cloudwatch.emitMetrics: warning: is not implemented yet: no CloudWatch metrics are sent (progress is logged every log.statusReportingPeriodSeconds instead)`,
-      `${file}: cloudwatch.endpoint: warning: is not implemented yet: no CloudWatch metrics are sent (progress is logged every log.statusReportingPeriodSeconds instead)`,
+      `${file}: cloudwatch.emitMetrics: warning: is not implemented yet: no CloudWatch metrics are sent ` +
+        `(progress is logged every log.statusReportingPeriodSeconds instead)`,
+      `${file}: cloudwatch.endpoint: warning: is not implemented yet: no CloudWatch metrics are sent (progress ` +
+        `is logged every log.statusReportingPeriodSeconds instead)`,
       `${file}: useHttpGzip: warning: is not implemented yet: request bodies are sent uncompressed`,
-      `${file}: dataProcessingOptions[0] (flows[0] (deliveryStream web-access-logs)): warning: LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped`,
-      `${file}: multiLineStartPattern (flows[1] (kinesisStream app-events)): warning: is not implemented yet: each line is its own record`,
+      `${file}: dataProcessingOptions[0] (flows[0] (deliveryStream web-access-logs)): warning: LOGTOJSON is ` +
+        `not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped`,
+      `${file}: multiLineStartPattern (flows[1] (kinesisStream app-events)): warning: is not implemented yet: ` +
+        `each line is its own record`,
       `${file}: OK (2 flows)`,
     ]);
   });
 
-  test('a Firehose flow on the embedded engine without firehose.endpoint: exit 2 naming the flow, as start would refuse it', async () => {
-    const directory = await scratchDirectory();
-    const file = path.join(directory, 'agent.json');
-    const flows = [
-      { filePattern: '/l/*.log', kinesisStream: 'app' },
-      { filePattern: '/w/*.log', deliveryStream: 'web' },
-    ];
-    await writeFile(file, JSON.stringify({ engine: { embedded: true }, flows }));
-    assert.deepEqual(await runCheck(file), {
-      exitCode: 2,
-      output:
-        `${file}: deliveryStream (flows[1] (deliveryStream web)): the embedded engine has no Firehose yet; ` +
-        'set firehose.endpoint to ship it to Firehose, or ship the flow to a kinesisStream\n',
-    });
+  test(
+    'a Firehose flow on the embedded engine without firehose.endpoint: exit 2 naming the flow, as start ' +
+      'would refuse it',
+    async () => {
+      const directory = await scratchDirectory();
+      const file = path.join(directory, 'agent.json');
+      const flows = [
+        { filePattern: '/l/*.log', kinesisStream: 'app' },
+        { filePattern: '/w/*.log', deliveryStream: 'web' },
+      ];
+      await writeFile(file, JSON.stringify({ engine: { embedded: true }, flows }));
+      assert.deepEqual(await runCheck(file), {
+        exitCode: 2,
+        output:
+          `${file}: deliveryStream (flows[1] (deliveryStream web)): the embedded engine has no Firehose yet; ` +
+          'set firehose.endpoint to ship it to Firehose, or ship the flow to a kinesisStream\n',
+      });
 
-    await writeFile(file, JSON.stringify({ engine: { embedded: true }, 'firehose.endpoint': 'http://127.0.0.1:1', flows }));
-    assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
-    await writeFile(file, JSON.stringify({ engine: { embedded: false }, flows }));
-    assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
-  });
+      await writeFile(
+        file,
+        JSON.stringify({ engine: { embedded: true }, 'firehose.endpoint': 'http://127.0.0.1:1', flows }),
+      );
+      assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
+      await writeFile(file, JSON.stringify({ engine: { embedded: false }, flows }));
+      assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
+    },
+  );
 
   test('a global problem has no flow part', async () => {
     const result = await runCheck(fixture('many-problems'));
     assert.equal(result.exitCode, 2);
-    assert.equal(result.output.split('\n')[2], `${fixture('many-problems')}: maxSendingThreads: 0 is below the minimum of 1`);
+    assert.equal(
+      result.output.split('\n')[2],
+      `${fixture('many-problems')}: maxSendingThreads: 0 is below the minimum of 1`,
+    );
   });
 });
 
@@ -154,9 +177,18 @@ describe('shardtail check, as a process', () => {
     assert.equal(result.exitCode, 0, result.stderr);
     const lines = result.stdout.trimEnd().split('\n');
     assert.equal(lines.pop(), `${fixture('full')}: OK (4 flows)`);
-    assert.ok(lines.includes(`${path.join(fixtures, 'full', 'agent.d', 'README')}: warning: file skipped: invalid JSON: unexpected 'F' at line 1, column 1`), result.stdout);
+    assert.ok(
+      lines.includes(
+        `${path.join(fixtures, 'full', 'agent.d', 'README')}: warning: file skipped: invalid JSON: unexpected ` +
+          `'F' at line 1, column 1`,
+      ),
+      result.stdout,
+    );
     // The rest are the keys of the full fixture that are not implemented.
-    assert.ok(lines.every((line) => / warning: /.test(line)), result.stdout);
+    assert.ok(
+      lines.every((line) => / warning: /.test(line)),
+      result.stdout,
+    );
   });
 
   test('--configuration, the Java agent spelling, works too', async () => {
@@ -171,7 +203,10 @@ describe('shardtail check, as a process', () => {
     assert.equal(result.stdout, '');
     const lines = result.stderr.trimEnd().split('\n');
     assert.equal(lines.length, 10);
-    assert.ok(lines.every((line) => line.startsWith(`${fixture('many-problems')}: `)), result.stderr);
+    assert.ok(
+      lines.every((line) => line.startsWith(`${fixture('many-problems')}: `)),
+      result.stderr,
+    );
   });
 
   test('exit 2 naming the file when it is missing', async () => {
@@ -186,7 +221,8 @@ describe('shardtail check, as a process', () => {
     assert.equal(result.exitCode, 2);
     assert.equal(
       result.stderr,
-      `${fixture('invalid-json')}: invalid JSON: expected ',' or '}' after the value of "filePattern" but found '"' at line 3, column 39\n`,
+      `${fixture('invalid-json')}: invalid JSON: expected ',' or '}' after the value of "filePattern" but ` +
+        `found '"' at line 3, column 39\n`,
     );
   });
 });

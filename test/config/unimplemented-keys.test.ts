@@ -71,7 +71,9 @@ const NOT_ASKING: Readonly<Record<string, unknown>> = {
   dataProcessingOptions: [],
 };
 
-const CLOUDWATCH_SETTINGS = UNIMPLEMENTED_KEYS.filter((row) => row.key.startsWith('cloudwatch.') && row.key !== 'cloudwatch.emitMetrics');
+const CLOUDWATCH_SETTINGS = UNIMPLEMENTED_KEYS.filter(
+  (row) => row.key.startsWith('cloudwatch.') && row.key !== 'cloudwatch.emitMetrics',
+);
 
 /** A Kinesis flow, or a Firehose one for the keys only Firehose flows read. */
 function flowFor(key: string, value: unknown): { flow: Record<string, unknown>; label: string } {
@@ -81,8 +83,12 @@ function flowFor(key: string, value: unknown): { flow: Record<string, unknown>; 
   return { flow: { filePattern: '/l/*.log', deliveryStream: 'd', [key]: value }, label: 'flows[0] (deliveryStream d)' };
 }
 
-async function warningsFor(row: UnimplementedKey, value: unknown): Promise<{ warnings: ConfigProblem[]; label?: string }> {
-  if (row.scope === 'global') return { warnings: await load({ [row.key]: value, flows: [flowFor('filePattern', '/l/*.log').flow] }) };
+async function warningsFor(
+  row: UnimplementedKey,
+  value: unknown,
+): Promise<{ warnings: ConfigProblem[]; label?: string }> {
+  if (row.scope === 'global')
+    return { warnings: await load({ [row.key]: value, flows: [flowFor('filePattern', '/l/*.log').flow] }) };
   const { flow, label } = flowFor(row.key, value);
   return { warnings: await load({ flows: [flow] }), label };
 }
@@ -97,28 +103,44 @@ describe('keys accepted but not implemented', () => {
     for (const row of UNIMPLEMENTED_KEYS) {
       if ('perEntry' in row) continue;
       assert.ok(Object.hasOwn(ASKING, row.key), `no asking value for ${row.key} in this test`);
-      if (row.warnWhen !== undefined) assert.ok(Object.hasOwn(NOT_ASKING, row.key) || row.key.startsWith('cloudwatch.'), `no off value for ${row.key}`);
+      if (row.warnWhen !== undefined)
+        assert.ok(
+          Object.hasOwn(NOT_ASKING, row.key) || row.key.startsWith('cloudwatch.'),
+          `no off value for ${row.key}`,
+        );
     }
   });
 
   for (const row of UNIMPLEMENTED_KEYS.filter((candidate) => !('perEntry' in candidate))) {
-    test(`${row.scope} ${row.key}: one warning naming the key${row.scope === 'flow' ? ' and the flow' : ''}`, async () => {
-      const { warnings, label } = await warningsFor(row, ASKING[row.key]);
-      const expected = { key: row.key, message: messageOf(row), ...(label === undefined ? {} : { flow: label }) };
-      assert.deepEqual(withoutFile(warnings), [expected]);
-    });
+    test(
+      `${row.scope} ${row.key}: one warning naming the ` + `key${row.scope === 'flow' ? ' and the flow' : ''}`,
+      async () => {
+        const { warnings, label } = await warningsFor(row, ASKING[row.key]);
+        const expected = { key: row.key, message: messageOf(row), ...(label === undefined ? {} : { flow: label }) };
+        assert.deepEqual(withoutFile(warnings), [expected]);
+      },
+    );
   }
 
   test('dataProcessingOptions: one warning per option, naming its index and optionName', async () => {
     const { warnings } = await loadAgentConfig(fixture('processing-defaults'));
     const flow = 'flows[0] (kinesisStream app-stream)';
     assert.deepEqual(
-      withoutFile(warnings).map(({ key, flow: flowLabel, message }) => [key, flowLabel, message.split(' is not implemented yet: ')[0]]),
-      ['SINGLELINE', 'CSVTOJSON', 'LOGTOJSON', 'ADDMETADATA', 'ADDEC2METADATA', 'ADDBRACKETS'].map((name, index) => [`dataProcessingOptions[${index}]`, flow, name]),
+      withoutFile(warnings).map(({ key, flow: flowLabel, message }) => [
+        key,
+        flowLabel,
+        message.split(' is not implemented yet: ')[0],
+      ]),
+      ['SINGLELINE', 'CSVTOJSON', 'LOGTOJSON', 'ADDMETADATA', 'ADDEC2METADATA', 'ADDBRACKETS'].map((name, index) => [
+        `dataProcessingOptions[${index}]`,
+        flow,
+        name,
+      ]),
     );
     assert.equal(
       warnings[2].message,
-      'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped',
+      'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
+        'match are not dropped',
     );
   });
 
@@ -134,52 +156,99 @@ describe('keys accepted but not implemented', () => {
 
   test('no warning for a value that turns the feature off, or matches what shardtail does', async () => {
     const rows = UNIMPLEMENTED_KEYS.filter((row) => Object.hasOwn(NOT_ASKING, row.key));
-    assert.deepEqual([...new Set(rows.map((row) => row.key))].sort(), Object.keys(NOT_ASKING).sort(), 'every off value is for a key of the table');
+    assert.deepEqual(
+      [...new Set(rows.map((row) => row.key))].sort(),
+      Object.keys(NOT_ASKING).sort(),
+      'every off value is for a key of the table',
+    );
     for (const row of rows) {
       const value = NOT_ASKING[row.key];
-      assert.deepEqual((await warningsFor(row, value)).warnings, [], `${row.scope} ${row.key}: ${JSON.stringify(value)}`);
+      assert.deepEqual(
+        (await warningsFor(row, value)).warnings,
+        [],
+        `${row.scope} ${row.key}: ${JSON.stringify(value)}`,
+      );
     }
   });
 
   test('the cloudwatch settings say nothing once cloudwatch.emitMetrics is false', async () => {
     const settings = Object.fromEntries(CLOUDWATCH_SETTINGS.map((row) => [row.key, ASKING[row.key]]));
     assert.ok(CLOUDWATCH_SETTINGS.length >= 5);
-    const off = await load({ 'cloudwatch.emitMetrics': 'no', ...settings, flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }] });
+    const off = await load({
+      'cloudwatch.emitMetrics': 'no',
+      ...settings,
+      flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }],
+    });
     assert.deepEqual(off, []);
     const byDefault = await load({ ...settings, flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }] });
-    assert.deepEqual(byDefault.map((warning) => warning.key), CLOUDWATCH_SETTINGS.map((row) => row.key));
+    assert.deepEqual(
+      byDefault.map((warning) => warning.key),
+      CLOUDWATCH_SETTINGS.map((row) => row.key),
+    );
   });
 
   test('a Firehose-only key in a Kinesis flow is reported as ignored, not also as unimplemented', async () => {
-    const warnings = await load({ flows: [{ filePattern: '/l/*.log', kinesisStream: 's', aggregatedRecordSizeBytes: 4096 }] });
+    const warnings = await load({
+      flows: [{ filePattern: '/l/*.log', kinesisStream: 's', aggregatedRecordSizeBytes: 4096 }],
+    });
     assert.deepEqual(withoutFile(warnings), [
-      { key: 'aggregatedRecordSizeBytes', flow: 'flows[0] (kinesisStream s)', message: 'is ignored: it only applies to deliveryStream flows' },
+      {
+        key: 'aggregatedRecordSizeBytes',
+        flow: 'flows[0] (kinesisStream s)',
+        message: 'is ignored: it only applies to deliveryStream flows',
+      },
     ]);
   });
 
   test('aggregatedRecordSizeBytes with multiLineStartPattern: one warning for each key', async () => {
     const warnings = await load({
-      flows: [{ filePattern: '/l/*.log', deliveryStream: 'd', aggregatedRecordSizeBytes: 4096, multiLineStartPattern: '^\\S' }],
+      flows: [
+        {
+          filePattern: '/l/*.log',
+          deliveryStream: 'd',
+          aggregatedRecordSizeBytes: 4096,
+          multiLineStartPattern: '^\\S',
+        },
+      ],
     });
-    assert.deepEqual(withoutFile(warnings).map(({ key, message }) => [key, message]), [
-      ['multiLineStartPattern', 'is not implemented yet: each line is its own record'],
-      ['aggregatedRecordSizeBytes', 'is ignored because multiLineStartPattern is set'],
-    ]);
+    assert.deepEqual(
+      withoutFile(warnings).map(({ key, message }) => [key, message]),
+      [
+        ['multiLineStartPattern', 'is not implemented yet: each line is its own record'],
+        ['aggregatedRecordSizeBytes', 'is ignored because multiLineStartPattern is set'],
+      ],
+    );
   });
 
   test('a Java agent config with LOGTOJSON, multiLineStartPattern, a Firehose flow, CloudWatch and gzip', async () => {
     const { config, warnings } = await loadAgentConfig(fixture('java-agent-unimplemented'));
     assert.equal(config.flows.length, 2);
     assert.deepEqual(withoutFile(warnings), [
-      { key: 'cloudwatch.emitMetrics', message: 'is not implemented yet: no CloudWatch metrics are sent (progress is logged every log.statusReportingPeriodSeconds instead)' },
-      { key: 'cloudwatch.endpoint', message: 'is not implemented yet: no CloudWatch metrics are sent (progress is logged every log.statusReportingPeriodSeconds instead)' },
+      {
+        key: 'cloudwatch.emitMetrics',
+        message:
+          'is not implemented yet: no CloudWatch metrics are sent (progress is logged every ' +
+          'log.statusReportingPeriodSeconds instead)',
+      },
+      {
+        key: 'cloudwatch.endpoint',
+        message:
+          'is not implemented yet: no CloudWatch metrics are sent (progress is logged every ' +
+          'log.statusReportingPeriodSeconds instead)',
+      },
       { key: 'useHttpGzip', message: 'is not implemented yet: request bodies are sent uncompressed' },
       {
         key: 'dataProcessingOptions[0]',
         flow: 'flows[0] (deliveryStream web-access-logs)',
-        message: 'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped',
+        message:
+          'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
+          'match are not dropped',
       },
-      { key: 'multiLineStartPattern', flow: 'flows[1] (kinesisStream app-events)', message: 'is not implemented yet: each line is its own record' },
+      {
+        key: 'multiLineStartPattern',
+        flow: 'flows[1] (kinesisStream app-events)',
+        message: 'is not implemented yet: each line is its own record',
+      },
     ]);
   });
 });
@@ -194,9 +263,21 @@ describe('every schema key is either implemented or in the table', () => {
       const unimplemented = UNIMPLEMENTED_KEYS.filter((row) => row.scope === scope).map((row) => row.key);
       const implemented = IMPLEMENTED_KEYS[scope];
       const unclassified = scopes[scope].filter((key) => !unimplemented.includes(key) && !implemented.includes(key));
-      assert.deepEqual(unclassified, [], 'add each to IMPLEMENTED_KEYS once something reads it, or to UNIMPLEMENTED_KEYS');
-      assert.deepEqual(unimplemented.filter((key) => implemented.includes(key)), [], 'in both lists');
-      assert.deepEqual([...unimplemented, ...implemented].filter((key) => !scopes[scope].includes(key)), [], 'not a key of the schema');
+      assert.deepEqual(
+        unclassified,
+        [],
+        'add each to IMPLEMENTED_KEYS once something reads it, or to UNIMPLEMENTED_KEYS',
+      );
+      assert.deepEqual(
+        unimplemented.filter((key) => implemented.includes(key)),
+        [],
+        'in both lists',
+      );
+      assert.deepEqual(
+        [...unimplemented, ...implemented].filter((key) => !scopes[scope].includes(key)),
+        [],
+        'not a key of the schema',
+      );
       assert.equal(new Set(unimplemented).size, unimplemented.length, 'a key twice in the table');
     });
   }

@@ -14,7 +14,14 @@ import { closeSync, copyFileSync, openSync, readFileSync, rmSync, truncateSync, 
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { assertCliBuilt, startEngineProcess, type EngineProcess } from '../support/engine-process.js';
-import { assertAwsError, drainShard, expectAwsError, kinesis, kinesisRequest, type GetRecordsOutput } from '../support/kinesis-http.js';
+import {
+  assertAwsError,
+  drainShard,
+  expectAwsError,
+  kinesis,
+  kinesisRequest,
+  type GetRecordsOutput,
+} from '../support/kinesis-http.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'damaged';
@@ -54,7 +61,10 @@ async function start(dataDir: string): Promise<EngineProcess> {
 async function put(url: string, requests: number): Promise<Written[][]> {
   const batches: Written[][] = [];
   for (let r = 0; r < requests; r++) {
-    const entries = Array.from({ length: RECORDS_PER_REQUEST }, () => ({ PartitionKey: `pk-${++serial}`, Data: Buffer.from(`record ${serial} `.repeat(8)).toString('base64') }));
+    const entries = Array.from({ length: RECORDS_PER_REQUEST }, () => ({
+      PartitionKey: `pk-${++serial}`,
+      Data: Buffer.from(`record ${serial} `.repeat(8)).toString('base64'),
+    }));
     const output = await kinesis(url, 'PutRecords', { StreamName: STREAM, Records: entries });
     assert.equal(output.FailedRecordCount, 0);
     batches.push(entries.map((entry, i) => ({ ...entry, SequenceNumber: output.Records[i].SequenceNumber })));
@@ -66,7 +76,11 @@ async function put(url: string, requests: number): Promise<Written[][]> {
 function segmentsOf(dataDir: string, prefix: string): Segment[] {
   const db = new Database(path.join(dataDir, 'kinesis.db'), { readonly: true });
   try {
-    const rows = db.prepare('SELECT stream_id, first_counter, last_counter, arrival_ms, file_offset FROM segments ORDER BY first_counter').all() as Array<Record<string, number>>;
+    const rows = db
+      .prepare(
+        'SELECT stream_id, first_counter, last_counter, arrival_ms, file_offset FROM segments ORDER BY first_counter',
+      )
+      .all() as Array<Record<string, number>>;
     return rows.map((row) => ({
       file: path.join(dataDir, 'records', String(row.stream_id), `${Math.floor(row.arrival_ms / 3_600_000)}.log`),
       offset: row.file_offset,
@@ -79,7 +93,10 @@ function segmentsOf(dataDir: string, prefix: string): Segment[] {
 }
 
 /** A fresh engine with a 1-shard stream holding REQUESTS segments in one hour file; stopped, with its segments. */
-async function writtenAndStopped(name: string, attempt = 1): Promise<{ dataDir: string; batches: Written[][]; segments: Segment[] }> {
+async function writtenAndStopped(
+  name: string,
+  attempt = 1,
+): Promise<{ dataDir: string; batches: Written[][]; segments: Segment[] }> {
   const dataDir = makeTempDir(`shardtail-corruption-${name}-`);
   const engine = await start(dataDir);
   await kinesis(engine.url, 'CreateStream', { StreamName: STREAM, ShardCount: 1 });
@@ -93,11 +110,17 @@ async function writtenAndStopped(name: string, attempt = 1): Promise<{ dataDir: 
 }
 
 async function iterator(url: string, type: string, sequenceNumber?: string): Promise<string> {
-  const body = { StreamName: STREAM, ShardId: SHARD, ShardIteratorType: type, ...(sequenceNumber === undefined ? {} : { StartingSequenceNumber: sequenceNumber }) };
+  const body = {
+    StreamName: STREAM,
+    ShardId: SHARD,
+    ShardIteratorType: type,
+    ...(sequenceNumber === undefined ? {} : { StartingSequenceNumber: sequenceNumber }),
+  };
   return (await kinesis<{ ShardIterator: string }>(url, 'GetShardIterator', body)).ShardIterator;
 }
 
-const plain = (records: Written[] | GetRecordsOutput['Records']) => records.map(({ SequenceNumber, PartitionKey, Data }) => ({ SequenceNumber, PartitionKey, Data }));
+const plain = (records: Written[] | GetRecordsOutput['Records']) =>
+  records.map(({ SequenceNumber, PartitionKey, Data }) => ({ SequenceNumber, PartitionKey, Data }));
 
 /** Reads from TRIM_HORIZON: the healthy records up to the damage, then the error that names it. */
 async function readUpToDamage(url: string, first: string, last: string): Promise<GetRecordsOutput['Records']> {
@@ -116,15 +139,28 @@ async function readUpToDamage(url: string, first: string, last: string): Promise
 }
 
 function assertDamageError(response: Awaited<ReturnType<typeof kinesisRequest>>, first: string, last: string): void {
-  assertAwsError(response, { status: 500, type: 'InternalFailureException', message: new RegExp(`^Records ${first} to ${last} of shard ${SHARD} in stream ${STREAM} .*damaged.*records/\\d+/\\d+\\.log.*AFTER_SEQUENCE_NUMBER with StartingSequenceNumber ${last}\\.$`) });
+  assertAwsError(response, {
+    status: 500,
+    type: 'InternalFailureException',
+    message: new RegExp(
+      `^Records ${first} to ${last} of shard ${SHARD} in stream ${STREAM} ` +
+        `.*damaged.*records/\\d+/\\d+\\.log.*AFTER_SEQUENCE_NUMBER with StartingSequenceNumber ${last}\\.$`,
+    ),
+  });
 }
 
 /** The start-up log line that names the damage: stream, shard, range and file (logged before "engine listening"). */
 function damageLogged(engine: EngineProcess, first: string, last: string, file: string): Record<string, unknown> {
   const entry = engine.logs.find((e) => e.firstSequenceNumber === first);
   assert.ok(entry, `a start-up line for ${first}; output:\n${engine.output.join('\n')}`);
-  assert.deepEqual({ stream: entry.stream, shard: entry.shard, last: entry.lastSequenceNumber, file: entry.file, level: entry.level }, { stream: STREAM, shard: SHARD, last, file, level: 50 });
-  assert.match(String(entry.msg), new RegExp(`${SHARD} of stream ${STREAM}, sequence numbers ${first} to ${last}, in ${file.replace(/[.]/g, '\\.')}`));
+  assert.deepEqual(
+    { stream: entry.stream, shard: entry.shard, last: entry.lastSequenceNumber, file: entry.file, level: entry.level },
+    { stream: STREAM, shard: SHARD, last, file, level: 50 },
+  );
+  assert.match(
+    String(entry.msg),
+    new RegExp(`${SHARD} of stream ${STREAM}, sequence numbers ${first} to ${last}, in ${file.replace(/[.]/g, '\\.')}`),
+  );
   return entry;
 }
 
@@ -138,22 +174,31 @@ function overwrite(file: string, offset: number, bytes: string): void {
 }
 
 describe('engine storage: damaged data files', { timeout: 60_000 }, () => {
-  it('4 overwritten record bytes are reported (while running and at start), never served, and can be skipped', async () => {
-    const { dataDir, batches, segments } = await writtenAndStopped('overwrite');
-    let engine = await start(dataDir);
-    // The last 4 bytes of segment 2 are the end of its last record's data, in any layout.
-    overwrite(segments[1].file, segments[2].offset - 4, 'XXXX');
-    assert.deepEqual(plain(await readUpToDamage(engine.url, segments[1].first, segments[1].last)), plain(batches[0]));
-    await engine.stop();
+  it(
+    '4 overwritten record bytes are reported (while running and at start), never served, and can ' + 'be skipped',
+    async () => {
+      const { dataDir, batches, segments } = await writtenAndStopped('overwrite');
+      let engine = await start(dataDir);
+      // The last 4 bytes of segment 2 are the end of its last record's data, in any layout.
+      overwrite(segments[1].file, segments[2].offset - 4, 'XXXX');
+      assert.deepEqual(plain(await readUpToDamage(engine.url, segments[1].first, segments[1].last)), plain(batches[0]));
+      await engine.stop();
 
-    engine = await start(dataDir);
-    damageLogged(engine, segments[1].first, segments[1].last, segments[1].file);
-    assert.deepEqual(plain(await readUpToDamage(engine.url, segments[1].first, segments[1].last)), plain(batches[0]));
-    const past = await drainShard(engine.url, await iterator(engine.url, 'AFTER_SEQUENCE_NUMBER', segments[1].last));
-    assert.deepEqual(plain(past.records), plain(batches.slice(2).flat()), 'past the damage, the healthy records as written');
-    const inside = await kinesisRequest(engine.url, 'GetRecords', { ShardIterator: await iterator(engine.url, 'AT_SEQUENCE_NUMBER', batches[1][1].SequenceNumber) });
-    assertDamageError(inside, segments[1].first, segments[1].last);
-  });
+      engine = await start(dataDir);
+      damageLogged(engine, segments[1].first, segments[1].last, segments[1].file);
+      assert.deepEqual(plain(await readUpToDamage(engine.url, segments[1].first, segments[1].last)), plain(batches[0]));
+      const past = await drainShard(engine.url, await iterator(engine.url, 'AFTER_SEQUENCE_NUMBER', segments[1].last));
+      assert.deepEqual(
+        plain(past.records),
+        plain(batches.slice(2).flat()),
+        'past the damage, the healthy records as written',
+      );
+      const inside = await kinesisRequest(engine.url, 'GetRecords', {
+        ShardIterator: await iterator(engine.url, 'AT_SEQUENCE_NUMBER', batches[1][1].SequenceNumber),
+      });
+      assertDamageError(inside, segments[1].first, segments[1].last);
+    },
+  );
 
   it('a truncated file, written again, never answers new records for old numbers', async () => {
     const { dataDir, batches, segments } = await writtenAndStopped('truncate');
@@ -162,17 +207,30 @@ describe('engine storage: damaged data files', { timeout: 60_000 }, () => {
     damageLogged(engine, segments[2].first, segments[4].last, segments[2].file);
     const fresh = (await put(engine.url, 2)).flat();
     const old = batches.flat().map((r) => BigInt(r.SequenceNumber));
-    for (const record of fresh) assert.ok(old.every((n) => BigInt(record.SequenceNumber) > n), `${record.SequenceNumber} must sort above every acknowledged number`);
+    for (const record of fresh)
+      assert.ok(
+        old.every((n) => BigInt(record.SequenceNumber) > n),
+        `${record.SequenceNumber} must sort above every acknowledged number`,
+      );
 
     for (let k = 2; k < REQUESTS; k++) {
       for (const record of batches[k]) {
-        const response = await kinesisRequest(engine.url, 'GetRecords', { ShardIterator: await iterator(engine.url, 'AT_SEQUENCE_NUMBER', record.SequenceNumber) });
+        const response = await kinesisRequest(engine.url, 'GetRecords', {
+          ShardIterator: await iterator(engine.url, 'AT_SEQUENCE_NUMBER', record.SequenceNumber),
+        });
         assertDamageError(response, segments[k].first, segments[4].last);
       }
     }
-    assert.deepEqual(plain(await readUpToDamage(engine.url, segments[2].first, segments[4].last)), plain(batches.slice(0, 2).flat()));
+    assert.deepEqual(
+      plain(await readUpToDamage(engine.url, segments[2].first, segments[4].last)),
+      plain(batches.slice(0, 2).flat()),
+    );
     const past = await drainShard(engine.url, await iterator(engine.url, 'AFTER_SEQUENCE_NUMBER', segments[4].last));
-    assert.deepEqual(plain(past.records), plain(fresh), 'past the damage: exactly the records written after the truncation');
+    assert.deepEqual(
+      plain(past.records),
+      plain(fresh),
+      'past the damage: exactly the records written after the truncation',
+    );
   });
 
   it('a deleted data file is reported as missing, and new records after it are read', async () => {
@@ -203,20 +261,39 @@ describe('engine storage: a lost or older index never makes a sequence number re
 
       const engine = await start(dataDir);
       const orphan = engine.logs.find((e) => e.dir === path.dirname(segments[0].file));
-      assert.equal(orphan?.segments, REQUESTS, `a warning about the orphaned data; output:\n${engine.output.join('\n')}`);
+      assert.equal(
+        orphan?.segments,
+        REQUESTS,
+        `a warning about the orphaned data; output:\n${engine.output.join('\n')}`,
+      );
       await expectAwsError(engine.url, 'DescribeStream', { StreamName: STREAM }, { type: 'ResourceNotFoundException' });
       await kinesis(engine.url, 'CreateStream', { StreamName: STREAM, ShardCount: 1 });
       const fresh = (await put(engine.url, 2)).flat();
       const old = new Set(batches.flat().map((r) => r.SequenceNumber));
-      for (const record of fresh) assert.ok(!old.has(record.SequenceNumber), `${record.SequenceNumber} was already acknowledged before the index was lost`);
-      assert.ok(BigInt(fresh[0].SequenceNumber) > BigInt(batches[REQUESTS - 1][RECORDS_PER_REQUEST - 1].SequenceNumber), 'the new stream id sorts above the old one');
+      for (const record of fresh)
+        assert.ok(
+          !old.has(record.SequenceNumber),
+          `${record.SequenceNumber} was already acknowledged before the index was lost`,
+        );
+      assert.ok(
+        BigInt(fresh[0].SequenceNumber) > BigInt(batches[REQUESTS - 1][RECORDS_PER_REQUEST - 1].SequenceNumber),
+        'the new stream id sorts above the old one',
+      );
       await expectAwsError(
         engine.url,
         'GetShardIterator',
-        { StreamName: STREAM, ShardId: SHARD, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: batches[0][0].SequenceNumber },
+        {
+          StreamName: STREAM,
+          ShardId: SHARD,
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          StartingSequenceNumber: batches[0][0].SequenceNumber,
+        },
         { type: 'InvalidArgumentException', message: /did not come from this stream/ },
       );
-      assert.deepEqual(plain((await drainShard(engine.url, await iterator(engine.url, 'TRIM_HORIZON'))).records), plain(fresh));
+      assert.deepEqual(
+        plain((await drainShard(engine.url, await iterator(engine.url, 'TRIM_HORIZON'))).records),
+        plain(fresh),
+      );
       assert.ok(readFileSync(segments[0].file).equals(original), 'the orphaned data file is left as it was');
     });
   }
@@ -239,8 +316,27 @@ describe('engine storage: a lost or older index never makes a sequence number re
     engine = await start(dataDir);
     const fresh = (await put(engine.url, 1)).flat();
     const highest = BigInt(late[late.length - 1].SequenceNumber);
-    for (const record of fresh) assert.ok(BigInt(record.SequenceNumber) > highest, `${record.SequenceNumber} must sort above ${highest}, acknowledged before the index was restored`);
-    files.forEach((file, i) => assert.ok(readFileSync(file).subarray(0, contents[i].length).equals(contents[i]), `${file}: the bytes only the data files know are not written over`));
-    assert.deepEqual(plain((await drainShard(engine.url, await iterator(engine.url, 'AFTER_SEQUENCE_NUMBER', late[late.length - 1].SequenceNumber))).records), plain(fresh));
+    for (const record of fresh)
+      assert.ok(
+        BigInt(record.SequenceNumber) > highest,
+        `${record.SequenceNumber} must sort above ${highest}, acknowledged before the index was restored`,
+      );
+    files.forEach((file, i) =>
+      assert.ok(
+        readFileSync(file).subarray(0, contents[i].length).equals(contents[i]),
+        `${file}: the bytes only the data files know are not written over`,
+      ),
+    );
+    assert.deepEqual(
+      plain(
+        (
+          await drainShard(
+            engine.url,
+            await iterator(engine.url, 'AFTER_SEQUENCE_NUMBER', late[late.length - 1].SequenceNumber),
+          )
+        ).records,
+      ),
+      plain(fresh),
+    );
   });
 });

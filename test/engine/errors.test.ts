@@ -10,7 +10,16 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { startEngine, type RunningEngine } from '../../src/engine/server.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
-import { JSON_CONTENT_TYPE, TARGET, assertAwsError, drainShard, expectAwsError, kinesis, kinesisRequest, type GetRecordsOutput } from '../support/kinesis-http.js';
+import {
+  JSON_CONTENT_TYPE,
+  TARGET,
+  assertAwsError,
+  drainShard,
+  expectAwsError,
+  kinesis,
+  kinesisRequest,
+  type GetRecordsOutput,
+} from '../support/kinesis-http.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
 
@@ -20,7 +29,11 @@ const HALF = 1n << 127n;
 
 async function assertStillServing(url: string): Promise<void> {
   const response = await kinesisRequest(url, 'ListStreams', {});
-  assert.equal(response.status, 200, `a normal request after the bad one must work: ${response.status} ${response.text}`);
+  assert.equal(
+    response.status,
+    200,
+    `a normal request after the bad one must work: ${response.status} ${response.text}`,
+  );
   assert.ok(Array.isArray(response.json?.StreamNames), response.text);
 }
 
@@ -50,19 +63,37 @@ describe('errors from the engine child process', () => {
   });
 
   it('ResourceNotFoundException: unknown stream, unknown shard', async () => {
-    await expectAwsError(url, 'DescribeStream', { StreamName: 'no-such-stream' }, { type: 'ResourceNotFoundException', message: `Stream no-such-stream under account ${ACCOUNT} not found.` });
-    await expectAwsError(url, 'PutRecord', { StreamName: 'no-such-stream', PartitionKey: 'k', Data: 'aGk=' }, { type: 'ResourceNotFoundException', message: `Stream no-such-stream under account ${ACCOUNT} not found.` });
+    await expectAwsError(
+      url,
+      'DescribeStream',
+      { StreamName: 'no-such-stream' },
+      { type: 'ResourceNotFoundException', message: `Stream no-such-stream under account ${ACCOUNT} not found.` },
+    );
+    await expectAwsError(
+      url,
+      'PutRecord',
+      { StreamName: 'no-such-stream', PartitionKey: 'k', Data: 'aGk=' },
+      { type: 'ResourceNotFoundException', message: `Stream no-such-stream under account ${ACCOUNT} not found.` },
+    );
     await expectAwsError(
       url,
       'GetShardIterator',
       { StreamName: 'errors-stream', ShardId: 'shardId-000000000007', ShardIteratorType: 'TRIM_HORIZON' },
-      { type: 'ResourceNotFoundException', message: `Shard shardId-000000000007 in stream errors-stream under account ${ACCOUNT} does not exist` },
+      {
+        type: 'ResourceNotFoundException',
+        message: `Shard shardId-000000000007 in stream errors-stream under account ${ACCOUNT} does not exist`,
+      },
     );
     await assertStillServing(url);
   });
 
   it('ResourceInUseException: creating a stream that exists', async () => {
-    await expectAwsError(url, 'CreateStream', { StreamName: 'errors-stream', ShardCount: 1 }, { type: 'ResourceInUseException', message: `Stream errors-stream under account ${ACCOUNT} already exists.` });
+    await expectAwsError(
+      url,
+      'CreateStream',
+      { StreamName: 'errors-stream', ShardCount: 1 },
+      { type: 'ResourceInUseException', message: `Stream errors-stream under account ${ACCOUNT} already exists.` },
+    );
     await assertStillServing(url);
   });
 
@@ -74,24 +105,45 @@ describe('errors from the engine child process', () => {
         { StreamName: 'errors-stream', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: key },
         {
           type: 'InvalidArgumentException',
-          message: `NewStartingHashKey ${key} used in SplitShard() on shard shardId-000000000000 in stream errors-stream under account ${ACCOUNT} is not both greater than one plus the shard's StartingHashKey 0 and less than the shard's EndingHashKey ${MAX_HASH_KEY}.`,
+          message:
+            `NewStartingHashKey ${key} used in SplitShard() on shard shardId-000000000000 in stream ` +
+            `errors-stream under account ${ACCOUNT} is not both greater than one plus the shard's ` +
+            `StartingHashKey 0 and less than the shard's EndingHashKey ${MAX_HASH_KEY}.`,
         },
       );
     }
     // Nothing was split.
     const { Shards } = await kinesis(url, 'ListShards', { StreamName: 'errors-stream' });
-    assert.deepEqual(Shards.map((s: { ShardId: string }) => s.ShardId), ['shardId-000000000000']);
+    assert.deepEqual(
+      Shards.map((s: { ShardId: string }) => s.ShardId),
+      ['shardId-000000000000'],
+    );
   });
 
   it('InvalidArgumentException: garbage, tampered and forged shard iterators', async () => {
-    const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: 'errors-stream', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+      StreamName: 'errors-stream',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     const raw = Buffer.from(ShardIterator, 'base64');
     const tampered = Buffer.from(raw);
     tampered[12] ^= 0x01; // inside the signed position
     const badMac = Buffer.from(raw);
     badMac[badMac.length - 1] ^= 0x80;
-    for (const iterator of ['AAAAAAAAAAE=', 'not-an-iterator', tampered.toString('base64'), badMac.toString('base64'), ShardIterator.slice(0, -4)]) {
-      await expectAwsError(url, 'GetRecords', { ShardIterator: iterator }, { type: 'InvalidArgumentException', message: 'Invalid ShardIterator.' });
+    for (const iterator of [
+      'AAAAAAAAAAE=',
+      'not-an-iterator',
+      tampered.toString('base64'),
+      badMac.toString('base64'),
+      ShardIterator.slice(0, -4),
+    ]) {
+      await expectAwsError(
+        url,
+        'GetRecords',
+        { ShardIterator: iterator },
+        { type: 'InvalidArgumentException', message: 'Invalid ShardIterator.' },
+      );
     }
     // The genuine one still works.
     const output = await kinesis<GetRecordsOutput>(url, 'GetRecords', { ShardIterator });
@@ -105,14 +157,20 @@ describe('errors from the engine child process', () => {
         url,
         action,
         { StreamName: 'errors-stream', RetentionPeriodHours: 23 },
-        { type: 'InvalidArgumentException', message: 'Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.' },
+        {
+          type: 'InvalidArgumentException',
+          message: 'Minimum allowed retention period is 24 hours. Requested retention period (23 hours) is too short.',
+        },
       );
     }
     await expectAwsError(
       url,
       'IncreaseStreamRetentionPeriod',
       { StreamName: 'errors-stream', RetentionPeriodHours: 8761 },
-      { type: 'InvalidArgumentException', message: 'Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.' },
+      {
+        type: 'InvalidArgumentException',
+        message: 'Maximum allowed retention period is 8760 hours. Requested retention period (8761 hours) is too long.',
+      },
     );
     const { StreamDescriptionSummary } = await kinesis(url, 'DescribeStreamSummary', { StreamName: 'errors-stream' });
     assert.equal(StreamDescriptionSummary.RetentionPeriodHours, 24);
@@ -123,7 +181,12 @@ describe('errors from the engine child process', () => {
       `This request would exceed the shard limit for the account ${ACCOUNT} in us-east-1. Current shard count for the account: ${current}. Limit: 20. Number of additional shards that would have resulted from this request: ${additional}. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.`;
     const { OpenShardCount: open, ShardLimit } = await kinesis(url, 'DescribeLimits', {});
     assert.equal(ShardLimit, 20);
-    await expectAwsError(url, 'CreateStream', { StreamName: 'too-wide', ShardCount: 21 - open }, { type: 'LimitExceededException', message: limitMessage(open, 21 - open) });
+    await expectAwsError(
+      url,
+      'CreateStream',
+      { StreamName: 'too-wide', ShardCount: 21 - open },
+      { type: 'LimitExceededException', message: limitMessage(open, 21 - open) },
+    );
     await expectAwsError(url, 'DescribeStream', { StreamName: 'too-wide' }, { type: 'ResourceNotFoundException' });
 
     await createStream(url, 'fills-the-quota', 20 - open);
@@ -143,21 +206,45 @@ describe('errors from the engine child process', () => {
       url,
       'UpdateShardCount',
       { StreamName: 'scaling-stream', TargetShardCount: 5, ScalingType: 'UNIFORM_SCALING' },
-      { type: 'LimitExceededException', message: 'UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: 2 Target shard count: 5' },
+      {
+        type: 'LimitExceededException',
+        message:
+          'UpdateShardCount cannot scale up over double your current open shard count. Current open shard ' +
+          'count: 2 Target shard count: 5',
+      },
     );
     await expectAwsError(
       url,
       'UpdateShardCount',
       { StreamName: 'scaling-stream', TargetShardCount: 0, ScalingType: 'UNIFORM_SCALING' },
-      { type: 'ValidationException', message: "1 validation error detected: Value '0' at 'targetShardCount' failed to satisfy constraint: Member must have value greater than or equal to 1" },
+      {
+        type: 'ValidationException',
+        message:
+          "1 validation error detected: Value '0' at 'targetShardCount' failed to satisfy constraint: Member " +
+          'must have value greater than or equal to 1',
+      },
     );
-    const output = await kinesis(url, 'UpdateShardCount', { StreamName: 'scaling-stream', TargetShardCount: 4, ScalingType: 'UNIFORM_SCALING' });
-    assert.deepEqual(output, { StreamName: 'scaling-stream', CurrentShardCount: 2, TargetShardCount: 4, StreamARN: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/scaling-stream` });
+    const output = await kinesis(url, 'UpdateShardCount', {
+      StreamName: 'scaling-stream',
+      TargetShardCount: 4,
+      ScalingType: 'UNIFORM_SCALING',
+    });
+    assert.deepEqual(output, {
+      StreamName: 'scaling-stream',
+      CurrentShardCount: 2,
+      TargetShardCount: 4,
+      StreamARN: `arn:aws:kinesis:us-east-1:${ACCOUNT}:stream/scaling-stream`,
+    });
     await expectAwsError(
       url,
       'UpdateShardCount',
       { StreamName: 'scaling-stream', TargetShardCount: 1, ScalingType: 'UNIFORM_SCALING' },
-      { type: 'LimitExceededException', message: 'UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: 4 Target shard count: 1' },
+      {
+        type: 'LimitExceededException',
+        message:
+          'UpdateShardCount cannot scale down below half your current open shard count. Current open shard ' +
+          'count: 4 Target shard count: 1',
+      },
     );
     await kinesis(url, 'DeleteStream', { StreamName: 'scaling-stream' });
   });
@@ -170,23 +257,47 @@ describe('errors from the engine child process', () => {
       {
         type: 'ValidationException',
         message:
-          "3 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must have value greater than or equal to 1; " +
-          "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+; " +
+          "3 validation errors detected: Value '0' at 'shardCount' failed to satisfy constraint: Member must " +
+          'have value greater than or equal to 1; ' +
+          "Value '' at 'streamName' failed to satisfy constraint: Member must satisfy regular expression " +
+          'pattern: [a-zA-Z0-9_.-]+; ' +
           "Value '' at 'streamName' failed to satisfy constraint: Member must have length greater than or equal to 1",
       },
     );
-    await expectAwsError(url, 'CreateStream', {}, { type: 'ValidationException', message: "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must not be null" });
+    await expectAwsError(
+      url,
+      'CreateStream',
+      {},
+      {
+        type: 'ValidationException',
+        message:
+          "1 validation error detected: Value null at 'streamName' failed to satisfy constraint: Member must " +
+          'not be null',
+      },
+    );
     await expectAwsError(
       url,
       'GetShardIterator',
       { StreamName: 'errors-stream', ShardId: 'shardId-000000000000', ShardIteratorType: 'OLDEST' },
       {
         type: 'ValidationException',
-        message: "1 validation error detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
+        message:
+          "1 validation error detected: Value 'OLDEST' at 'shardIteratorType' failed to satisfy constraint: " +
+          'Member must satisfy enum value set: [AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER, TRIM_HORIZON, ' +
+          'LATEST, AT_TIMESTAMP]',
       },
     );
     // Validation comes before any lookup: an unknown stream with a bad Limit is a ValidationException.
-    await expectAwsError(url, 'DescribeStream', { StreamName: 'no-such-stream', Limit: 0 }, { type: 'ValidationException', message: /^1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1$/ });
+    await expectAwsError(
+      url,
+      'DescribeStream',
+      { StreamName: 'no-such-stream', Limit: 0 },
+      {
+        type: 'ValidationException',
+        message:
+          /^1 validation error detected: Value '0' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1$/,
+      },
+    );
     await assertStillServing(url);
   });
 
@@ -196,41 +307,81 @@ describe('errors from the engine child process', () => {
       { body: 'not json at all' },
       { body: '' },
       { body: '[]' },
-      { body: '{"StreamName":"x","ShardCount":"abc"}', message: 'class java.lang.String can not be converted to an Integer' },
+      {
+        body: '{"StreamName":"x","ShardCount":"abc"}',
+        message: 'class java.lang.String can not be converted to an Integer',
+      },
       { body: '{"StreamName":{},"ShardCount":1}', message: 'Start of structure or map found where not expected.' },
       { body: '{"StreamName":true,"ShardCount":1}', message: 'TRUE_VALUE can not be converted to a String' },
     ];
     for (const { body, message } of cases) {
-      await expectAwsError(url, 'CreateStream', undefined, { type: 'SerializationException', message }, { rawBody: body });
+      await expectAwsError(
+        url,
+        'CreateStream',
+        undefined,
+        { type: 'SerializationException', message },
+        { rawBody: body },
+      );
       await assertStillServing(url);
     }
     await expectAwsError(
       url,
       'PutRecord',
       { StreamName: 'errors-stream', PartitionKey: 'k', Data: 'abc' },
-      { type: 'SerializationException', message: "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3" },
+      {
+        type: 'SerializationException',
+        message:
+          "'abc' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: 3",
+      },
     );
-    await expectAwsError(url, 'PutRecord', { StreamName: 'errors-stream', PartitionKey: 'k', Data: 'ab$=' }, { type: 'SerializationException', message: /Invalid Base64 character: '\$'/ });
+    await expectAwsError(
+      url,
+      'PutRecord',
+      { StreamName: 'errors-stream', PartitionKey: 'k', Data: 'ab$=' },
+      { type: 'SerializationException', message: /Invalid Base64 character: '\$'/ },
+    );
     await assertStillServing(url);
   });
 
   it('UnknownOperationException: unknown action, foreign or missing X-Amz-Target', async () => {
     await expectAwsError(url, 'FlyToTheMoon', {}, { type: 'UnknownOperationException' });
-    await expectAwsError(url, undefined, {}, { type: 'UnknownOperationException' }, { headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables' } });
-    await expectAwsError(url, undefined, {}, { type: 'UnknownOperationException' }, { headers: { 'x-amz-target': 'Kinesis_20131202' } });
+    await expectAwsError(
+      url,
+      undefined,
+      {},
+      { type: 'UnknownOperationException' },
+      { headers: { 'x-amz-target': 'DynamoDB_20120810.ListTables' } },
+    );
+    await expectAwsError(
+      url,
+      undefined,
+      {},
+      { type: 'UnknownOperationException' },
+      { headers: { 'x-amz-target': 'Kinesis_20131202' } },
+    );
     await expectAwsError(url, undefined, { StreamName: 'errors-stream' }, { type: 'UnknownOperationException' });
     await assertStillServing(url);
   });
 
   it('403 AccessDeniedException for GET', async () => {
     const response = await kinesisRequest(url, 'ListStreams', undefined, { method: 'GET' });
-    assertAwsError(response, { status: 403, type: 'AccessDeniedException', message: 'Unable to determine service/operation name to be authorized' });
+    assertAwsError(response, {
+      status: 403,
+      type: 'AccessDeniedException',
+      message: 'Unable to determine service/operation name to be authorized',
+    });
     await assertStillServing(url);
   });
 
   it('413 for a body over the default 16 MiB maximum', async () => {
     const declared = 16 * 1024 * 1024 + 1;
-    const response = await rawPost(url, Buffer.alloc(0), { 'content-length': String(declared) }, undefined, 'headers-only');
+    const response = await rawPost(
+      url,
+      Buffer.alloc(0),
+      { 'content-length': String(declared) },
+      undefined,
+      'headers-only',
+    );
     assert.equal(response.status, 413, response.text);
     assert.equal(response.json?.__type, 'RequestEntityTooLargeException', response.text);
     assert.equal(response.headers['x-amzn-errortype'], 'RequestEntityTooLargeException');
@@ -239,8 +390,14 @@ describe('errors from the engine child process', () => {
   });
 
   it('without --enforce-limits nothing is throttled: 2,000 records into one shard at once', async () => {
-    const records = Array.from({ length: 500 }, (_, i) => ({ PartitionKey: `k${i}`, Data: 'eA==', ExplicitHashKey: '0' }));
-    const outputs = await Promise.all([1, 2, 3, 4].map(() => kinesis(url, 'PutRecords', { StreamName: 'errors-stream', Records: records })));
+    const records = Array.from({ length: 500 }, (_, i) => ({
+      PartitionKey: `k${i}`,
+      Data: 'eA==',
+      ExplicitHashKey: '0',
+    }));
+    const outputs = await Promise.all(
+      [1, 2, 3, 4].map(() => kinesis(url, 'PutRecords', { StreamName: 'errors-stream', Records: records })),
+    );
     for (const output of outputs) assert.equal(output.FailedRecordCount, 0);
   });
 });
@@ -259,43 +416,68 @@ describe('throttling with --enforce-limits (engine child process, real clock)', 
     await engine?.stop(5_000);
   });
 
-  it('PutRecords faster than 1,000 records/s into one shard: per-record ProvisionedThroughputExceededException entries', async () => {
-    // 2,000 records for shard 0 plus a few for shard 1, sent at once: more than a second's quota.
-    const batch = (n: number) => Array.from({ length: 500 }, (_, i) => ({ PartitionKey: `b${n}-${i}`, Data: 'eA==', ExplicitHashKey: i % 50 === 0 ? MAX_HASH_KEY.toString() : '0' }));
-    const started = Date.now();
-    const outputs = await Promise.all([0, 1, 2, 3].map((n) => kinesis(url, 'PutRecords', { StreamName: 'limited-stream', Records: batch(n) })));
-    const elapsedMs = Date.now() - started;
-    let accepted = 0;
-    let failed = 0;
-    for (const output of outputs) {
-      let failedHere = 0;
-      output.Records.forEach((r: { ErrorCode?: string; ErrorMessage?: string; ShardId?: string; SequenceNumber?: string }) => {
-        if (r.ErrorCode !== undefined) {
-          failedHere++;
-          assert.equal(r.ErrorCode, 'ProvisionedThroughputExceededException');
-          assert.equal(r.ErrorMessage, `Rate exceeded for shard shardId-000000000000 in stream limited-stream under account ${ACCOUNT}.`);
-          assert.equal(r.SequenceNumber, undefined);
-        } else {
-          assert.match(r.SequenceNumber ?? '', /^\d+$/);
-          if (r.ShardId === 'shardId-000000000000') accepted++;
-        }
-      });
-      assert.equal(output.FailedRecordCount, failedHere);
-      failed += failedHere;
-    }
-    assert.ok(failed > 0, `1,960 records in ${elapsedMs} ms into one shard must be partly refused`);
-    // A full bucket (1,000) plus what it refills while the batches are handled.
-    assert.ok(accepted <= 1000 + Math.ceil(elapsedMs) + 1, `accepted ${accepted} shard-0 records in ${elapsedMs} ms`);
-    assert.equal(accepted + failed, 1960);
-  });
+  it(
+    'PutRecords faster than 1,000 records/s into one shard: per-record ' +
+      'ProvisionedThroughputExceededException entries',
+    async () => {
+      // 2,000 records for shard 0 plus a few for shard 1, sent at once: more than a second's quota.
+      const batch = (n: number) =>
+        Array.from({ length: 500 }, (_, i) => ({
+          PartitionKey: `b${n}-${i}`,
+          Data: 'eA==',
+          ExplicitHashKey: i % 50 === 0 ? MAX_HASH_KEY.toString() : '0',
+        }));
+      const started = Date.now();
+      const outputs = await Promise.all(
+        [0, 1, 2, 3].map((n) => kinesis(url, 'PutRecords', { StreamName: 'limited-stream', Records: batch(n) })),
+      );
+      const elapsedMs = Date.now() - started;
+      let accepted = 0;
+      let failed = 0;
+      for (const output of outputs) {
+        let failedHere = 0;
+        output.Records.forEach(
+          (r: { ErrorCode?: string; ErrorMessage?: string; ShardId?: string; SequenceNumber?: string }) => {
+            if (r.ErrorCode !== undefined) {
+              failedHere++;
+              assert.equal(r.ErrorCode, 'ProvisionedThroughputExceededException');
+              assert.equal(
+                r.ErrorMessage,
+                `Rate exceeded for shard shardId-000000000000 in stream limited-stream under account ${ACCOUNT}.`,
+              );
+              assert.equal(r.SequenceNumber, undefined);
+            } else {
+              assert.match(r.SequenceNumber ?? '', /^\d+$/);
+              if (r.ShardId === 'shardId-000000000000') accepted++;
+            }
+          },
+        );
+        assert.equal(output.FailedRecordCount, failedHere);
+        failed += failedHere;
+      }
+      assert.ok(failed > 0, `1,960 records in ${elapsedMs} ms into one shard must be partly refused`);
+      // A full bucket (1,000) plus what it refills while the batches are handled.
+      assert.ok(accepted <= 1000 + Math.ceil(elapsedMs) + 1, `accepted ${accepted} shard-0 records in ${elapsedMs} ms`);
+      assert.equal(accepted + failed, 1960);
+    },
+  );
 
   it('GetRecords more than 5 times a second on one shard: ProvisionedThroughputExceededException', async () => {
-    const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: 'limited-stream', ShardId: 'shardId-000000000001', ShardIteratorType: 'TRIM_HORIZON' });
-    const responses = await Promise.all(Array.from({ length: 8 }, () => kinesisRequest(url, 'GetRecords', { ShardIterator, Limit: 1 })));
+    const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+      StreamName: 'limited-stream',
+      ShardId: 'shardId-000000000001',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => kinesisRequest(url, 'GetRecords', { ShardIterator, Limit: 1 })),
+    );
     const refused = responses.filter((r) => r.status !== 200);
     assert.ok(refused.length >= 2, `8 simultaneous GetRecords on one shard: only ${refused.length} refused`);
     for (const response of refused) {
-      assertAwsError(response, { type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000001 in stream limited-stream under account ${ACCOUNT}.` });
+      assertAwsError(response, {
+        type: 'ProvisionedThroughputExceededException',
+        message: `Rate exceeded for shard shardId-000000000001 in stream limited-stream under account ${ACCOUNT}.`,
+      });
     }
   });
 });
@@ -315,38 +497,71 @@ describe('CREATING and UPDATING with --status-delay-ms (engine child process)', 
   });
 
   it('CREATING is visible, then ACTIVE after the delay; split while UPDATING is ResourceInUseException', async () => {
-    const describe = async () => (await kinesis(url, 'DescribeStream', { StreamName: 'slow-stream' })).StreamDescription;
+    const describe = async () =>
+      (await kinesis(url, 'DescribeStream', { StreamName: 'slow-stream' })).StreamDescription;
     const sent = Date.now();
     await createStream(url, 'slow-stream', 2);
     const creating = await describe();
     assert.equal(creating.StreamStatus, 'CREATING');
     assert.deepEqual(creating.Shards, []);
-    const summary = (await kinesis(url, 'DescribeStreamSummary', { StreamName: 'slow-stream' })).StreamDescriptionSummary;
+    const summary = (await kinesis(url, 'DescribeStreamSummary', { StreamName: 'slow-stream' }))
+      .StreamDescriptionSummary;
     assert.equal(summary.StreamStatus, 'CREATING');
-    await expectAwsError(url, 'PutRecord', { StreamName: 'slow-stream', PartitionKey: 'k', Data: 'eA==' }, { type: 'ResourceNotFoundException', message: `Stream slow-stream under account ${ACCOUNT} not found.` });
-    await expectAwsError(url, 'CreateStream', { StreamName: 'slow-stream', ShardCount: 1 }, { type: 'ResourceInUseException' });
+    await expectAwsError(
+      url,
+      'PutRecord',
+      { StreamName: 'slow-stream', PartitionKey: 'k', Data: 'eA==' },
+      { type: 'ResourceNotFoundException', message: `Stream slow-stream under account ${ACCOUNT} not found.` },
+    );
+    await expectAwsError(
+      url,
+      'CreateStream',
+      { StreamName: 'slow-stream', ShardCount: 1 },
+      { type: 'ResourceInUseException' },
+    );
 
-    const active = await waitFor(async () => {
-      const d = await describe();
-      return d.StreamStatus === 'ACTIVE' ? d : undefined;
-    }, { timeoutMs: DELAY_MS + 10_000, message: 'slow-stream to become ACTIVE' });
+    const active = await waitFor(
+      async () => {
+        const d = await describe();
+        return d.StreamStatus === 'ACTIVE' ? d : undefined;
+      },
+      { timeoutMs: DELAY_MS + 10_000, message: 'slow-stream to become ACTIVE' },
+    );
     assert.ok(Date.now() - sent >= DELAY_MS, `ACTIVE after ${Date.now() - sent} ms, before the ${DELAY_MS} ms delay`);
     assert.equal(active.Shards.length, 2);
 
-    await kinesis(url, 'SplitShard', { StreamName: 'slow-stream', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '1000' });
+    await kinesis(url, 'SplitShard', {
+      StreamName: 'slow-stream',
+      ShardToSplit: 'shardId-000000000000',
+      NewStartingHashKey: '1000',
+    });
     assert.equal((await describe()).StreamStatus, 'UPDATING');
     await expectAwsError(
       url,
       'SplitShard',
-      { StreamName: 'slow-stream', ShardToSplit: 'shardId-000000000001', NewStartingHashKey: (HALF + 1000n).toString() },
-      { type: 'ResourceInUseException', message: `Stream slow-stream under account ${ACCOUNT} not ACTIVE, instead in state UPDATING` },
+      {
+        StreamName: 'slow-stream',
+        ShardToSplit: 'shardId-000000000001',
+        NewStartingHashKey: (HALF + 1000n).toString(),
+      },
+      {
+        type: 'ResourceInUseException',
+        message: `Stream slow-stream under account ${ACCOUNT} not ACTIVE, instead in state UPDATING`,
+      },
     );
     // Data still flows while UPDATING.
     const put = await kinesis(url, 'PutRecord', { StreamName: 'slow-stream', PartitionKey: 'k', Data: 'eA==' });
     assert.match(put.SequenceNumber, /^\d+$/);
 
-    await waitFor(async () => (await describe()).StreamStatus === 'ACTIVE', { timeoutMs: DELAY_MS + 10_000, message: 'slow-stream to be ACTIVE after the split' });
-    await kinesis(url, 'SplitShard', { StreamName: 'slow-stream', ShardToSplit: 'shardId-000000000001', NewStartingHashKey: (HALF + 1000n).toString() });
+    await waitFor(async () => (await describe()).StreamStatus === 'ACTIVE', {
+      timeoutMs: DELAY_MS + 10_000,
+      message: 'slow-stream to be ACTIVE after the split',
+    });
+    await kinesis(url, 'SplitShard', {
+      StreamName: 'slow-stream',
+      ShardToSplit: 'shardId-000000000001',
+      NewStartingHashKey: (HALF + 1000n).toString(),
+    });
     const { Shards } = await kinesis(url, 'ListShards', { StreamName: 'slow-stream' });
     assert.equal(Shards.length, 6);
   });
@@ -359,7 +574,14 @@ describe('in-process engine with an injected clock', () => {
   let url = '';
 
   before(async () => {
-    engine = await startEngine({ dataDir: makeTempDir('shardtail-clock-'), port: 0, now: () => clock, enforceLimits: true, maxBodyBytes: 64 * 1024, retentionSweepMs: 3_600_000 });
+    engine = await startEngine({
+      dataDir: makeTempDir('shardtail-clock-'),
+      port: 0,
+      now: () => clock,
+      enforceLimits: true,
+      maxBodyBytes: 64 * 1024,
+      retentionSweepMs: 3_600_000,
+    });
     url = engine.url;
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+$/);
   });
@@ -371,17 +593,35 @@ describe('in-process engine with an injected clock', () => {
 
   it('ExpiredIteratorException once an iterator is more than 5 minutes old', async () => {
     await createStream(url, 'expiring-stream', 1);
-    await kinesis(url, 'PutRecord', { StreamName: 'expiring-stream', PartitionKey: 'k', Data: Buffer.from('first').toString('base64') });
+    await kinesis(url, 'PutRecord', {
+      StreamName: 'expiring-stream',
+      PartitionKey: 'k',
+      Data: Buffer.from('first').toString('base64'),
+    });
     const issued = clock;
-    const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: 'expiring-stream', ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+      StreamName: 'expiring-stream',
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     clock = issued + 300_000;
     const stillValid = await kinesis<GetRecordsOutput>(url, 'GetRecords', { ShardIterator });
-    assert.deepEqual(stillValid.Records.map((r) => Buffer.from(r.Data, 'base64').toString()), ['first']);
+    assert.deepEqual(
+      stillValid.Records.map((r) => Buffer.from(r.Data, 'base64').toString()),
+      ['first'],
+    );
     clock = issued + 300_001;
-    await expectAwsError(url, 'GetRecords', { ShardIterator }, {
-      type: 'ExpiredIteratorException',
-      message: `Iterator expired. The iterator was created at time ${javaUtcDate(issued)} while right now it is ${javaUtcDate(clock)} which is further in the future than the tolerated delay of 300000 milliseconds.`,
-    });
+    await expectAwsError(
+      url,
+      'GetRecords',
+      { ShardIterator },
+      {
+        type: 'ExpiredIteratorException',
+        message:
+          `Iterator expired. The iterator was created at time ${javaUtcDate(issued)} while right now it ` +
+          `is ${javaUtcDate(clock)} which is further in the future than the tolerated delay of 300000 milliseconds.`,
+      },
+    );
     // The NextShardIterator handed out at +300000 ms is fresh.
     const next = await kinesis<GetRecordsOutput>(url, 'GetRecords', { ShardIterator: stillValid.NextShardIterator });
     assert.deepEqual(next.Records, []);
@@ -390,31 +630,57 @@ describe('in-process engine with an injected clock', () => {
 
   it('PutRecord past 1,000 records/s on one shard, exactly: the 1,001st in the same instant is refused', async () => {
     await createStream(url, 'hot-stream', 2);
-    const put = (hashKey: string) => kinesisRequest(url, 'PutRecord', { StreamName: 'hot-stream', PartitionKey: 'p', ExplicitHashKey: hashKey, Data: 'eA==' });
+    const put = (hashKey: string) =>
+      kinesisRequest(url, 'PutRecord', {
+        StreamName: 'hot-stream',
+        PartitionKey: 'p',
+        ExplicitHashKey: hashKey,
+        Data: 'eA==',
+      });
     const statuses: number[] = [];
-    for (let wave = 0; wave < 1000 / 50; wave++) statuses.push(...(await Promise.all(Array.from({ length: 50 }, () => put('0')))).map((r) => r.status));
+    for (let wave = 0; wave < 1000 / 50; wave++)
+      statuses.push(...(await Promise.all(Array.from({ length: 50 }, () => put('0')))).map((r) => r.status));
     assert.deepEqual([...new Set(statuses)], [200], 'the first 1,000 records of the second fit the quota');
-    assertAwsError(await put('0'), { type: 'ProvisionedThroughputExceededException', message: `Rate exceeded for shard shardId-000000000000 in stream hot-stream under account ${ACCOUNT}.` });
+    assertAwsError(await put('0'), {
+      type: 'ProvisionedThroughputExceededException',
+      message: `Rate exceeded for shard shardId-000000000000 in stream hot-stream under account ${ACCOUNT}.`,
+    });
     // The other shard has its own quota.
     assert.equal((await put(MAX_HASH_KEY.toString())).status, 200);
 
     // 100 ms later the shard has 100 records of quota again: a PutRecords with 150 for shard 0 and 50 for shard 1.
     clock += 100;
-    const entries = Array.from({ length: 200 }, (_, i) => ({ PartitionKey: `e${i}`, Data: Buffer.from(`e${i}`).toString('base64'), ExplicitHashKey: i % 4 === 3 ? MAX_HASH_KEY.toString() : '0' }));
+    const entries = Array.from({ length: 200 }, (_, i) => ({
+      PartitionKey: `e${i}`,
+      Data: Buffer.from(`e${i}`).toString('base64'),
+      ExplicitHashKey: i % 4 === 3 ? MAX_HASH_KEY.toString() : '0',
+    }));
     const response = await kinesisRequest(url, 'PutRecords', { StreamName: 'hot-stream', Records: entries });
     assert.equal(response.status, 200, response.text);
     const output = response.json;
     assert.equal(output.FailedRecordCount, 50);
     assert.equal(output.Records.length, 200);
     const shardZero = entries.map((e, i) => i).filter((i) => entries[i].ExplicitHashKey === '0');
-    const failedIndexes = output.Records.map((r: { ErrorCode?: string }, i: number) => (r.ErrorCode ? i : -1)).filter((i: number) => i >= 0);
-    assert.deepEqual(failedIndexes, shardZero.slice(100), 'the shard-0 entries past its 100 remaining records fail, in order');
+    const failedIndexes = output.Records.map((r: { ErrorCode?: string }, i: number) => (r.ErrorCode ? i : -1)).filter(
+      (i: number) => i >= 0,
+    );
+    assert.deepEqual(
+      failedIndexes,
+      shardZero.slice(100),
+      'the shard-0 entries past its 100 remaining records fail, in order',
+    );
     for (const i of failedIndexes) {
-      assert.deepEqual(output.Records[i], { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: `Rate exceeded for shard shardId-000000000000 in stream hot-stream under account ${ACCOUNT}.` });
+      assert.deepEqual(output.Records[i], {
+        ErrorCode: 'ProvisionedThroughputExceededException',
+        ErrorMessage: `Rate exceeded for shard shardId-000000000000 in stream hot-stream under account ${ACCOUNT}.`,
+      });
     }
     for (let i = 0; i < entries.length; i++) {
       if (failedIndexes.includes(i)) continue;
-      assert.equal(output.Records[i].ShardId, entries[i].ExplicitHashKey === '0' ? 'shardId-000000000000' : 'shardId-000000000001');
+      assert.equal(
+        output.Records[i].ShardId,
+        entries[i].ExplicitHashKey === '0' ? 'shardId-000000000000' : 'shardId-000000000001',
+      );
       assert.match(output.Records[i].SequenceNumber, /^\d+$/);
     }
 
@@ -425,8 +691,17 @@ describe('in-process engine with an injected clock', () => {
 
   it('GetRecords: the 6th call within a second on one shard is refused', async () => {
     clock += 10_000;
-    const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: 'hot-stream', ShardId: 'shardId-000000000001', ShardIteratorType: 'TRIM_HORIZON' });
-    for (let i = 0; i < 5; i++) assert.equal((await kinesisRequest(url, 'GetRecords', { ShardIterator, Limit: 1 })).status, 200, `call ${i + 1} of 5`);
+    const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+      StreamName: 'hot-stream',
+      ShardId: 'shardId-000000000001',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
+    for (let i = 0; i < 5; i++)
+      assert.equal(
+        (await kinesisRequest(url, 'GetRecords', { ShardIterator, Limit: 1 })).status,
+        200,
+        `call ${i + 1} of 5`,
+      );
     assertAwsError(await kinesisRequest(url, 'GetRecords', { ShardIterator, Limit: 1 }), {
       type: 'ProvisionedThroughputExceededException',
       message: `Rate exceeded for shard shardId-000000000001 in stream hot-stream under account ${ACCOUNT}.`,
@@ -452,7 +727,9 @@ describe('in-process engine with an injected clock', () => {
       await assertStillServing(url);
     }
     // Just under the limit is fine (and an ordinary error, not 413).
-    const fits = await kinesisRequest(url, 'DescribeStream', undefined, { rawBody: JSON.stringify({ StreamName: 'no-such-stream', Pad: 'y'.repeat(60 * 1024) }) });
+    const fits = await kinesisRequest(url, 'DescribeStream', undefined, {
+      rawBody: JSON.stringify({ StreamName: 'no-such-stream', Pad: 'y'.repeat(60 * 1024) }),
+    });
     assertAwsError(fits, { type: 'ResourceNotFoundException' });
   });
 
@@ -462,7 +739,8 @@ describe('in-process engine with an injected clock', () => {
     // next call on the same connection.
     const oversized = 'x'.repeat(70 * 1024);
     const request = (target: string, body: string) =>
-      `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nX-Amz-Target: ${TARGET}.${target}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body}`;
+      `POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: ${JSON_CONTENT_TYPE}\r\nX-Amz-Target: ` +
+      `${TARGET}.${target}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: keep-alive\r\n\r\n${body}`;
     const connection = await RawHttpConnection.open(url);
     try {
       connection.write(request('CreateStream', oversized));
@@ -473,7 +751,8 @@ describe('in-process engine with an injected clock', () => {
       const second = await connection.readResponse().catch((error: Error) => error);
       assert.ok(
         !(second instanceof Error),
-        `the 413 said "Connection: ${first.headers.connection ?? '(none)'}", but the next request on that connection got no answer: ${second instanceof Error ? second.message : ''}`,
+        `the 413 said "Connection: ${first.headers.connection ?? '(none)'}", but the next request on that ` +
+          `connection got no answer: ${second instanceof Error ? second.message : ''}`,
       );
       assert.equal(second.status, 200, second.raw.slice(0, 300));
     } finally {
@@ -499,58 +778,89 @@ describe('retention with an injected clock (in-process engine)', () => {
     await removeTempDirs();
   });
 
-  it('retention: 25 h later GetRecords from TRIM_HORIZON is empty, sweep() frees the pages, numbers are not reused', async () => {
-    const store = engine!.store;
-    const t0 = clock;
-    await createStream(url, 'old-stream', 1);
-    await createStream(url, 'fresh-stream', 1);
-    const base = store.pageCount();
-    const data = Buffer.alloc(1024, 0x61).toString('base64');
-    let lastOldSequence = '';
-    for (let batch = 0; batch < 12; batch++) {
-      clock += 10;
-      const records = Array.from({ length: 40 }, (_, i) => ({ PartitionKey: `k${batch}-${i}`, Data: data }));
-      const output = await kinesis(url, 'PutRecords', { StreamName: 'old-stream', Records: records });
-      assert.equal(output.FailedRecordCount, 0);
-      lastOldSequence = output.Records[39].SequenceNumber;
-      clock += 1000;
-    }
-    const grown = store.pageCount();
-    assert.ok(grown - base >= 100, `480 KiB of records should take well over 100 pages, took ${grown - base}`);
+  it(
+    'retention: 25 h later GetRecords from TRIM_HORIZON is empty, sweep() frees the pages, numbers are ' + 'not reused',
+    async () => {
+      const store = engine!.store;
+      const t0 = clock;
+      await createStream(url, 'old-stream', 1);
+      await createStream(url, 'fresh-stream', 1);
+      const base = store.pageCount();
+      const data = Buffer.alloc(1024, 0x61).toString('base64');
+      let lastOldSequence = '';
+      for (let batch = 0; batch < 12; batch++) {
+        clock += 10;
+        const records = Array.from({ length: 40 }, (_, i) => ({ PartitionKey: `k${batch}-${i}`, Data: data }));
+        const output = await kinesis(url, 'PutRecords', { StreamName: 'old-stream', Records: records });
+        assert.equal(output.FailedRecordCount, 0);
+        lastOldSequence = output.Records[39].SequenceNumber;
+        clock += 1000;
+      }
+      const grown = store.pageCount();
+      assert.ok(grown - base >= 100, `480 KiB of records should take well over 100 pages, took ${grown - base}`);
 
-    clock = t0 + 2 * 3_600_000;
-    await kinesis(url, 'PutRecord', { StreamName: 'fresh-stream', PartitionKey: 'k', Data: Buffer.from('recent').toString('base64') });
-    clock = t0 + 25 * 3_600_000;
+      clock = t0 + 2 * 3_600_000;
+      await kinesis(url, 'PutRecord', {
+        StreamName: 'fresh-stream',
+        PartitionKey: 'k',
+        Data: Buffer.from('recent').toString('base64'),
+      });
+      clock = t0 + 25 * 3_600_000;
 
-    const readAll = async (name: string) => {
-      const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: name, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
-      return (await drainShard(url, ShardIterator)).records;
-    };
-    assert.deepEqual(await readAll('old-stream'), [], 'records past the 24 h retention are not returned');
+      const readAll = async (name: string) => {
+        const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+          StreamName: name,
+          ShardId: 'shardId-000000000000',
+          ShardIteratorType: 'TRIM_HORIZON',
+        });
+        return (await drainShard(url, ShardIterator)).records;
+      };
+      assert.deepEqual(await readAll('old-stream'), [], 'records past the 24 h retention are not returned');
 
-    const before = store.pageCount();
-    const { expiredSegments } = engine!.kinesis.sweep();
-    assert.equal(expiredSegments, 12);
-    const afterSweep = store.pageCount();
-    assert.ok(afterSweep < before, `pageCount ${before} -> ${afterSweep} must decrease`);
-    assert.ok(afterSweep - base <= 4, `the space of the expired records must be given back: base ${base}, after ${afterSweep}`);
+      const before = store.pageCount();
+      const { expiredSegments } = engine!.kinesis.sweep();
+      assert.equal(expiredSegments, 12);
+      const afterSweep = store.pageCount();
+      assert.ok(afterSweep < before, `pageCount ${before} -> ${afterSweep} must decrease`);
+      assert.ok(
+        afterSweep - base <= 4,
+        `the space of the expired records must be given back: base ${base}, after ${afterSweep}`,
+      );
 
-    assert.deepEqual(await readAll('old-stream'), []);
-    assert.deepEqual((await readAll('fresh-stream')).map((r) => Buffer.from(r.Data, 'base64').toString()), ['recent'], 'a record inside retention survives the sweep');
+      assert.deepEqual(await readAll('old-stream'), []);
+      assert.deepEqual(
+        (await readAll('fresh-stream')).map((r) => Buffer.from(r.Data, 'base64').toString()),
+        ['recent'],
+        'a record inside retention survives the sweep',
+      );
 
-    const next = await kinesis(url, 'PutRecord', { StreamName: 'old-stream', PartitionKey: 'k', Data: 'eA==' });
-    assert.ok(BigInt(next.SequenceNumber) > BigInt(lastOldSequence), `sequence number ${next.SequenceNumber} reused after the sweep (last was ${lastOldSequence})`);
+      const next = await kinesis(url, 'PutRecord', { StreamName: 'old-stream', PartitionKey: 'k', Data: 'eA==' });
+      assert.ok(
+        BigInt(next.SequenceNumber) > BigInt(lastOldSequence),
+        `sequence number ${next.SequenceNumber} reused after the sweep (last was ${lastOldSequence})`,
+      );
 
-    // The same after a restart on the same data dir, when counters come from the database only.
-    await engine!.stop();
-    engine = await startEngine({ dataDir, port: 0, now: () => clock, retentionSweepMs: 3_600_000 });
-    url = engine.url;
-    const afterRestart = await kinesis(url, 'PutRecord', { StreamName: 'old-stream', PartitionKey: 'k', Data: 'eA==' });
-    assert.ok(BigInt(afterRestart.SequenceNumber) > BigInt(next.SequenceNumber), `sequence number ${afterRestart.SequenceNumber} reused after sweep + restart (last was ${next.SequenceNumber})`);
-  });
+      // The same after a restart on the same data dir, when counters come from the database only.
+      await engine!.stop();
+      engine = await startEngine({ dataDir, port: 0, now: () => clock, retentionSweepMs: 3_600_000 });
+      url = engine.url;
+      const afterRestart = await kinesis(url, 'PutRecord', {
+        StreamName: 'old-stream',
+        PartitionKey: 'k',
+        Data: 'eA==',
+      });
+      assert.ok(
+        BigInt(afterRestart.SequenceNumber) > BigInt(next.SequenceNumber),
+        `sequence number ${afterRestart.SequenceNumber} reused after sweep + restart (last was ${next.SequenceNumber})`,
+      );
+    },
+  );
 });
 
-/** A POST with exactly these bytes and headers over node:http (fetch cannot send a chunked body of our choosing); a fresh connection unless `agent` is given. */
+/**
+ * A POST with exactly these bytes and headers over node:http (fetch cannot send a chunked body of our choosing); a
+ * fresh connection unless `agent` is given.
+ */
 function rawPost(
   url: string,
   body: Buffer,
@@ -574,7 +884,11 @@ function rawPost(
     };
     const request = http.request(
       url + '/',
-      { method: 'POST', agent: agent ?? false, headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': `${TARGET}.CreateStream`, ...headers } },
+      {
+        method: 'POST',
+        agent: agent ?? false,
+        headers: { 'content-type': JSON_CONTENT_TYPE, 'x-amz-target': `${TARGET}.CreateStream`, ...headers },
+      },
       (response) => {
         const chunks: Buffer[] = [];
         response.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -589,7 +903,9 @@ function rawPost(
           settle(() => resolve({ status: response.statusCode ?? 0, headers: response.headers, text, json }));
           if (mode !== 'send-all') request.destroy();
         });
-        response.on('aborted', () => settle(() => reject(new Error(`response ${response.statusCode} aborted before its end`))));
+        response.on('aborted', () =>
+          settle(() => reject(new Error(`response ${response.statusCode} aborted before its end`))),
+        );
         response.on('error', (error) => settle(() => reject(error)));
       },
     );
@@ -644,7 +960,9 @@ class RawHttpConnection {
   }
 
   /** The next complete response (Content-Length framed), or an error if the connection ends first. */
-  async readResponse(timeoutMs = 10_000): Promise<{ status: number; headers: Record<string, string>; body: string; raw: string }> {
+  async readResponse(
+    timeoutMs = 10_000,
+  ): Promise<{ status: number; headers: Record<string, string>; body: string; raw: string }> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const headerEnd = this.buffer.indexOf('\r\n\r\n');
@@ -652,7 +970,8 @@ class RawHttpConnection {
         const head = this.buffer.subarray(0, headerEnd).toString('latin1').split('\r\n');
         const status = Number(head[0].split(' ')[1]);
         const headers: Record<string, string> = {};
-        for (const line of head.slice(1)) headers[line.slice(0, line.indexOf(':')).trim().toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
+        for (const line of head.slice(1))
+          headers[line.slice(0, line.indexOf(':')).trim().toLowerCase()] = line.slice(line.indexOf(':') + 1).trim();
         const length = Number(headers['content-length'] ?? 0);
         if (this.buffer.length >= headerEnd + 4 + length) {
           const raw = this.buffer.subarray(0, headerEnd + 4 + length).toString('utf8');

@@ -50,15 +50,29 @@ describe('engine storage: file modes under umask 022', { timeout: 30_000 }, () =
     assert.equal(umask, '0022', 'the engine runs under the umask the test gives it');
 
     await kinesis(engine.url, 'CreateStream', { StreamName: STREAM, ShardCount: 2 });
-    const records = Array.from({ length: 20 }, (_, i) => ({ PartitionKey: `pk-${i}`, Data: Buffer.from(`secret line ${i}`).toString('base64') }));
-    assert.equal((await kinesis(engine.url, 'PutRecords', { StreamName: STREAM, Records: records })).FailedRecordCount, 0);
-    const { ShardIterator } = await kinesis(engine.url, 'GetShardIterator', { StreamName: STREAM, ShardId: 'shardId-000000000000', ShardIteratorType: 'TRIM_HORIZON' });
+    const records = Array.from({ length: 20 }, (_, i) => ({
+      PartitionKey: `pk-${i}`,
+      Data: Buffer.from(`secret line ${i}`).toString('base64'),
+    }));
+    assert.equal(
+      (await kinesis(engine.url, 'PutRecords', { StreamName: STREAM, Records: records })).FailedRecordCount,
+      0,
+    );
+    const { ShardIterator } = await kinesis(engine.url, 'GetShardIterator', {
+      StreamName: STREAM,
+      ShardId: 'shardId-000000000000',
+      ShardIteratorType: 'TRIM_HORIZON',
+    });
     assert.ok((await drainShard(engine.url, ShardIterator)).records.length > 0);
 
     const running = modesUnder(dataDir);
     const names = [...running.keys()];
-    for (const expected of ['.', 'kinesis.db', 'kinesis.db-wal', 'kinesis.db-shm', 'records', 'records/1']) assert.ok(running.has(expected), `${expected} exists; found ${names.join(', ')}`);
-    assert.ok(names.some((name) => /^records\/1\/\d+\.log$/.test(name)), `a data file exists; found ${names.join(', ')}`);
+    for (const expected of ['.', 'kinesis.db', 'kinesis.db-wal', 'kinesis.db-shm', 'records', 'records/1'])
+      assert.ok(running.has(expected), `${expected} exists; found ${names.join(', ')}`);
+    assert.ok(
+      names.some((name) => /^records\/1\/\d+\.log$/.test(name)),
+      `a data file exists; found ${names.join(', ')}`,
+    );
     assertPrivate(running);
 
     const exit = await engine.stop();

@@ -166,13 +166,16 @@ function describeScenario(transport: Transport, label: string): void {
 
     it('CreateStream with 4 shards; waitUntilStreamExists sees it ACTIVE', async () => {
       await client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 4 }));
-      const waited = await waitUntilStreamExists({ client, maxWaitTime: 5, minDelay: 1, maxDelay: 2 }, { StreamName: STREAM });
+      const waited = await waitUntilStreamExists(
+        { client, maxWaitTime: 5, minDelay: 1, maxDelay: 2 },
+        { StreamName: STREAM },
+      );
       assert.equal(waited.state, 'SUCCESS');
       const { StreamDescription } = await client.send(new DescribeStreamCommand({ StreamName: STREAM }));
       assert.equal(StreamDescription?.StreamStatus, 'ACTIVE');
       assert.equal(StreamDescription?.StreamARN, `arn:aws:kinesis:us-east-1:000000000000:stream/${STREAM}`);
       assert.ok(StreamDescription?.StreamCreationTimestamp instanceof Date);
-      initialShards = StreamDescription!.Shards!;
+      initialShards = StreamDescription.Shards!;
       assert.deepEqual(
         initialShards.map((s) => s.ShardId),
         ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003'],
@@ -185,189 +188,332 @@ function describeScenario(transport: Transport, label: string): void {
       });
     });
 
-    it(`PutRecords: ${TOTAL_RECORDS} records in calls of ${BATCH}, routed by MD5(partition key) or ExplicitHashKey`, async () => {
-      assert.equal(initialShards.length, 4, 'needs the stream from the previous test');
-      const rng = new Rng(transport === 'http1' ? 11 : 7);
-      const specs: PutSpec[] = [];
-      for (let i = 0; i < TOTAL_RECORDS; i++) {
-        const spec: PutSpec = { partitionKey: partitionKeyFor(i, rng), data: dataFor(i, rng) };
-        if (i % 10 === 4) {
-          // Aim at each shard in turn: its first key, last key, middle and a random key inside.
-          const { start, end } = rangeOf(initialShards[Math.floor(i / 10) % 4]);
-          const pick = [start, end, (start + end) / 2n, rng.bigBetween(start, end)][Math.floor(i / 40) % 4];
-          spec.explicitHashKey = pick.toString();
-        }
-        specs.push(spec);
-      }
-      let explicitCount = 0;
-      for (let offset = 0; offset < specs.length; offset += BATCH) {
-        const batch = specs.slice(offset, offset + BATCH);
-        const entries: PutRecordsRequestEntry[] = batch.map((s) => ({
-          Data: new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.length),
-          PartitionKey: s.partitionKey,
-          ...(s.explicitHashKey !== undefined ? { ExplicitHashKey: s.explicitHashKey } : {}),
-        }));
-        const out = await client.send(new PutRecordsCommand({ StreamName: STREAM, Records: entries }));
-        assert.equal(out.FailedRecordCount, 0, `batch at ${offset}: FailedRecordCount`);
-        assert.equal(out.Records?.length, batch.length, `batch at ${offset}: one result per entry`);
-        out.Records!.forEach((result, k) => {
-          const spec = batch[k];
-          const where = `record ${offset + k} (key ${JSON.stringify(spec.partitionKey)}, ehk ${spec.explicitHashKey})`;
-          assert.equal(result.ErrorCode, undefined, where);
-          assert.ok(result.SequenceNumber && /^\d+$/.test(result.SequenceNumber), `${where}: SequenceNumber`);
-          const hashKey = spec.explicitHashKey !== undefined ? BigInt(spec.explicitHashKey) : partitionKeyHash(spec.partitionKey);
-          assert.equal(result.ShardId, shardContaining(initialShards, hashKey), `${where}: routed to the wrong shard`);
-          if (spec.explicitHashKey !== undefined) explicitCount++;
-          remember({ spec, shardId: result.ShardId!, sequenceNumber: result.SequenceNumber! });
-        });
-      }
-      assert.equal(explicitCount, TOTAL_RECORDS / 10);
-      // Every shard got records aimed at it by ExplicitHashKey, and some by partition key.
-      for (const shard of initialShards) {
-        const mine = perShard.get(shard.ShardId!) ?? [];
-        assert.ok(mine.some((w) => w.spec.explicitHashKey !== undefined), `${shard.ShardId} got no ExplicitHashKey record`);
-        assert.ok(mine.some((w) => w.spec.explicitHashKey === undefined), `${shard.ShardId} got no partition-key record`);
-      }
-    });
-
-    it('reads every shard back from TRIM_HORIZON: byte-exact, in put order, sequence numbers strictly increasing', async () => {
-      assert.equal(written.length, TOTAL_RECORDS, 'needs the records from the previous test');
-      const startedAt = Date.now();
-      let total = 0;
-      for (const shard of initialShards) {
-        const expected = perShard.get(shard.ShardId!) ?? [];
-        const { records, last } = await readShard(client, { StreamName: STREAM, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }, 1000);
-        assert.equal(last.MillisBehindLatest, 0);
-        assert.ok(last.NextShardIterator, 'an open shard always has a NextShardIterator');
-        assert.equal(records.length, expected.length, `${shard.ShardId}: record count`);
-        let previous = -1n;
-        for (let k = 0; k < records.length; k++) {
-          const got = records[k];
-          const want = expected[k];
-          const where = `${shard.ShardId} record ${k}`;
-          assert.equal(got.SequenceNumber, want.sequenceNumber, `${where}: not in put order (or wrong SequenceNumber)`);
-          const sequence = BigInt(got.SequenceNumber!);
-          assert.ok(sequence > previous, `${where}: SequenceNumber ${sequence} not above ${previous}`);
-          previous = sequence;
-          assert.equal(got.PartitionKey, want.spec.partitionKey, `${where}: PartitionKey`);
-          assert.ok(got.Data instanceof Uint8Array, `${where}: Data is a Uint8Array`);
-          if (!Buffer.from(got.Data.buffer, got.Data.byteOffset, got.Data.byteLength).equals(want.spec.data)) {
-            assert.fail(`${where}: Data differs (got ${got.Data.byteLength} bytes, want ${want.spec.data.length})`);
+    it(
+      `PutRecords: ${TOTAL_RECORDS} records in calls of ${BATCH}, routed by MD5(partition key) or ` + `ExplicitHashKey`,
+      async () => {
+        assert.equal(initialShards.length, 4, 'needs the stream from the previous test');
+        const rng = new Rng(transport === 'http1' ? 11 : 7);
+        const specs: PutSpec[] = [];
+        for (let i = 0; i < TOTAL_RECORDS; i++) {
+          const spec: PutSpec = { partitionKey: partitionKeyFor(i, rng), data: dataFor(i, rng) };
+          if (i % 10 === 4) {
+            // Aim at each shard in turn: its first key, last key, middle and a random key inside.
+            const { start, end } = rangeOf(initialShards[Math.floor(i / 10) % 4]);
+            const pick = [start, end, (start + end) / 2n, rng.bigBetween(start, end)][Math.floor(i / 40) % 4];
+            spec.explicitHashKey = pick.toString();
           }
-          assert.ok(got.ApproximateArrivalTimestamp instanceof Date, `${where}: ApproximateArrivalTimestamp is a Date`);
-          const arrival = got.ApproximateArrivalTimestamp.getTime();
-          assert.ok(arrival <= startedAt + 1000 && arrival > startedAt - 120_000, `${where}: implausible arrival ${got.ApproximateArrivalTimestamp.toISOString()}`);
+          specs.push(spec);
         }
-        total += records.length;
-      }
-      assert.equal(total, TOTAL_RECORDS);
-    });
+        let explicitCount = 0;
+        for (let offset = 0; offset < specs.length; offset += BATCH) {
+          const batch = specs.slice(offset, offset + BATCH);
+          const entries: PutRecordsRequestEntry[] = batch.map((s) => ({
+            Data: new Uint8Array(s.data.buffer, s.data.byteOffset, s.data.length),
+            PartitionKey: s.partitionKey,
+            ...(s.explicitHashKey !== undefined ? { ExplicitHashKey: s.explicitHashKey } : {}),
+          }));
+          const out = await client.send(new PutRecordsCommand({ StreamName: STREAM, Records: entries }));
+          assert.equal(out.FailedRecordCount, 0, `batch at ${offset}: FailedRecordCount`);
+          assert.equal(out.Records?.length, batch.length, `batch at ${offset}: one result per entry`);
+          out.Records.forEach((result, k) => {
+            const spec = batch[k];
+            const where =
+              `record ${offset + k} (key ${JSON.stringify(spec.partitionKey)}, ehk ` + `${spec.explicitHashKey})`;
+            assert.equal(result.ErrorCode, undefined, where);
+            assert.ok(result.SequenceNumber && /^\d+$/.test(result.SequenceNumber), `${where}: SequenceNumber`);
+            const hashKey =
+              spec.explicitHashKey !== undefined ? BigInt(spec.explicitHashKey) : partitionKeyHash(spec.partitionKey);
+            assert.equal(
+              result.ShardId,
+              shardContaining(initialShards, hashKey),
+              `${where}: routed to the wrong shard`,
+            );
+            if (spec.explicitHashKey !== undefined) explicitCount++;
+            remember({ spec, shardId: result.ShardId, sequenceNumber: result.SequenceNumber });
+          });
+        }
+        assert.equal(explicitCount, TOTAL_RECORDS / 10);
+        // Every shard got records aimed at it by ExplicitHashKey, and some by partition key.
+        for (const shard of initialShards) {
+          const mine = perShard.get(shard.ShardId!) ?? [];
+          assert.ok(
+            mine.some((w) => w.spec.explicitHashKey !== undefined),
+            `${shard.ShardId} got no ExplicitHashKey record`,
+          );
+          assert.ok(
+            mine.some((w) => w.spec.explicitHashKey === undefined),
+            `${shard.ShardId} got no partition-key record`,
+          );
+        }
+      },
+    );
 
-    it('a record of exactly 1 MiB including its partition key is accepted and read back; one byte more is rejected', async () => {
-      const partitionKey = 'мегабайт-🙂'; // 8 Cyrillic letters, '-' and an emoji: 21 UTF-8 bytes, 11 UTF-16 units
-      const keyBytes = Buffer.byteLength(partitionKey, 'utf8');
-      assert.equal(keyBytes, 21);
-      const target = initialShards[2];
-      const explicitHashKey = rangeOf(target).start.toString();
-      const exact = new Rng(99).bytes(MiB - keyBytes);
-      exact[0] = 0x00;
-      exact[exact.length - 1] = 0xff;
+    it(
+      'reads every shard back from TRIM_HORIZON: byte-exact, in put order, sequence numbers strictly ' + 'increasing',
+      async () => {
+        assert.equal(written.length, TOTAL_RECORDS, 'needs the records from the previous test');
+        const startedAt = Date.now();
+        let total = 0;
+        for (const shard of initialShards) {
+          const expected = perShard.get(shard.ShardId!) ?? [];
+          const { records, last } = await readShard(
+            client,
+            { StreamName: STREAM, ShardId: shard.ShardId!, ShardIteratorType: 'TRIM_HORIZON' },
+            1000,
+          );
+          assert.equal(last.MillisBehindLatest, 0);
+          assert.ok(last.NextShardIterator, 'an open shard always has a NextShardIterator');
+          assert.equal(records.length, expected.length, `${shard.ShardId}: record count`);
+          let previous = -1n;
+          for (let k = 0; k < records.length; k++) {
+            const got = records[k];
+            const want = expected[k];
+            const where = `${shard.ShardId} record ${k}`;
+            assert.equal(
+              got.SequenceNumber,
+              want.sequenceNumber,
+              `${where}: not in put order (or wrong SequenceNumber)`,
+            );
+            const sequence = BigInt(got.SequenceNumber);
+            assert.ok(sequence > previous, `${where}: SequenceNumber ${sequence} not above ${previous}`);
+            previous = sequence;
+            assert.equal(got.PartitionKey, want.spec.partitionKey, `${where}: PartitionKey`);
+            assert.ok(got.Data instanceof Uint8Array, `${where}: Data is a Uint8Array`);
+            if (!Buffer.from(got.Data.buffer, got.Data.byteOffset, got.Data.byteLength).equals(want.spec.data)) {
+              assert.fail(`${where}: Data differs (got ${got.Data.byteLength} bytes, want ${want.spec.data.length})`);
+            }
+            assert.ok(
+              got.ApproximateArrivalTimestamp instanceof Date,
+              `${where}: ApproximateArrivalTimestamp is a Date`,
+            );
+            const arrival = got.ApproximateArrivalTimestamp.getTime();
+            assert.ok(
+              arrival <= startedAt + 1000 && arrival > startedAt - 120_000,
+              `${where}: implausible arrival ${got.ApproximateArrivalTimestamp.toISOString()}`,
+            );
+          }
+          total += records.length;
+        }
+        assert.equal(total, TOTAL_RECORDS);
+      },
+    );
 
-      const put = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: exact, ExplicitHashKey: explicitHashKey }));
-      assert.equal(put.ShardId, target.ShardId);
-      remember({ spec: { partitionKey, data: exact, explicitHashKey }, shardId: put.ShardId!, sequenceNumber: put.SequenceNumber! });
+    it(
+      'a record of exactly 1 MiB including its partition key is accepted and read back; one byte more ' + 'is rejected',
+      async () => {
+        const partitionKey = 'мегабайт-🙂'; // 8 Cyrillic letters, '-' and an emoji: 21 UTF-8 bytes, 11 UTF-16 units
+        const keyBytes = Buffer.byteLength(partitionKey, 'utf8');
+        assert.equal(keyBytes, 21);
+        const target = initialShards[2];
+        const explicitHashKey = rangeOf(target).start.toString();
+        const exact = new Rng(99).bytes(MiB - keyBytes);
+        exact[0] = 0x00;
+        exact[exact.length - 1] = 0xff;
 
-      const iterator = await client.send(
-        new GetShardIteratorCommand({ StreamName: STREAM, ShardId: target.ShardId!, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: put.SequenceNumber }),
-      );
-      const got = await client.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator, Limit: 1 }));
-      assert.equal(got.Records?.length, 1);
-      assert.equal(got.Records![0].SequenceNumber, put.SequenceNumber);
-      assert.equal(got.Records![0].PartitionKey, partitionKey);
-      assert.ok(Buffer.from(got.Records![0].Data!).equals(exact), '1 MiB record must come back byte-exact');
+        const put = await client.send(
+          new PutRecordCommand({
+            StreamName: STREAM,
+            PartitionKey: partitionKey,
+            Data: exact,
+            ExplicitHashKey: explicitHashKey,
+          }),
+        );
+        assert.equal(put.ShardId, target.ShardId);
+        remember({
+          spec: { partitionKey, data: exact, explicitHashKey },
+          shardId: put.ShardId!,
+          sequenceNumber: put.SequenceNumber!,
+        });
 
-      // The same through PutRecords (one entry), also accepted.
-      const batch = await client.send(new PutRecordsCommand({ StreamName: STREAM, Records: [{ PartitionKey: partitionKey, Data: exact, ExplicitHashKey: explicitHashKey }] }));
-      assert.equal(batch.FailedRecordCount, 0);
-      remember({ spec: { partitionKey, data: exact, explicitHashKey }, shardId: batch.Records![0].ShardId!, sequenceNumber: batch.Records![0].SequenceNumber! });
+        const iterator = await client.send(
+          new GetShardIteratorCommand({
+            StreamName: STREAM,
+            ShardId: target.ShardId!,
+            ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+            StartingSequenceNumber: put.SequenceNumber,
+          }),
+        );
+        const got = await client.send(new GetRecordsCommand({ ShardIterator: iterator.ShardIterator, Limit: 1 }));
+        assert.equal(got.Records?.length, 1);
+        assert.equal(got.Records[0].SequenceNumber, put.SequenceNumber);
+        assert.equal(got.Records[0].PartitionKey, partitionKey);
+        assert.ok(Buffer.from(got.Records[0].Data!).equals(exact), '1 MiB record must come back byte-exact');
 
-      // One byte more: data + UTF-8 key = 1,048,577. (Counting the key in UTF-16 units would wrongly accept it.)
-      const tooBig = Buffer.concat([exact, Buffer.from([0x00])]);
-      const single = await expectSdkError(
-        client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: tooBig, ExplicitHashKey: explicitHashKey })),
-        KinesisServiceException,
-      );
-      // AWS's exact answer is unverified (spec §5.7); either modelled client error is acceptable. The engine answers InvalidArgumentException.
-      assert.ok(['InvalidArgumentException', 'ValidationException'].includes(single.name), `PutRecord over 1 MiB: unexpected ${single.name}: ${single.message}`);
-      assert.equal(single.$metadata.httpStatusCode, 400);
-      const many = await expectSdkError(
-        client.send(
+        // The same through PutRecords (one entry), also accepted.
+        const batch = await client.send(
           new PutRecordsCommand({
             StreamName: STREAM,
-            Records: [
-              { PartitionKey: 'small', Data: Buffer.from('ok'), ExplicitHashKey: explicitHashKey },
-              { PartitionKey: partitionKey, Data: tooBig, ExplicitHashKey: explicitHashKey },
-            ],
+            Records: [{ PartitionKey: partitionKey, Data: exact, ExplicitHashKey: explicitHashKey }],
           }),
-        ),
-        KinesisServiceException,
-      );
-      assert.ok(['InvalidArgumentException', 'ValidationException'].includes(many.name), `PutRecords with an entry over 1 MiB: unexpected ${many.name}: ${many.message}`);
-      assert.equal(many.$metadata.httpStatusCode, 400);
+        );
+        assert.equal(batch.FailedRecordCount, 0);
+        remember({
+          spec: { partitionKey, data: exact, explicitHashKey },
+          shardId: batch.Records![0].ShardId!,
+          sequenceNumber: batch.Records![0].SequenceNumber!,
+        });
 
-      // Neither rejected call stored anything: nothing after the last accepted record.
-      const lastSequence = perShard.get(target.ShardId!)!.at(-1)!.sequenceNumber;
-      const { records } = await readShard(client, { StreamName: STREAM, ShardId: target.ShardId!, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: lastSequence });
-      assert.deepEqual(records, []);
-    });
+        // One byte more: data + UTF-8 key = 1,048,577. (Counting the key in UTF-16 units would wrongly accept it.)
+        const tooBig = Buffer.concat([exact, Buffer.from([0x00])]);
+        const single = await expectSdkError(
+          client.send(
+            new PutRecordCommand({
+              StreamName: STREAM,
+              PartitionKey: partitionKey,
+              Data: tooBig,
+              ExplicitHashKey: explicitHashKey,
+            }),
+          ),
+          KinesisServiceException,
+        );
+        // AWS's exact answer is unverified (spec §5.7); either modelled client error is acceptable. The engine answers
+        // InvalidArgumentException.
+        assert.ok(
+          ['InvalidArgumentException', 'ValidationException'].includes(single.name),
+          `PutRecord over 1 MiB: unexpected ${single.name}: ${single.message}`,
+        );
+        assert.equal(single.$metadata.httpStatusCode, 400);
+        const many = await expectSdkError(
+          client.send(
+            new PutRecordsCommand({
+              StreamName: STREAM,
+              Records: [
+                { PartitionKey: 'small', Data: Buffer.from('ok'), ExplicitHashKey: explicitHashKey },
+                { PartitionKey: partitionKey, Data: tooBig, ExplicitHashKey: explicitHashKey },
+              ],
+            }),
+          ),
+          KinesisServiceException,
+        );
+        assert.ok(
+          ['InvalidArgumentException', 'ValidationException'].includes(many.name),
+          `PutRecords with an entry over 1 MiB: unexpected ${many.name}: ${many.message}`,
+        );
+        assert.equal(many.$metadata.httpStatusCode, 400);
 
-    it('PutRecord with SequenceNumberForOrdering; AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER and AT_TIMESTAMP iterators', async () => {
-      const partitionKey = 'ordered-ключ-🙂';
-      const shardId = shardContaining(initialShards, partitionKeyHash(partitionKey));
-      const first = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from('first') }));
-      assert.equal(first.ShardId, shardId);
-      remember({ spec: { partitionKey, data: Buffer.from('first') }, shardId, sequenceNumber: first.SequenceNumber! });
-      let previous = first.SequenceNumber!;
-      const chain = [first.SequenceNumber!];
-      for (let k = 0; k < 5; k++) {
-        const data = Buffer.from([k, 0x00, 0xff]);
-        const out = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: data, SequenceNumberForOrdering: previous }));
-        assert.equal(out.ShardId, shardId);
-        assert.ok(BigInt(out.SequenceNumber!) > BigInt(previous), `SequenceNumberForOrdering: ${out.SequenceNumber} must exceed ${previous}`);
-        remember({ spec: { partitionKey, data }, shardId, sequenceNumber: out.SequenceNumber! });
-        chain.push(out.SequenceNumber!);
-        previous = out.SequenceNumber!;
-      }
+        // Neither rejected call stored anything: nothing after the last accepted record.
+        const lastSequence = perShard.get(target.ShardId!)!.at(-1)!.sequenceNumber;
+        const { records } = await readShard(client, {
+          StreamName: STREAM,
+          ShardId: target.ShardId!,
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          StartingSequenceNumber: lastSequence,
+        });
+        assert.deepEqual(records, []);
+      },
+    );
 
-      const firstAt = async (input: Parameters<typeof readShard>[1]) => (await readShard(client, input, 1000)).records;
-      const at = await firstAt({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: chain[2] });
-      assert.deepEqual(at.map((r) => r.SequenceNumber), chain.slice(2));
-      const afterSeq = await firstAt({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: chain[2] });
-      assert.deepEqual(afterSeq.map((r) => r.SequenceNumber), chain.slice(3));
-      const afterLast = await firstAt({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: chain.at(-1) });
-      assert.deepEqual(afterLast, []);
+    it(
+      'PutRecord with SequenceNumberForOrdering; AT_SEQUENCE_NUMBER, AFTER_SEQUENCE_NUMBER and ' +
+        'AT_TIMESTAMP iterators',
+      async () => {
+        const partitionKey = 'ordered-ключ-🙂';
+        const shardId = shardContaining(initialShards, partitionKeyHash(partitionKey));
+        const first = await client.send(
+          new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from('first') }),
+        );
+        assert.equal(first.ShardId, shardId);
+        remember({
+          spec: { partitionKey, data: Buffer.from('first') },
+          shardId,
+          sequenceNumber: first.SequenceNumber!,
+        });
+        let previous = first.SequenceNumber!;
+        const chain = [first.SequenceNumber!];
+        for (let k = 0; k < 5; k++) {
+          const data = Buffer.from([k, 0x00, 0xff]);
+          const out = await client.send(
+            new PutRecordCommand({
+              StreamName: STREAM,
+              PartitionKey: partitionKey,
+              Data: data,
+              SequenceNumberForOrdering: previous,
+            }),
+          );
+          assert.equal(out.ShardId, shardId);
+          assert.ok(
+            BigInt(out.SequenceNumber!) > BigInt(previous),
+            `SequenceNumberForOrdering: ${out.SequenceNumber} must exceed ${previous}`,
+          );
+          remember({ spec: { partitionKey, data }, shardId, sequenceNumber: out.SequenceNumber! });
+          chain.push(out.SequenceNumber!);
+          previous = out.SequenceNumber!;
+        }
 
-      // AT_TIMESTAMP: a record written clearly after `mark` is the first one returned from `mark`.
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const mark = new Date();
-      await new Promise((resolve) => setTimeout(resolve, 30));
-      const late = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from('late') }));
-      remember({ spec: { partitionKey, data: Buffer.from('late') }, shardId, sequenceNumber: late.SequenceNumber! });
-      const fromMark = await firstAt({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: mark });
-      assert.deepEqual(fromMark.map((r) => r.SequenceNumber), [late.SequenceNumber]);
-      assert.ok(fromMark[0].ApproximateArrivalTimestamp!.getTime() >= mark.getTime());
-      // Before every record: the whole shard, as from TRIM_HORIZON.
-      const fromEpoch = await firstAt({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() - 3_600_000) });
-      assert.deepEqual(
-        fromEpoch.map((r) => r.SequenceNumber),
-        perShard.get(shardId)!.map((w) => w.sequenceNumber),
-      );
-      // A future timestamp is refused.
-      await expectSdkError(
-        client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: shardId, ShardIteratorType: 'AT_TIMESTAMP', Timestamp: new Date(Date.now() + 3_600_000) })),
-        InvalidArgumentException,
-      );
-    });
+        const firstAt = async (input: Parameters<typeof readShard>[1]) =>
+          (await readShard(client, input, 1000)).records;
+        const at = await firstAt({
+          StreamName: STREAM,
+          ShardId: shardId,
+          ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          StartingSequenceNumber: chain[2],
+        });
+        assert.deepEqual(
+          at.map((r) => r.SequenceNumber),
+          chain.slice(2),
+        );
+        const afterSeq = await firstAt({
+          StreamName: STREAM,
+          ShardId: shardId,
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          StartingSequenceNumber: chain[2],
+        });
+        assert.deepEqual(
+          afterSeq.map((r) => r.SequenceNumber),
+          chain.slice(3),
+        );
+        const afterLast = await firstAt({
+          StreamName: STREAM,
+          ShardId: shardId,
+          ShardIteratorType: 'AFTER_SEQUENCE_NUMBER',
+          StartingSequenceNumber: chain.at(-1),
+        });
+        assert.deepEqual(afterLast, []);
+
+        // AT_TIMESTAMP: a record written clearly after `mark` is the first one returned from `mark`.
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const mark = new Date();
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        const late = await client.send(
+          new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from('late') }),
+        );
+        remember({ spec: { partitionKey, data: Buffer.from('late') }, shardId, sequenceNumber: late.SequenceNumber! });
+        const fromMark = await firstAt({
+          StreamName: STREAM,
+          ShardId: shardId,
+          ShardIteratorType: 'AT_TIMESTAMP',
+          Timestamp: mark,
+        });
+        assert.deepEqual(
+          fromMark.map((r) => r.SequenceNumber),
+          [late.SequenceNumber],
+        );
+        assert.ok(fromMark[0].ApproximateArrivalTimestamp!.getTime() >= mark.getTime());
+        // Before every record: the whole shard, as from TRIM_HORIZON.
+        const fromEpoch = await firstAt({
+          StreamName: STREAM,
+          ShardId: shardId,
+          ShardIteratorType: 'AT_TIMESTAMP',
+          Timestamp: new Date(Date.now() - 3_600_000),
+        });
+        assert.deepEqual(
+          fromEpoch.map((r) => r.SequenceNumber),
+          perShard.get(shardId)!.map((w) => w.sequenceNumber),
+        );
+        // A future timestamp is refused.
+        await expectSdkError(
+          client.send(
+            new GetShardIteratorCommand({
+              StreamName: STREAM,
+              ShardId: shardId,
+              ShardIteratorType: 'AT_TIMESTAMP',
+              Timestamp: new Date(Date.now() + 3_600_000),
+            }),
+          ),
+          InvalidArgumentException,
+        );
+      },
+    );
 
     async function listAllShards(): Promise<{ shards: Shard[]; pages: number; wire: WireRequest[] }> {
       const wireStart = listShardsWire.length;
@@ -393,119 +539,236 @@ function describeScenario(transport: Transport, label: string): void {
         if (k === 0) {
           assert.deepEqual(body, { StreamName: STREAM, MaxResults: 1 });
         } else {
-          assert.deepEqual(Object.keys(body).sort(), ['MaxResults', 'NextToken'], `follow-up ${k} must carry only NextToken (+ MaxResults): ${request.body}`);
+          assert.deepEqual(
+            Object.keys(body).sort(),
+            ['MaxResults', 'NextToken'],
+            `follow-up ${k} must carry only NextToken (+ MaxResults): ${request.body}`,
+          );
         }
       });
     }
 
-    it('ListShards with MaxResults 1 pages through NextToken alone; DescribeStreamSummary counts open shards', async () => {
-      const { shards, pages, wire } = await listAllShards();
-      assert.equal(pages, 4);
-      assert.deepEqual(shards, initialShards);
-      assertListShardsWire(wire, pages);
-      const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }));
-      assert.equal(StreamDescriptionSummary?.OpenShardCount, 4);
-      assert.equal(StreamDescriptionSummary?.StreamStatus, 'ACTIVE');
-      assert.equal(StreamDescriptionSummary?.RetentionPeriodHours, 24);
-    });
-
-    it('SplitShard: children take the writes; draining the parent ends with ChildShards and no NextShardIterator', async () => {
-      const parent = initialShards[0];
-      const { start, end } = rangeOf(parent);
-      const middle = (start + end + 1n) / 2n;
-      await client.send(new SplitShardCommand({ StreamName: STREAM, ShardToSplit: parent.ShardId!, NewStartingHashKey: middle.toString() }));
-      const waited = await waitUntilStreamExists({ client, maxWaitTime: 5, minDelay: 1, maxDelay: 2 }, { StreamName: STREAM });
-      assert.equal(waited.state, 'SUCCESS');
-
-      const { shards, pages, wire } = await listAllShards();
-      assert.equal(pages, 6);
-      assertListShardsWire(wire, pages);
-      assert.deepEqual(
-        shards.map((s) => s.ShardId),
-        ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003', 'shardId-000000000004', 'shardId-000000000005'],
-      );
-      const [closed, , , , childA, childB] = shards;
-      assert.ok(closed.SequenceNumberRange?.EndingSequenceNumber, 'the split parent is closed');
-      assert.equal(childA.ParentShardId, parent.ShardId);
-      assert.equal(childB.ParentShardId, parent.ShardId);
-      assert.deepEqual(rangeOf(childA), { start, end: middle - 1n });
-      assert.deepEqual(rangeOf(childB), { start: middle, end });
-      const { StreamDescriptionSummary } = await client.send(new DescribeStreamSummaryCommand({ StreamName: STREAM }));
-      assert.equal(StreamDescriptionSummary?.OpenShardCount, 5);
-
-      // Writes to the parent's range now land in the children.
-      const open = shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
-      for (const key of [start, middle - 1n, middle, end]) {
-        const out = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'after-split', Data: Buffer.from(key.toString()), ExplicitHashKey: key.toString() }));
-        assert.equal(out.ShardId, shardContaining(open, key));
-        remember({ spec: { partitionKey: 'after-split', data: Buffer.from(key.toString()) }, shardId: out.ShardId!, sequenceNumber: out.SequenceNumber! });
-      }
-      for (let k = 0; k < 50; k++) {
-        const partitionKey = `post-split-${k}-ключ`;
-        const out = await client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from([k]) }));
-        assert.equal(out.ShardId, shardContaining(open, partitionKeyHash(partitionKey)), `${partitionKey} routed after split`);
-        remember({ spec: { partitionKey, data: Buffer.from([k]) }, shardId: out.ShardId!, sequenceNumber: out.SequenceNumber! });
-      }
-
-      // Drain the parent.
-      const drained = await readShard(client, { StreamName: STREAM, ShardId: parent.ShardId!, ShardIteratorType: 'TRIM_HORIZON' }, 1000);
-      assert.deepEqual(
-        drained.records.map((r) => r.SequenceNumber),
-        perShard.get(parent.ShardId!)!.map((w) => w.sequenceNumber),
-        'the parent still holds exactly what was written to it before the split',
-      );
-      assert.equal(drained.last.NextShardIterator, undefined, 'a drained closed shard has no NextShardIterator');
-      assert.deepEqual(
-        drained.last.ChildShards?.map((c) => ({ ShardId: c.ShardId, ParentShards: c.ParentShards, HashKeyRange: c.HashKeyRange })),
-        [childA, childB].map((c) => ({ ShardId: c.ShardId, ParentShards: [parent.ShardId], HashKeyRange: c.HashKeyRange })),
-      );
-      const parentEnd = BigInt(closed.SequenceNumberRange!.EndingSequenceNumber!);
-      for (const r of drained.records) assert.ok(BigInt(r.SequenceNumber!) < parentEnd, 'EndingSequenceNumber is above every record of the parent');
-
-      // The children read back what went to them; their numbers sort after the parent's last record (§3.4).
-      const parentLast = BigInt(drained.records.at(-1)!.SequenceNumber!);
-      for (const child of [childA, childB]) {
-        const { records } = await readShard(client, { StreamName: STREAM, ShardId: child.ShardId!, ShardIteratorType: 'TRIM_HORIZON' });
-        assert.deepEqual(
-          records.map((r) => r.SequenceNumber),
-          perShard.get(child.ShardId!)!.map((w) => w.sequenceNumber),
+    it(
+      'ListShards with MaxResults 1 pages through NextToken alone; DescribeStreamSummary counts ' + 'open shards',
+      async () => {
+        const { shards, pages, wire } = await listAllShards();
+        assert.equal(pages, 4);
+        assert.deepEqual(shards, initialShards);
+        assertListShardsWire(wire, pages);
+        const { StreamDescriptionSummary } = await client.send(
+          new DescribeStreamSummaryCommand({ StreamName: STREAM }),
         );
-        assert.ok(records.length > 0);
-        assert.ok(BigInt(child.SequenceNumberRange!.StartingSequenceNumber!) > parentLast, `${child.ShardId} StartingSequenceNumber must exceed the parent's last record`);
-        for (const r of records) assert.ok(BigInt(r.SequenceNumber!) > parentLast, `${child.ShardId} record ${r.SequenceNumber} must sort after the parent's last record`);
-      }
-    });
+        assert.equal(StreamDescriptionSummary?.OpenShardCount, 4);
+        assert.equal(StreamDescriptionSummary?.StreamStatus, 'ACTIVE');
+        assert.equal(StreamDescriptionSummary?.RetentionPeriodHours, 24);
+      },
+    );
+
+    it(
+      'SplitShard: children take the writes; draining the parent ends with ChildShards and no ' + 'NextShardIterator',
+      async () => {
+        const parent = initialShards[0];
+        const { start, end } = rangeOf(parent);
+        const middle = (start + end + 1n) / 2n;
+        await client.send(
+          new SplitShardCommand({
+            StreamName: STREAM,
+            ShardToSplit: parent.ShardId!,
+            NewStartingHashKey: middle.toString(),
+          }),
+        );
+        const waited = await waitUntilStreamExists(
+          { client, maxWaitTime: 5, minDelay: 1, maxDelay: 2 },
+          { StreamName: STREAM },
+        );
+        assert.equal(waited.state, 'SUCCESS');
+
+        const { shards, pages, wire } = await listAllShards();
+        assert.equal(pages, 6);
+        assertListShardsWire(wire, pages);
+        assert.deepEqual(
+          shards.map((s) => s.ShardId),
+          [
+            'shardId-000000000000',
+            'shardId-000000000001',
+            'shardId-000000000002',
+            'shardId-000000000003',
+            'shardId-000000000004',
+            'shardId-000000000005',
+          ],
+        );
+        const [closed, , , , childA, childB] = shards;
+        assert.ok(closed.SequenceNumberRange?.EndingSequenceNumber, 'the split parent is closed');
+        assert.equal(childA.ParentShardId, parent.ShardId);
+        assert.equal(childB.ParentShardId, parent.ShardId);
+        assert.deepEqual(rangeOf(childA), { start, end: middle - 1n });
+        assert.deepEqual(rangeOf(childB), { start: middle, end });
+        const { StreamDescriptionSummary } = await client.send(
+          new DescribeStreamSummaryCommand({ StreamName: STREAM }),
+        );
+        assert.equal(StreamDescriptionSummary?.OpenShardCount, 5);
+
+        // Writes to the parent's range now land in the children.
+        const open = shards.filter((s) => !s.SequenceNumberRange?.EndingSequenceNumber);
+        for (const key of [start, middle - 1n, middle, end]) {
+          const out = await client.send(
+            new PutRecordCommand({
+              StreamName: STREAM,
+              PartitionKey: 'after-split',
+              Data: Buffer.from(key.toString()),
+              ExplicitHashKey: key.toString(),
+            }),
+          );
+          assert.equal(out.ShardId, shardContaining(open, key));
+          remember({
+            spec: { partitionKey: 'after-split', data: Buffer.from(key.toString()) },
+            shardId: out.ShardId,
+            sequenceNumber: out.SequenceNumber!,
+          });
+        }
+        for (let k = 0; k < 50; k++) {
+          const partitionKey = `post-split-${k}-ключ`;
+          const out = await client.send(
+            new PutRecordCommand({ StreamName: STREAM, PartitionKey: partitionKey, Data: Buffer.from([k]) }),
+          );
+          assert.equal(
+            out.ShardId,
+            shardContaining(open, partitionKeyHash(partitionKey)),
+            `${partitionKey} routed after split`,
+          );
+          remember({
+            spec: { partitionKey, data: Buffer.from([k]) },
+            shardId: out.ShardId,
+            sequenceNumber: out.SequenceNumber!,
+          });
+        }
+
+        // Drain the parent.
+        const drained = await readShard(
+          client,
+          { StreamName: STREAM, ShardId: parent.ShardId!, ShardIteratorType: 'TRIM_HORIZON' },
+          1000,
+        );
+        assert.deepEqual(
+          drained.records.map((r) => r.SequenceNumber),
+          perShard.get(parent.ShardId!)!.map((w) => w.sequenceNumber),
+          'the parent still holds exactly what was written to it before the split',
+        );
+        assert.equal(drained.last.NextShardIterator, undefined, 'a drained closed shard has no NextShardIterator');
+        assert.deepEqual(
+          drained.last.ChildShards?.map((c) => ({
+            ShardId: c.ShardId,
+            ParentShards: c.ParentShards,
+            HashKeyRange: c.HashKeyRange,
+          })),
+          [childA, childB].map((c) => ({
+            ShardId: c.ShardId,
+            ParentShards: [parent.ShardId],
+            HashKeyRange: c.HashKeyRange,
+          })),
+        );
+        const parentEnd = BigInt(closed.SequenceNumberRange.EndingSequenceNumber);
+        for (const r of drained.records)
+          assert.ok(BigInt(r.SequenceNumber!) < parentEnd, 'EndingSequenceNumber is above every record of the parent');
+
+        // The children read back what went to them; their numbers sort after the parent's last record (§3.4).
+        const parentLast = BigInt(drained.records.at(-1)!.SequenceNumber!);
+        for (const child of [childA, childB]) {
+          const { records } = await readShard(client, {
+            StreamName: STREAM,
+            ShardId: child.ShardId!,
+            ShardIteratorType: 'TRIM_HORIZON',
+          });
+          assert.deepEqual(
+            records.map((r) => r.SequenceNumber),
+            perShard.get(child.ShardId!)!.map((w) => w.sequenceNumber),
+          );
+          assert.ok(records.length > 0);
+          assert.ok(
+            BigInt(child.SequenceNumberRange!.StartingSequenceNumber!) > parentLast,
+            `${child.ShardId} StartingSequenceNumber must exceed the parent's last record`,
+          );
+          for (const r of records)
+            assert.ok(
+              BigInt(r.SequenceNumber!) > parentLast,
+              `${child.ShardId} record ${r.SequenceNumber} must sort after the parent's last record`,
+            );
+        }
+      },
+    );
 
     it('errors surface as the modelled SDK exception classes', async () => {
-      const notFound = await expectSdkError(client.send(new DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })), ResourceNotFoundException);
+      const notFound = await expectSdkError(
+        client.send(new DescribeStreamSummaryCommand({ StreamName: 'no-such-stream' })),
+        ResourceNotFoundException,
+      );
       assert.equal(notFound.name, 'ResourceNotFoundException');
       assert.ok(notFound instanceof KinesisServiceException);
       assert.equal(notFound.$fault, 'client');
       assert.equal(notFound.$metadata.httpStatusCode, 400);
       assert.match(notFound.message, /no-such-stream/);
       assert.ok(notFound.$metadata.requestId, 'x-amzn-RequestId reaches $metadata.requestId');
-      await expectSdkError(client.send(new PutRecordsCommand({ StreamName: 'no-such-stream', Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }] })), ResourceNotFoundException);
       await expectSdkError(
-        client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: 'shardId-000000000099', ShardIteratorType: 'TRIM_HORIZON' })),
+        client.send(
+          new PutRecordsCommand({
+            StreamName: 'no-such-stream',
+            Records: [{ PartitionKey: 'k', Data: Buffer.from('x') }],
+          }),
+        ),
+        ResourceNotFoundException,
+      );
+      await expectSdkError(
+        client.send(
+          new GetShardIteratorCommand({
+            StreamName: STREAM,
+            ShardId: 'shardId-000000000099',
+            ShardIteratorType: 'TRIM_HORIZON',
+          }),
+        ),
         ResourceNotFoundException,
       );
 
-      const inUse = await expectSdkError(client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 })), ResourceInUseException);
+      const inUse = await expectSdkError(
+        client.send(new CreateStreamCommand({ StreamName: STREAM, ShardCount: 1 })),
+        ResourceInUseException,
+      );
       assert.match(inUse.message, /already exists/);
       await expectSdkError(
-        client.send(new SplitShardCommand({ StreamName: STREAM, ShardToSplit: 'shardId-000000000000', NewStartingHashKey: '1000' })),
+        client.send(
+          new SplitShardCommand({
+            StreamName: STREAM,
+            ShardToSplit: 'shardId-000000000000',
+            NewStartingHashKey: '1000',
+          }),
+        ),
         ResourceInUseException,
       );
 
       const badKey = await expectSdkError(
-        client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: 'k', Data: Buffer.from('x'), ExplicitHashKey: (MAX_HASH_KEY + 1n).toString() })),
+        client.send(
+          new PutRecordCommand({
+            StreamName: STREAM,
+            PartitionKey: 'k',
+            Data: Buffer.from('x'),
+            ExplicitHashKey: (MAX_HASH_KEY + 1n).toString(),
+          }),
+        ),
         InvalidArgumentException,
       );
       assert.match(badKey.message, /ExplicitHashKey/);
       // One bad ExplicitHashKey fails the whole PutRecords: nothing is written anywhere.
-      const open = (await client.send(new ListShardsCommand({ StreamName: STREAM, ShardFilter: { Type: 'AT_LATEST' } }))).Shards!;
+      const open = (
+        await client.send(new ListShardsCommand({ StreamName: STREAM, ShardFilter: { Type: 'AT_LATEST' } }))
+      ).Shards!;
       const latest = await Promise.all(
-        open.map(async (s) => (await client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: s.ShardId!, ShardIteratorType: 'LATEST' }))).ShardIterator!),
+        open.map(
+          async (s) =>
+            (
+              await client.send(
+                new GetShardIteratorCommand({ StreamName: STREAM, ShardId: s.ShardId!, ShardIteratorType: 'LATEST' }),
+              )
+            ).ShardIterator!,
+        ),
       );
       await expectSdkError(
         client.send(
@@ -525,38 +788,77 @@ function describeScenario(transport: Transport, label: string): void {
         assert.deepEqual(out.Records, [], 'a rejected PutRecords must not write any of its records');
       }
       await expectSdkError(
-        client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: 'shardId-000000000001', ShardIteratorType: 'AT_SEQUENCE_NUMBER' })),
+        client.send(
+          new GetShardIteratorCommand({
+            StreamName: STREAM,
+            ShardId: 'shardId-000000000001',
+            ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+          }),
+        ),
         InvalidArgumentException,
       );
       const fromShard2 = perShard.get('shardId-000000000002')![0].sequenceNumber;
       await expectSdkError(
-        client.send(new GetShardIteratorCommand({ StreamName: STREAM, ShardId: 'shardId-000000000001', ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: fromShard2 })),
+        client.send(
+          new GetShardIteratorCommand({
+            StreamName: STREAM,
+            ShardId: 'shardId-000000000001',
+            ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+            StartingSequenceNumber: fromShard2,
+          }),
+        ),
         InvalidArgumentException,
       );
-      await expectSdkError(client.send(new GetRecordsCommand({ ShardIterator: 'AAAAAAAAAAEnot-a-real-iterator' })), InvalidArgumentException);
       await expectSdkError(
-        client.send(new SplitShardCommand({ StreamName: STREAM, ShardToSplit: 'shardId-000000000001', NewStartingHashKey: rangeOf(initialShards[1]).start.toString() })),
+        client.send(new GetRecordsCommand({ ShardIterator: 'AAAAAAAAAAEnot-a-real-iterator' })),
         InvalidArgumentException,
       );
-      const both = await expectSdkError(client.send(new ListShardsCommand({ StreamName: STREAM, NextToken: 'abc' })), InvalidArgumentException);
+      await expectSdkError(
+        client.send(
+          new SplitShardCommand({
+            StreamName: STREAM,
+            ShardToSplit: 'shardId-000000000001',
+            NewStartingHashKey: rangeOf(initialShards[1]).start.toString(),
+          }),
+        ),
+        InvalidArgumentException,
+      );
+      const both = await expectSdkError(
+        client.send(new ListShardsCommand({ StreamName: STREAM, NextToken: 'abc' })),
+        InvalidArgumentException,
+      );
       assert.match(both.message, /NextToken and StreamName cannot be provided together/);
 
-      const validation = await expectSdkError(client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: '', Data: Buffer.from('x') })), ValidationException);
+      const validation = await expectSdkError(
+        client.send(new PutRecordCommand({ StreamName: STREAM, PartitionKey: '', Data: Buffer.from('x') })),
+        ValidationException,
+      );
       assert.match(validation.message, /partitionKey/);
     });
 
-    it(transport === 'http1' ? 'spoke HTTP/1.1 through NodeHttpHandler' : 'spoke HTTP/2 through the client default handler', () => {
-      const handler = client.config.requestHandler;
-      if (transport === 'http1') {
-        assert.ok(handler instanceof NodeHttpHandler && !(handler instanceof NodeHttp2Handler), `handler is ${handler?.constructor?.name}`);
-        assert.ok(probe.http1 > 40, `engine answered ${probe.http1} HTTP/1.1 requests`);
-        assert.equal(probe.http2, 0, 'no HTTP/2 request reached the engine');
-      } else {
-        assert.ok(handler instanceof NodeHttp2Handler, `default handler is ${handler?.constructor?.name}, not NodeHttp2Handler`);
-        assert.ok(probe.http2 > 40, `engine answered ${probe.http2} HTTP/2 requests`);
-        assert.equal(probe.http1, 0, 'no HTTP/1.1 request reached the engine');
-      }
-    });
+    it(
+      transport === 'http1'
+        ? 'spoke HTTP/1.1 through NodeHttpHandler'
+        : 'spoke HTTP/2 through the client default handler',
+      () => {
+        const handler = client.config.requestHandler;
+        if (transport === 'http1') {
+          assert.ok(
+            handler instanceof NodeHttpHandler && !(handler instanceof NodeHttp2Handler),
+            `handler is ${handler?.constructor?.name}`,
+          );
+          assert.ok(probe.http1 > 40, `engine answered ${probe.http1} HTTP/1.1 requests`);
+          assert.equal(probe.http2, 0, 'no HTTP/2 request reached the engine');
+        } else {
+          assert.ok(
+            handler instanceof NodeHttp2Handler,
+            `default handler is ${handler?.constructor?.name}, not NodeHttp2Handler`,
+          );
+          assert.ok(probe.http2 > 40, `engine answered ${probe.http2} HTTP/2 requests`);
+          assert.equal(probe.http1, 0, 'no HTTP/1.1 request reached the engine');
+        }
+      },
+    );
   });
 }
 
@@ -607,25 +909,33 @@ describe('engine.stop() settles on its own after an SDK client is done', () => {
   const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
   const resolveUrl = (specifier: string) => pathToFileURL(createRequire(import.meta.url).resolve(specifier)).href;
   for (const transport of ['sdk-default', 'http1'] as const) {
-    it(`${transport === 'http1' ? 'HTTP/1.1' : 'HTTP/2 (default handler)'}: start, use, destroy the client, await engine.stop(), exit 0 (3 rounds)`, () => {
-      const result = spawnSync(process.execPath, ['--import', 'tsx', join(scriptDir, 'stop.mjs')], {
-        cwd: repoRoot,
-        env: {
-          ...process.env,
-          NODE_OPTIONS: '',
-          ENGINE_MODULE: new URL('../../src/engine/server.ts', import.meta.url).href,
-          CLIENT_KINESIS: resolveUrl('@aws-sdk/client-kinesis'),
-          HTTP_HANDLER: resolveUrl('@smithy/node-http-handler'),
-          TRANSPORT: transport,
-        },
-        encoding: 'utf8',
-        timeout: 30_000,
-      });
-      const stderr = result.stderr.replace(/^.*NodeVersionSupportWarning[\s\S]*?--trace-warnings.*\n/m, '');
-      const output = `exit ${result.status} signal ${result.signal}\nstdout:\n${result.stdout}\nstderr:\n${stderr}`;
-      assert.match(result.stdout, /round 1: stopping/, `the script did not get as far as stop():\n${output}`);
-      assert.match(result.stdout, /round 3: stopped/, `engine.stop() never settled (exit 13 = unsettled top-level await):\n${output}`);
-      assert.equal(result.status, 0, output);
-    });
+    it(
+      `${transport === 'http1' ? 'HTTP/1.1' : 'HTTP/2 (default handler)'}: start, use, destroy the client, ` +
+        `await engine.stop(), exit 0 (3 rounds)`,
+      () => {
+        const result = spawnSync(process.execPath, ['--import', 'tsx', join(scriptDir, 'stop.mjs')], {
+          cwd: repoRoot,
+          env: {
+            ...process.env,
+            NODE_OPTIONS: '',
+            ENGINE_MODULE: new URL('../../src/engine/server.ts', import.meta.url).href,
+            CLIENT_KINESIS: resolveUrl('@aws-sdk/client-kinesis'),
+            HTTP_HANDLER: resolveUrl('@smithy/node-http-handler'),
+            TRANSPORT: transport,
+          },
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+        const stderr = result.stderr.replace(/^.*NodeVersionSupportWarning[\s\S]*?--trace-warnings.*\n/m, '');
+        const output = `exit ${result.status} signal ${result.signal}\nstdout:\n${result.stdout}\nstderr:\n${stderr}`;
+        assert.match(result.stdout, /round 1: stopping/, `the script did not get as far as stop():\n${output}`);
+        assert.match(
+          result.stdout,
+          /round 3: stopped/,
+          `engine.stop() never settled (exit 13 = unsettled top-level await):\n${output}`,
+        );
+        assert.equal(result.status, 0, output);
+      },
+    );
   }
 });

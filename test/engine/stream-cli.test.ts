@@ -57,7 +57,10 @@ describe('shardtail stream against the engine child process', () => {
 
     const again = await stream('create', 'cli-stream');
     assert.equal(again.code, 1);
-    assert.equal(again.stderr, 'shardtail stream: ResourceInUseException: Stream cli-stream under account 000000000000 already exists.\n');
+    assert.equal(
+      again.stderr,
+      'shardtail stream: ResourceInUseException: Stream cli-stream under account 000000000000 already exists.\n',
+    );
 
     assert.ok(linesOf(await stream('list')).includes('cli-stream'));
 
@@ -66,15 +69,26 @@ describe('shardtail stream against the engine child process', () => {
     assert.equal(described.StreamStatus, 'ACTIVE');
     assert.equal(described.OpenShardCount, 2);
     assert.equal(described.RetentionPeriodHours, 24);
-    assert.deepEqual(described.Shards.map((s: { ShardId: string }) => s.ShardId), ['shardId-000000000000', 'shardId-000000000001']);
-    assert.deepEqual(described.Shards[1].HashKeyRange, { StartingHashKey: HALF, EndingHashKey: ((1n << 128n) - 1n).toString() });
+    assert.deepEqual(
+      described.Shards.map((s: { ShardId: string }) => s.ShardId),
+      ['shardId-000000000000', 'shardId-000000000001'],
+    );
+    assert.deepEqual(described.Shards[1].HashKeyRange, {
+      StartingHashKey: HALF,
+      EndingHashKey: ((1n << 128n) - 1n).toString(),
+    });
 
     const put = linesOf(await stream('put', 'cli-stream', '--partition-key', 'k1', '--data', 'hello from the cli'));
     assert.equal(put.length, 1);
     const [shardId, sequenceNumber] = put[0].split(' ');
     assert.match(shardId, /^shardId-00000000000[01]$/);
     assert.match(sequenceNumber, /^\d+$/);
-    const { ShardIterator } = await kinesis(url, 'GetShardIterator', { StreamName: 'cli-stream', ShardId: shardId, ShardIteratorType: 'AT_SEQUENCE_NUMBER', StartingSequenceNumber: sequenceNumber });
+    const { ShardIterator } = await kinesis(url, 'GetShardIterator', {
+      StreamName: 'cli-stream',
+      ShardId: shardId,
+      ShardIteratorType: 'AT_SEQUENCE_NUMBER',
+      StartingSequenceNumber: sequenceNumber,
+    });
     const { Records } = await kinesis(url, 'GetRecords', { ShardIterator });
     assert.equal(Buffer.from(Records[0].Data, 'base64').toString(), 'hello from the cli');
     assert.equal(Records[0].PartitionKey, 'k1');
@@ -86,10 +100,18 @@ describe('shardtail stream against the engine child process', () => {
     await putBatch('cli-stream', [{ key: 'nl', data: 'ends with a newline\n' }]);
     const lines = linesOf(await stream('read', 'cli-stream'));
     const expected = ['hello from the cli', ...records.map((r) => r.data), 'ends with a newline'];
-    assert.deepEqual([...lines].sort(), [...expected].sort(), 'each record once, and no blank line after data that ends in a newline');
+    assert.deepEqual(
+      [...lines].sort(),
+      [...expected].sort(),
+      'each record once, and no blank line after data that ends in a newline',
+    );
     for (let k = 0; k < 5; k++) {
       const ofKey = records.filter((r) => r.key === `key-${k}`).map((r) => r.data);
-      assert.deepEqual(lines.filter((l) => ofKey.includes(l)), ofKey, `order of key-${k}`);
+      assert.deepEqual(
+        lines.filter((l) => ofKey.includes(l)),
+        ofKey,
+        `order of key-${k}`,
+      );
     }
   });
 
@@ -104,7 +126,15 @@ describe('shardtail stream against the engine child process', () => {
     const after = Date.now();
     const lines = linesOf(await stream('read', 'json-stream', '--json')).map((l) => JSON.parse(l) as JsonLine);
     assert.equal(lines.length, 2);
-    for (const line of lines) assert.deepEqual(Object.keys(line).sort(), ['arrivalTime', 'data', 'dataBase64', 'partitionKey', 'sequenceNumber', 'shardId']);
+    for (const line of lines)
+      assert.deepEqual(Object.keys(line).sort(), [
+        'arrivalTime',
+        'data',
+        'dataBase64',
+        'partitionKey',
+        'sequenceNumber',
+        'shardId',
+      ]);
     assert.deepEqual(
       lines.map((l) => [l.shardId, l.sequenceNumber, l.partitionKey, l.dataBase64]),
       [
@@ -116,7 +146,11 @@ describe('shardtail stream against the engine child process', () => {
     for (const line of lines) {
       const arrival = Date.parse(line.arrivalTime);
       assert.match(line.arrivalTime, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
-      assert.ok(arrival >= before - 1000 && arrival <= after + 1000, `arrivalTime ${line.arrivalTime} outside the put (${new Date(before).toISOString()} .. ${new Date(after).toISOString()})`);
+      assert.ok(
+        arrival >= before - 1000 && arrival <= after + 1000,
+        `arrivalTime ${line.arrivalTime} outside the put (${new Date(before).toISOString()} .. ` +
+          `${new Date(after).toISOString()})`,
+      );
     }
   });
 
@@ -125,21 +159,45 @@ describe('shardtail stream against the engine child process', () => {
     const keys = Array.from({ length: 8 }, (_, i) => `user-${i}`);
     const round = (n: number) => keys.map((key) => ({ key, data: `${key}:${n}` }));
     await putBatch('resharded', [...round(0), ...round(1)]);
-    await kinesis(url, 'SplitShard', { StreamName: 'resharded', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: HALF });
+    await kinesis(url, 'SplitShard', {
+      StreamName: 'resharded',
+      ShardToSplit: 'shardId-000000000000',
+      NewStartingHashKey: HALF,
+    });
     await putBatch('resharded', [...round(2), ...round(3)]);
-    await kinesis(url, 'MergeShards', { StreamName: 'resharded', ShardToMerge: 'shardId-000000000001', AdjacentShardToMerge: 'shardId-000000000002' });
+    await kinesis(url, 'MergeShards', {
+      StreamName: 'resharded',
+      ShardToMerge: 'shardId-000000000001',
+      AdjacentShardToMerge: 'shardId-000000000002',
+    });
     await putBatch('resharded', [...round(4), ...round(5)]);
 
     const lines = linesOf(await stream('read', 'resharded', '--json')).map((l) => JSON.parse(l) as JsonLine);
     assert.equal(lines.length, keys.length * 6);
     for (const key of keys) {
-      assert.deepEqual(lines.filter((l) => l.partitionKey === key).map((l) => l.data), [0, 1, 2, 3, 4, 5].map((n) => `${key}:${n}`), `order of ${key} across the split and the merge`);
+      assert.deepEqual(
+        lines.filter((l) => l.partitionKey === key).map((l) => l.data),
+        [0, 1, 2, 3, 4, 5].map((n) => `${key}:${n}`),
+        `order of ${key} across the split and the merge`,
+      );
     }
-    const generation = (shardId: string) => ({ 'shardId-000000000000': 0, 'shardId-000000000001': 1, 'shardId-000000000002': 1, 'shardId-000000000003': 2 })[shardId];
+    const generation = (shardId: string) =>
+      ({ 'shardId-000000000000': 0, 'shardId-000000000001': 1, 'shardId-000000000002': 1, 'shardId-000000000003': 2 })[
+        shardId
+      ];
     const generations = lines.map((l) => generation(l.shardId));
     assert.ok(!generations.includes(undefined), `unexpected shards: ${[...new Set(lines.map((l) => l.shardId))]}`);
-    assert.deepEqual(generations, [...generations].sort(), 'the parent is read to its end before the children, the children before the merged shard');
-    assert.deepEqual([...new Set(lines.map((l) => l.shardId))].sort(), ['shardId-000000000000', 'shardId-000000000001', 'shardId-000000000002', 'shardId-000000000003']);
+    assert.deepEqual(
+      generations,
+      [...generations].sort(),
+      'the parent is read to its end before the children, the children before the merged shard',
+    );
+    assert.deepEqual([...new Set(lines.map((l) => l.shardId))].sort(), [
+      'shardId-000000000000',
+      'shardId-000000000001',
+      'shardId-000000000002',
+      'shardId-000000000003',
+    ]);
   });
 
   it('read --from latest prints nothing that was already there', async () => {
@@ -159,13 +217,24 @@ describe('shardtail stream against the engine child process', () => {
         await putBatch('cli-stream', [{ key: 'follow-key', data: `new-${sent++}` }]);
         return follower.lines.length > 0;
       },
-      { timeoutMs: 20_000, intervalMs: 100, message: () => `the follower to print a new record (stderr: ${follower.stderr()})` },
+      {
+        timeoutMs: 20_000,
+        intervalMs: 100,
+        message: () => `the follower to print a new record (stderr: ${follower.stderr()})`,
+      },
     );
     await putBatch('cli-stream', [{ key: 'follow-key', data: 'final' }]);
-    await waitFor(() => follower.lines.includes('final'), { timeoutMs: 10_000, message: () => `"final" (printed: ${JSON.stringify(follower.lines)})` });
+    await waitFor(() => follower.lines.includes('final'), {
+      timeoutMs: 10_000,
+      message: () => `"final" (printed: ${JSON.stringify(follower.lines)})`,
+    });
     follower.child.kill('SIGTERM');
     const exit = await follower.exited;
-    assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM should end the reader cleanly; stderr: ${follower.stderr()}`);
+    assert.deepEqual(
+      exit,
+      { code: 0, signal: null },
+      `SIGTERM should end the reader cleanly; stderr: ${follower.stderr()}`,
+    );
     const first = Number(follower.lines[0].replace('new-', ''));
     assert.match(follower.lines[0], /^new-\d+$/, `nothing old may be printed: ${JSON.stringify(follower.lines)}`);
     assert.deepEqual(follower.lines, [...Array.from({ length: sent - first }, (_, i) => `new-${first + i}`), 'final']);
@@ -176,12 +245,22 @@ describe('shardtail stream against the engine child process', () => {
     await putBatch('follow-stream', [{ key: 'a', data: 'old-1' }]);
     const follower = spawnCli(['stream', 'read', 'follow-stream', '--follow', '--endpoint', url]);
     followers.push(follower);
-    await waitFor(() => follower.lines.includes('old-1'), { timeoutMs: 15_000, message: () => `the old record (stderr: ${follower.stderr()})` });
+    await waitFor(() => follower.lines.includes('old-1'), {
+      timeoutMs: 15_000,
+      message: () => `the old record (stderr: ${follower.stderr()})`,
+    });
 
     assert.equal((await stream('put', 'follow-stream', '--partition-key', 'a', '--data', 'new-1')).code, 0);
-    await waitFor(() => follower.lines.includes('new-1'), { timeoutMs: 10_000, message: () => `new-1 (printed: ${JSON.stringify(follower.lines)})` });
+    await waitFor(() => follower.lines.includes('new-1'), {
+      timeoutMs: 10_000,
+      message: () => `new-1 (printed: ${JSON.stringify(follower.lines)})`,
+    });
 
-    await kinesis(url, 'SplitShard', { StreamName: 'follow-stream', ShardToSplit: 'shardId-000000000000', NewStartingHashKey: HALF });
+    await kinesis(url, 'SplitShard', {
+      StreamName: 'follow-stream',
+      ShardToSplit: 'shardId-000000000000',
+      NewStartingHashKey: HALF,
+    });
     await putBatch('follow-stream', [
       { key: 'a', data: 'after-split-a' },
       { key: 'b', data: 'after-split-b' },
@@ -193,17 +272,29 @@ describe('shardtail stream against the engine child process', () => {
 
     follower.child.kill('SIGTERM');
     const exit = await follower.exited;
-    assert.deepEqual(exit, { code: 0, signal: null }, `SIGTERM should end the reader cleanly; stderr: ${follower.stderr()}`);
+    assert.deepEqual(
+      exit,
+      { code: 0, signal: null },
+      `SIGTERM should end the reader cleanly; stderr: ${follower.stderr()}`,
+    );
     assert.deepEqual(follower.lines.slice(0, 2), ['old-1', 'new-1']);
     assert.deepEqual([...follower.lines.slice(2)].sort(), ['after-split-a', 'after-split-b']);
   });
 
   it('a missing stream: read, describe and put exit 1 with a message naming it', async () => {
-    for (const args of [['read', 'no-such-stream'], ['describe', 'no-such-stream'], ['put', 'no-such-stream', '--partition-key', 'k', '--data', 'x']]) {
+    for (const args of [
+      ['read', 'no-such-stream'],
+      ['describe', 'no-such-stream'],
+      ['put', 'no-such-stream', '--partition-key', 'k', '--data', 'x'],
+    ]) {
       const result = await stream(...args);
       assert.equal(result.code, 1, `${args.join(' ')}: exit ${result.code}`);
       assert.equal(result.stdout, '', `${args.join(' ')} prints nothing on stdout`);
-      assert.match(result.stderr, /^shardtail stream: ResourceNotFoundException: Stream no-such-stream under account 000000000000 not found\.\n$/, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /^shardtail stream: ResourceNotFoundException: Stream no-such-stream under account 000000000000 not found\.\n$/,
+        `${args.join(' ')}: ${result.stderr}`,
+      );
     }
   });
 });

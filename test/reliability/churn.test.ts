@@ -9,10 +9,24 @@ import { mkdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCliBuilt, embeddedConfig, logsUnder, startAgent, stopCleanly, StreamCollector } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  embeddedConfig,
+  logsUnder,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+} from '../support/agent-process.js';
 import { scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, readLatest, reportFigures, SeqTally, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
+import {
+  assertFigures,
+  readLatest,
+  reportFigures,
+  SeqTally,
+  untilEveryLine,
+  tallyDetails,
+} from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 before(assertCliBuilt);
@@ -40,62 +54,78 @@ const rates: Rate[] = scale(
   ],
 );
 
-describe('reliability: files created and deleted at a steady rate (recycled inodes)', { timeout: scale(240_000, 900_000) }, () => {
-  for (const rate of rates) {
-    test(`${rate.files} one-line files at ${rate.filesPerSecond} files/s, each deleted after ${LIFETIME_MS / 1000} s: every line arrives once`, async (t) => {
-      const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-churn-'));
-      const directories = Array.from({ length: DIRECTORIES }, (_, i) => path.join(logDir, `d${i}`));
-      for (const directory of directories) mkdirSync(directory, { recursive: true });
-      const configFile = embeddedConfig(dir, STREAM, { filePattern: 'logs/**/*.log' });
-      const agent = await startAgent({ configFile });
-      t.after(() => agent.kill());
-      const sampler = new ProcSampler(agent.pid, 250);
-      t.after(() => sampler.stop());
-      const collector = new StreamCollector(agent.engineUrl!, STREAM);
-      const tally = new SeqTally();
-      tally.source('churn', LINE_WIDTH);
+describe(
+  'reliability: files created and deleted at a steady rate (recycled inodes)',
+  { timeout: scale(240_000, 900_000) },
+  () => {
+    for (const rate of rates) {
+      test(
+        `${rate.files} one-line files at ${rate.filesPerSecond} files/s, each deleted after ` +
+          `${LIFETIME_MS / 1000} s: every line arrives once`,
+        async (t) => {
+          const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-churn-'));
+          const directories = Array.from({ length: DIRECTORIES }, (_, i) => path.join(logDir, `d${i}`));
+          for (const directory of directories) mkdirSync(directory, { recursive: true });
+          const configFile = embeddedConfig(dir, STREAM, { filePattern: 'logs/**/*.log' });
+          const agent = await startAgent({ configFile });
+          t.after(() => agent.kill());
+          const sampler = new ProcSampler(agent.pid, 250);
+          t.after(() => sampler.stop());
+          const collector = new StreamCollector(agent.engineUrl!, STREAM);
+          const tally = new SeqTally();
+          tally.source('churn', LINE_WIDTH);
 
-      // Files are due by the clock, not by a fixed sleep per file, so the rate holds whatever each write costs.
-      const started = Date.now();
-      const alive: Array<{ file: string; deleteAtMs: number }> = [];
-      let created = 0;
-      let lastRead = Date.now();
-      while (created < rate.files || alive.length > 0) {
-        const now = Date.now();
-        const due = Math.min(rate.files, Math.floor(((now - started) * rate.filesPerSecond) / 1000));
-        for (; created < due; created++) {
-          const file = path.join(directories[created % DIRECTORIES], `f${created}.log`);
-          writeFileSync(file, tally.next('churn'));
-          alive.push({ file, deleteAtMs: now + LIFETIME_MS });
-        }
-        while (alive.length > 0 && alive[0].deleteAtMs <= now) unlinkSync(alive.shift()!.file);
-        if (now - lastRead > 1_000) {
-          lastRead = now;
+          // Files are due by the clock, not by a fixed sleep per file, so the rate holds whatever each write costs.
+          const started = Date.now();
+          const alive: Array<{ file: string; deleteAtMs: number }> = [];
+          let created = 0;
+          let lastRead = Date.now();
+          while (created < rate.files || alive.length > 0) {
+            const now = Date.now();
+            const due = Math.min(rate.files, Math.floor(((now - started) * rate.filesPerSecond) / 1000));
+            for (; created < due; created++) {
+              const file = path.join(directories[created % DIRECTORIES], `f${created}.log`);
+              writeFileSync(file, tally.next('churn'));
+              alive.push({ file, deleteAtMs: now + LIFETIME_MS });
+            }
+            while (alive.length > 0 && alive[0].deleteAtMs <= now) unlinkSync(alive.shift()!.file);
+            if (now - lastRead > 1_000) {
+              lastRead = now;
+              await readLatest(collector, tally);
+            }
+            await sleep(5);
+          }
+          const writtenIn = since(started);
+          const timedOut = await untilEveryLine(collector, tally, {
+            timeoutMs: 30_000,
+            agent,
+            message: `every line of the ${rate.files} files to arrive`,
+          });
+          // Duplicates would come from the last batches; the agent's clean stop sends what it holds first.
           await readLatest(collector, tally);
-        }
-        await sleep(5);
-      }
-      const writtenIn = since(started);
-      const timedOut = await untilEveryLine(collector, tally, { timeoutMs: 30_000, agent, message: `every line of the ${rate.files} files to arrive` });
-      // Duplicates would come from the last batches; the agent's clean stop sends what it holds first.
-      await readLatest(collector, tally);
-      const renamedFromDeleted = agent.logs.filter((entry) => entry.msg === 'file renamed; reading on by identity').length;
-      await stopCleanly(agent);
+          const renamedFromDeleted = agent.logs.filter(
+            (entry) => entry.msg === 'file renamed; reading on by identity',
+          ).length;
+          await stopCleanly(agent);
 
-      const figures = tally.figures();
-      const scenario = `churn, ${rate.files} files at ${rate.filesPerSecond}/s`;
-      reportFigures(t, scenario, figures, {
-        'written in': writtenIn,
-        'inode reuses detected': agent.logs.filter((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('inode reused')).length,
-        'renames logged': renamedFromDeleted,
-        'peak RSS MiB': mib(sampler.peakRssKiB),
-        soak: SOAK,
-      });
-      assertFigures(figures, {
-        maxDuplicates: 0,
-        scenario,
-        details: tallyDetails(timedOut, tally, agent),
-      });
-    });
-  }
-});
+          const figures = tally.figures();
+          const scenario = `churn, ${rate.files} files at ${rate.filesPerSecond}/s`;
+          reportFigures(t, scenario, figures, {
+            'written in': writtenIn,
+            'inode reuses detected': agent.logs.filter(
+              (entry) => typeof entry.msg === 'string' && entry.msg.startsWith('inode reused'),
+            ).length,
+            'renames logged': renamedFromDeleted,
+            'peak RSS MiB': mib(sampler.peakRssKiB),
+            soak: SOAK,
+          });
+          assertFigures(figures, {
+            maxDuplicates: 0,
+            scenario,
+            details: tallyDetails(timedOut, tally, agent),
+          });
+        },
+      );
+    }
+  },
+);

@@ -56,16 +56,34 @@ function answering(status: number, type: string): Endpoint['open'] {
 }
 
 const endpoints: Endpoint[] = [
-  { name: 'nothing listening on the endpoint', open: async () => `http://127.0.0.1:${await closedPort()}`, logged: /retrying with backoff/ },
-  { name: 'the endpoint answers 403 AccessDeniedException', open: answering(403, 'AccessDeniedException'), logged: /cannot deliver/ },
-  { name: 'the endpoint answers 500 InternalFailure', open: answering(500, 'InternalFailure'), logged: /retrying with backoff/ },
+  {
+    name: 'nothing listening on the endpoint',
+    open: async () => `http://127.0.0.1:${await closedPort()}`,
+    logged: /retrying with backoff/,
+  },
+  {
+    name: 'the endpoint answers 403 AccessDeniedException',
+    open: answering(403, 'AccessDeniedException'),
+    logged: /cannot deliver/,
+  },
+  {
+    name: 'the endpoint answers 500 InternalFailure',
+    open: answering(500, 'InternalFailure'),
+    logged: /retrying with backoff/,
+  },
 ];
 
 function scenario(endpoint: string): { dir: string; configFile: string; logFile: string } {
   const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-failing-'));
   const logFile = path.join(logDir, 'app.log');
   writeFileSync(logFile, Array.from({ length: 50 }, (_, i) => `line ${i} that cannot be delivered\n`).join(''));
-  const configFile = remoteConfig(dir, endpoint, STREAM, { retryMaxBackoffMillis: 500 }, { shutdownTimeoutMillis: SHUTDOWN_TIMEOUT_MS });
+  const configFile = remoteConfig(
+    dir,
+    endpoint,
+    STREAM,
+    { retryMaxBackoffMillis: 500 },
+    { shutdownTimeoutMillis: SHUTDOWN_TIMEOUT_MS },
+  );
   return { dir, configFile, logFile };
 }
 
@@ -75,25 +93,55 @@ describe('reliability: stopping while the destination fails', { timeout: 120_000
       const { dir, configFile, logFile } = scenario(await endpoint.open(t));
       const agent = await startAgent({ configFile });
       t.after(() => agent.kill());
-      await agent.waitForLog((entry) => endpoint.logged.test(String(entry.msg)), 15_000, `a log line matching ${endpoint.logged}`);
+      await agent.waitForLog(
+        (entry) => endpoint.logged.test(String(entry.msg)),
+        15_000,
+        `a log line matching ${endpoint.logged}`,
+      );
       const exit = await agent.stop(20_000);
-      assert.deepEqual({ code: exit.code, signal: exit.signal, forced: exit.forced }, { code: 0, signal: null, forced: false }, agent.tail());
-      assert.ok(exit.ms >= SHUTDOWN_TIMEOUT_MS - 100, `stopped after ${exit.ms} ms, before shutdownTimeoutMillis (${SHUTDOWN_TIMEOUT_MS}):\n${agent.tail()}`);
-      assert.ok(agent.logs.some((entry) => String(entry.msg).startsWith('shutdown timeout')), agent.tail());
-      assert.ok(agent.logs.some((entry) => entry.msg === 'shardtail stopped'), agent.tail());
+      assert.deepEqual(
+        { code: exit.code, signal: exit.signal, forced: exit.forced },
+        { code: 0, signal: null, forced: false },
+        agent.tail(),
+      );
+      assert.ok(
+        exit.ms >= SHUTDOWN_TIMEOUT_MS - 100,
+        `stopped after ${exit.ms} ms, before shutdownTimeoutMillis (${SHUTDOWN_TIMEOUT_MS}):\n${agent.tail()}`,
+      );
+      assert.ok(
+        agent.logs.some((entry) => String(entry.msg).startsWith('shutdown timeout')),
+        agent.tail(),
+      );
+      assert.ok(
+        agent.logs.some((entry) => entry.msg === 'shardtail stopped'),
+        agent.tail(),
+      );
       const db = new Database(path.join(dir, 'state/checkpoints.db'), { readonly: true });
       t.after(() => db.close());
-      const rows = db.prepare('SELECT path, offset FROM file_checkpoints').all() as Array<{ path: string; offset: number }>;
-      assert.deepEqual(rows, [{ path: logFile, offset: 0 }], 'the file is checkpointed where delivery stopped: its start');
+      const rows = db.prepare('SELECT path, offset FROM file_checkpoints').all() as Array<{
+        path: string;
+        offset: number;
+      }>;
+      assert.deepEqual(
+        rows,
+        [{ path: logFile, offset: 0 }],
+        'the file is checkpointed where delivery stopped: its start',
+      );
     });
 
-    test(`backfill --give-up-after-seconds 3, ${endpoint.name}: prints its summary, names the file, exits 1`, async (t) => {
-      const { configFile, logFile } = scenario(await endpoint.open(t));
-      const result = await runCli(['backfill', '-c', configFile, '--give-up-after-seconds', '3'], { cwd: path.dirname(configFile), timeoutMs: 30_000 });
-      assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}\nstderr: ${result.stderr}`);
-      assert.match(result.stdout, /^backfill: 1 files, 0 records, 0 bytes in /m, result.stdout);
-      assert.match(result.stderr, /50 records were not delivered/, result.stderr);
-      assert.ok(result.stderr.includes(logFile), `stderr names ${logFile}: ${result.stderr}`);
-    });
+    test(
+      `backfill --give-up-after-seconds 3, ${endpoint.name}: prints its summary, names the ` + `file, exits 1`,
+      async (t) => {
+        const { configFile, logFile } = scenario(await endpoint.open(t));
+        const result = await runCli(['backfill', '-c', configFile, '--give-up-after-seconds', '3'], {
+          cwd: path.dirname(configFile),
+          timeoutMs: 30_000,
+        });
+        assert.equal(result.code, 1, `exit code; stdout: ${result.stdout}\nstderr: ${result.stderr}`);
+        assert.match(result.stdout, /^backfill: 1 files, 0 records, 0 bytes in /m, result.stdout);
+        assert.match(result.stderr, /50 records were not delivered/, result.stderr);
+        assert.ok(result.stderr.includes(logFile), `stderr names ${logFile}: ${result.stderr}`);
+      },
+    );
   }
 });

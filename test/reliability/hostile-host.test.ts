@@ -51,11 +51,17 @@ async function observe(collector: StreamCollector, ms: number): Promise<void> {
   }
 }
 
-async function untilArrived(agent: AgentProcess, collector: StreamCollector, ledger: Ledger, what: string): Promise<void> {
+async function untilArrived(
+  agent: AgentProcess,
+  collector: StreamCollector,
+  ledger: Ledger,
+  what: string,
+): Promise<void> {
   await collector.until((records) => ledger.allArrived(records), {
     timeoutMs: 20_000,
     agent,
-    message: () => `${what} (${describeReport(ledger.report(collector.records), ledger.size)}); agent output:\n${agent.tail(15)}`,
+    message: () =>
+      `${what} (${describeReport(ledger.report(collector.records), ledger.size)}); agent output:\n${agent.tail(15)}`,
   });
 }
 
@@ -66,70 +72,112 @@ async function checkWarnings(configFile: string): Promise<string> {
 }
 
 describe('reliability: globs a host makes hostile', { timeout: 180_000 }, () => {
-  test('a glob over the embedded engine\'s own data directory ships each line once, not the engine\'s records again', async (t) => {
-    const dir = makeTempDir('shardtail-rel-selffeed-');
-    mkdirSync(path.join(dir, 'var/log'), { recursive: true });
-    const configFile = writeAgentConfig(dir, {
-      engine: embeddedEngine('./var/engine'),
-      checkpointFile: './var/state/checkpoints.db',
-      'cloudwatch.emitMetrics': false,
-      flows: [{ filePattern: './var/**/*.log', kinesisStream: STREAM, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, maxTimeBetweenFileTrackerRefreshMillis: 200 }],
-    });
-    const warnings = await checkWarnings(configFile);
-    assert.match(warnings, /filePattern \(flows\[0\][^\n]*: warning: [^\n]* can match the embedded engine's data directory/, warnings);
+  test(
+    "a glob over the embedded engine's own data directory ships each line once, not the engine's " + 'records again',
+    async (t) => {
+      const dir = makeTempDir('shardtail-rel-selffeed-');
+      mkdirSync(path.join(dir, 'var/log'), { recursive: true });
+      const configFile = writeAgentConfig(dir, {
+        engine: embeddedEngine('./var/engine'),
+        checkpointFile: './var/state/checkpoints.db',
+        'cloudwatch.emitMetrics': false,
+        flows: [
+          {
+            filePattern: './var/**/*.log',
+            kinesisStream: STREAM,
+            initialPosition: 'START_OF_FILE',
+            maxBufferAgeMillis: 100,
+            maxTimeBetweenFileTrackerRefreshMillis: 200,
+          },
+        ],
+      });
+      const warnings = await checkWarnings(configFile);
+      assert.match(
+        warnings,
+        /filePattern \(flows\[0\][^\n]*: warning: [^\n]* can match the embedded engine's data directory/,
+        warnings,
+      );
 
-    const ledger = new Ledger();
-    writeFileSync(path.join(dir, 'var/log/app.log'), lines(ledger, 'self', 100));
-    const agent = await startAgent({ configFile });
-    t.after(() => agent.kill());
-    assert.ok(
-      agent.logs.some((entry) => typeof entry.msg === 'string' && entry.msg.includes("can match the embedded engine's data directory")),
-      `start must log the warning too:\n${agent.tail()}`,
-    );
-    const collector = new StreamCollector(agent.engineUrl!, STREAM);
-    await untilArrived(agent, collector, ledger, 'the 100 lines');
-    await observe(collector, OBSERVE_MS);
-    await stopCleanly(agent);
+      const ledger = new Ledger();
+      writeFileSync(path.join(dir, 'var/log/app.log'), lines(ledger, 'self', 100));
+      const agent = await startAgent({ configFile });
+      t.after(() => agent.kill());
+      assert.ok(
+        agent.logs.some(
+          (entry) =>
+            typeof entry.msg === 'string' && entry.msg.includes("can match the embedded engine's data directory"),
+        ),
+        `start must log the warning too:\n${agent.tail()}`,
+      );
+      const collector = new StreamCollector(agent.engineUrl!, STREAM);
+      await untilArrived(agent, collector, ledger, 'the 100 lines');
+      await observe(collector, OBSERVE_MS);
+      await stopCleanly(agent);
 
-    const report = ledger.report(collector.records);
-    const figures = figuresFromLedger(report, ledger.size);
-    reportFigures(t, 'glob over the engine data directory', figures, { 'records in the stream': collector.records.length });
-    assertFigures(figures, { maxDuplicates: 0, scenario: 'glob over the engine data directory', details: describeReport(report, ledger.size) });
-    assert.equal(collector.records.length, 100, 'nothing but the 100 lines may reach the stream');
-  });
+      const report = ledger.report(collector.records);
+      const figures = figuresFromLedger(report, ledger.size);
+      reportFigures(t, 'glob over the engine data directory', figures, {
+        'records in the stream': collector.records.length,
+      });
+      assertFigures(figures, {
+        maxDuplicates: 0,
+        scenario: 'glob over the engine data directory',
+        details: describeReport(report, ledger.size),
+      });
+      assert.equal(collector.records.length, 100, 'nothing but the 100 lines may reach the stream');
+    },
+  );
 
-  test('two links back up the tree and a link to a tailed file: every line once, bounded memory, no rename chatter', async (t) => {
-    const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-selflinks-'));
-    mkdirSync(path.join(logDir, 'sub'));
-    symlinkSync('.', path.join(logDir, 'self1'));
-    symlinkSync('.', path.join(logDir, 'self2'));
-    const ledger = new Ledger();
-    writeFileSync(path.join(logDir, 'app.log'), lines(ledger, 'app', 200));
-    writeFileSync(path.join(logDir, 'sub/worker.log'), lines(ledger, 'worker', 50));
-    symlinkSync('app.log', path.join(logDir, 'current.log'));
-    const configFile = writeAgentConfig(dir, {
-      engine: embeddedEngine('engine'),
-      checkpointFile: 'state/checkpoints.db',
-      'cloudwatch.emitMetrics': false,
-      flows: [{ filePattern: 'logs/**/*.log', kinesisStream: STREAM, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, maxTimeBetweenFileTrackerRefreshMillis: 200 }],
-    });
-    const agent = await startAgent({ configFile });
-    t.after(() => agent.kill());
-    const sampler = new ProcSampler(agent.pid, 100);
-    t.after(() => sampler.stop());
-    const collector = new StreamCollector(agent.engineUrl!, STREAM);
-    await untilArrived(agent, collector, ledger, 'the lines of both files');
-    await observe(collector, OBSERVE_MS);
-    const renames = agent.logs.filter((entry) => entry.msg === 'file renamed; reading on by identity').length;
-    await stopCleanly(agent);
+  test(
+    'two links back up the tree and a link to a tailed file: every line once, bounded memory, no ' + 'rename chatter',
+    async (t) => {
+      const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-selflinks-'));
+      mkdirSync(path.join(logDir, 'sub'));
+      symlinkSync('.', path.join(logDir, 'self1'));
+      symlinkSync('.', path.join(logDir, 'self2'));
+      const ledger = new Ledger();
+      writeFileSync(path.join(logDir, 'app.log'), lines(ledger, 'app', 200));
+      writeFileSync(path.join(logDir, 'sub/worker.log'), lines(ledger, 'worker', 50));
+      symlinkSync('app.log', path.join(logDir, 'current.log'));
+      const configFile = writeAgentConfig(dir, {
+        engine: embeddedEngine('engine'),
+        checkpointFile: 'state/checkpoints.db',
+        'cloudwatch.emitMetrics': false,
+        flows: [
+          {
+            filePattern: 'logs/**/*.log',
+            kinesisStream: STREAM,
+            initialPosition: 'START_OF_FILE',
+            maxBufferAgeMillis: 100,
+            maxTimeBetweenFileTrackerRefreshMillis: 200,
+          },
+        ],
+      });
+      const agent = await startAgent({ configFile });
+      t.after(() => agent.kill());
+      const sampler = new ProcSampler(agent.pid, 100);
+      t.after(() => sampler.stop());
+      const collector = new StreamCollector(agent.engineUrl!, STREAM);
+      await untilArrived(agent, collector, ledger, 'the lines of both files');
+      await observe(collector, OBSERVE_MS);
+      const renames = agent.logs.filter((entry) => entry.msg === 'file renamed; reading on by identity').length;
+      await stopCleanly(agent);
 
-    const report = ledger.report(collector.records);
-    const figures = figuresFromLedger(report, ledger.size);
-    reportFigures(t, 'self-links and a link to a tailed file', figures, { 'renames logged': renames, 'peak RSS MiB': mib(sampler.peakRssKiB) });
-    assertFigures(figures, { maxDuplicates: 0, scenario: 'self-links', details: describeReport(report, ledger.size) });
-    assert.equal(renames, 0, `a file reached by two paths is not renamed back and forth:\n${agent.tail()}`);
-    assert.ok(sampler.peakRssKiB < 200 * 1024, `peak RSS ${mib(sampler.peakRssKiB)} MiB`);
-  });
+      const report = ledger.report(collector.records);
+      const figures = figuresFromLedger(report, ledger.size);
+      reportFigures(t, 'self-links and a link to a tailed file', figures, {
+        'renames logged': renames,
+        'peak RSS MiB': mib(sampler.peakRssKiB),
+      });
+      assertFigures(figures, {
+        maxDuplicates: 0,
+        scenario: 'self-links',
+        details: describeReport(report, ledger.size),
+      });
+      assert.equal(renames, 0, `a file reached by two paths is not renamed back and forth:\n${agent.tail()}`);
+      assert.ok(sampler.peakRssKiB < 200 * 1024, `peak RSS ${mib(sampler.peakRssKiB)} MiB`);
+    },
+  );
 
   test('filePattern /** costs bounded memory, is reported, and the engine keeps answering', async (t) => {
     const dir = makeTempDir('shardtail-rel-root-glob-');
@@ -146,7 +194,11 @@ describe('reliability: globs a host makes hostile', { timeout: 180_000 }, () => 
     t.after(() => agent.kill());
     const sampler = new ProcSampler(agent.pid, 100);
     t.after(() => sampler.stop());
-    await agent.waitForLog((entry) => typeof entry.msg === 'string' && entry.msg.startsWith('filePattern matches more than'), 30_000, 'the too-many-files error');
+    await agent.waitForLog(
+      (entry) => typeof entry.msg === 'string' && entry.msg.startsWith('filePattern matches more than'),
+      30_000,
+      'the too-many-files error',
+    );
     // The engine in the same process answers promptly while the flow tails its thousands of files.
     let slowest = 0;
     for (let i = 0; i < 10; i++) {

@@ -13,7 +13,18 @@ import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCliBuilt, describeReport, Ledger, seqId, startAgent, stopCleanly, StreamCollector, type AgentProcess, embeddedConfig, logsUnder } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  describeReport,
+  Ledger,
+  seqId,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+  type AgentProcess,
+  embeddedConfig,
+  logsUnder,
+} from '../support/agent-process.js';
 import { assertFigures, figuresFromLedger, reportFigures } from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -77,7 +88,8 @@ async function inodeReuse(t: TestContext, c: Case): Promise<void> {
   const ledger = new Ledger();
   const file = path.join(logDir, 'app.log');
   const oldContent: Buffer[] = [];
-  for (let i = 0; i < c.oldLines; i++) oldContent.push(ledger.line(seqId('old', i), `old file line ${i} ${'o'.repeat(40)}`));
+  for (let i = 0; i < c.oldLines; i++)
+    oldContent.push(ledger.line(seqId('old', i), `old file line ${i} ${'o'.repeat(40)}`));
   writeFileSync(file, Buffer.concat(oldContent));
   const oldSize = statSync(file).size;
 
@@ -88,13 +100,18 @@ async function inodeReuse(t: TestContext, c: Case): Promise<void> {
   const first = await startAgent({ configFile });
   agents.push(first);
   const collector = new StreamCollector(first.engineUrl!, STREAM);
-  await collector.until((records) => ledger.allArrived(records), { timeoutMs: 15_000, agent: first, message: 'the old file to arrive' });
+  await collector.until((records) => ledger.allArrived(records), {
+    timeoutMs: 15_000,
+    agent: first,
+    message: 'the old file to arrive',
+  });
   await sleep(1_200); // past the 1 s checkpoint timer, though a clean stop saves them anyway
   await stopCleanly(first);
 
   // New content: different from the first byte on, and longer than the old checkpoint offset.
   const newContent: Buffer[] = [];
-  for (let i = 0; i < c.newLines; i++) newContent.push(ledger.line(seqId('new', i), `NEW file line ${i} ${'n'.repeat(40)}`));
+  for (let i = 0; i < c.newLines; i++)
+    newContent.push(ledger.line(seqId('new', i), `NEW file line ${i} ${'n'.repeat(40)}`));
   const content = Buffer.concat(newContent);
   assert.ok(content.length > oldSize, 'test bug: the new file must be longer than the old checkpoint');
   const reused = reuseInode(file, content);
@@ -108,7 +125,11 @@ async function inodeReuse(t: TestContext, c: Case): Promise<void> {
   collector.setEndpoint(second.engineUrl!);
   let timedOut = '';
   try {
-    await collector.until((records) => ledger.allArrived(records), { timeoutMs: 10_000, agent: second, message: 'the new file to arrive from its start' });
+    await collector.until((records) => ledger.allArrived(records), {
+      timeoutMs: 10_000,
+      agent: second,
+      message: 'the new file to arrive from its start',
+    });
   } catch (error) {
     timedOut = (error as Error).message.split('\n')[0];
   }
@@ -120,12 +141,22 @@ async function inodeReuse(t: TestContext, c: Case): Promise<void> {
   const figures = figuresFromLedger(report, ledger.size);
   const scenario = `inode reuse, ${c.name}`;
   const resumed = second.logs.find((entry) => entry.msg === 'resuming from checkpoint');
-  const detected = second.logs.find((entry) => entry.msg === 'inode reused by a different file; reading it from the start');
+  const detected = second.logs.find(
+    (entry) => entry.msg === 'inode reused by a different file; reading it from the start',
+  );
   reportFigures(t, scenario, figures, {
     'old file bytes': oldSize,
     'new file bytes': content.length,
     'same inode after': `${reused.attempts} attempt(s)`,
-    agent: detected ? 'detected the reuse' : resumed ? `resumed at the old checkpoint offset ${resumed.offset}` : 'no checkpoint matched',
+    agent: detected
+      ? 'detected the reuse'
+      : resumed
+        ? `resumed at the old checkpoint offset ${resumed.offset}`
+        : 'no checkpoint matched',
   });
-  assertFigures(figures, { maxDuplicates: 0, scenario, details: [timedOut, describeReport(report, ledger.size)].filter(Boolean).join('\n') });
+  assertFigures(figures, {
+    maxDuplicates: 0,
+    scenario,
+    details: [timedOut, describeReport(report, ledger.size)].filter(Boolean).join('\n'),
+  });
 }

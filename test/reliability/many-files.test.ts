@@ -11,10 +11,24 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_OPEN_FILES_PER_FLOW } from '../../src/tail/open-files.js';
-import { assertCliBuilt, startAgent, stopCleanly, StreamCollector, embeddedConfig, logsUnder } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+  embeddedConfig,
+  logsUnder,
+} from '../support/agent-process.js';
 import { scale, since, SOAK } from '../support/reliability-env.js';
 import { mib, openFdTargets, ProcSampler } from '../support/reliability-proc.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
+import {
+  assertFigures,
+  reportFigures,
+  SeqTally,
+  readLatest,
+  untilEveryLine,
+  tallyDetails,
+} from '../support/reliability-tally.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 before(assertCliBuilt);
@@ -59,7 +73,11 @@ describe('reliability: thousands of files in one glob', { timeout: scale(150_000
       await sleep(200);
       await readLatest(collector, tally);
     }
-    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(60_000, 180_000), agent, message: `every line of the ${FILES} files to arrive` });
+    const timedOut = await untilEveryLine(collector, tally, {
+      timeoutMs: scale(60_000, 180_000),
+      agent,
+      message: `every line of the ${FILES} files to arrive`,
+    });
     const allArrivedIn = since(started);
     await sleep(IDLE_MS); // every file idle: an agent that bounds descriptors closes them now
     sampler.sample();

@@ -16,9 +16,24 @@ import { mkdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { assertCliBuilt, seqId, startAgent, stopCleanly, StreamCollector, type AgentProcess, type LogEntry, embeddedConfig } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  seqId,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+  type AgentProcess,
+  type LogEntry,
+  embeddedConfig,
+} from '../support/agent-process.js';
 import { scale, SOAK, since } from '../support/reliability-env.js';
-import { idsOnDisk, logrotateAvailable, runLogrotate, writeLogrotateConfig, type LogrotateSetup } from '../support/reliability-logrotate.js';
+import {
+  idsOnDisk,
+  logrotateAvailable,
+  runLogrotate,
+  writeLogrotateConfig,
+  type LogrotateSetup,
+} from '../support/reliability-logrotate.js';
 import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine } from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { openFilesUnder } from '../support/reliability-proc.js';
@@ -38,7 +53,13 @@ interface Variant {
   /** The flow's filePattern, relative to the test dir. */
   glob: string;
   /** One rotation: the writer is told to reopen where a real app would be. */
-  rotate: (ctx: { dir: string; logFile: string; writer: LineWriter; n: number; logrotate?: LogrotateSetup }) => Promise<void>;
+  rotate: (ctx: {
+    dir: string;
+    logFile: string;
+    writer: LineWriter;
+    n: number;
+    logrotate?: LogrotateSetup;
+  }) => Promise<void>;
   logrotate?: { mode: 'create' | 'copytruncate'; olddir?: string };
   /** Directories whose files (rotated copies included) hold the lines written. */
   dirs: string[];
@@ -98,7 +119,9 @@ const variants: Variant[] = [
 
 describe('reliability: rotation while a writer appends', { timeout: scale(120_000, 600_000) }, () => {
   for (const variant of variants) {
-    test(variant.name, { skip: variant.logrotate && !logrotateAvailable() ? 'no /usr/sbin/logrotate' : false }, (t) => rotationRun(t, variant));
+    test(variant.name, { skip: variant.logrotate && !logrotateAvailable() ? 'no /usr/sbin/logrotate' : false }, (t) =>
+      rotationRun(t, variant),
+    );
   }
 });
 
@@ -119,7 +142,14 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
     : undefined;
   const configFile = embeddedConfig(dir, STREAM, { filePattern: variant.glob });
   const tally = new SeqTally();
-  const writer = new LineWriter({ tally, prefix: 'app', file: logFile, width: LINE_WIDTH, linesPerSecond: LINES_PER_SECOND, mode: 'held' });
+  const writer = new LineWriter({
+    tally,
+    prefix: 'app',
+    file: logFile,
+    width: LINE_WIDTH,
+    linesPerSecond: LINES_PER_SECOND,
+    mode: 'held',
+  });
   writer.writeNow(500); // something to read at start
 
   const agent: AgentProcess = await startAgent({ configFile });
@@ -138,7 +168,9 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
       atMs: Date.now(),
       ino: inodeOf(logFile),
       departuresSeen: agent.logs.filter(leftTheGlob).length,
-      agentOpen: variant.dirs.flatMap((d) => openFilesUnder(agent.pid, path.join(dir, d)).map((f) => `${d}/${f}`)).join(' '),
+      agentOpen: variant.dirs
+        .flatMap((d) => openFilesUnder(agent.pid, path.join(dir, d)).map((f) => `${d}/${f}`))
+        .join(' '),
     });
     if (n % 5 === 0) {
       await readLatest(collector, tally);
@@ -162,7 +194,11 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
   }
 
   const waitStarted = Date.now();
-  const timedOut = await untilEveryLine(collector, tally, { timeoutMs: scale(15_000, 120_000), agent, message: 'every line written to arrive' });
+  const timedOut = await untilEveryLine(collector, tally, {
+    timeoutMs: scale(15_000, 120_000),
+    agent,
+    message: 'every line written to arrive',
+  });
   await sleep(300); // a window for late duplicates
   await readLatest(collector, tally);
   await stopCleanly(agent);
@@ -175,14 +211,23 @@ async function rotationRun(t: TestContext, variant: Variant): Promise<void> {
     'caught up after writer stopped': timedOut ? 'no' : since(waitStarted),
     'copytruncate detections':
       countLogs('file shrank below the read offset (copytruncate); reading it again from the start') +
-      countLogs('file was truncated and written again past the read offset (copytruncate); reading it again from the start'),
+      countLogs(
+        'file was truncated and written again past the read offset (copytruncate); reading it again from the start',
+      ),
     'departures seen': agent.logs.filter(leftTheGlob).length,
     soak: SOAK,
   });
   assertFigures(figures, {
     maxDuplicates: 0,
     scenario: `rotation: ${variant.name}`,
-    details: [timedOut, tally.describeProblems(), explainMissing(tally, writer, rotations), `agent output:\n${agent.tail(15)}`].filter(Boolean).join('\n'),
+    details: [
+      timedOut,
+      tally.describeProblems(),
+      explainMissing(tally, writer, rotations),
+      `agent output:\n${agent.tail(15)}`,
+    ]
+      .filter(Boolean)
+      .join('\n'),
   });
 }
 
@@ -224,7 +269,11 @@ function explainMissing(tally: SeqTally, writer: LineWriter, rotations: Rotation
     const index = rotations.filter((r) => r.atMs <= g.writtenMs).length; // rotations before the write
     const around = rotations
       .slice(Math.max(0, index - 1), index + 2)
-      .map((r) => `#${rotations.indexOf(r) + 1} new app.log=${r.ino}; agent had logged ${r.departuresSeen} departures; had open: ${r.agentOpen || 'nothing'}`);
+      .map(
+        (r) =>
+          `#${rotations.indexOf(r) + 1} new app.log=${r.ino}; agent had logged ${r.departuresSeen} departures; ` +
+          `had open: ${r.agentOpen || 'nothing'}`,
+      );
     const prev = rotations[index - 1];
     return (
       `  ${g.count} missing ${seqId('app', g.first)}..${seqId('app', g.last)} written to inode ${g.ino}, ` +

@@ -6,10 +6,25 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCliBuilt, createStream, startAgent, stopCleanly, StreamCollector, logsUnder, remoteConfig } from '../support/agent-process.js';
+import {
+  assertCliBuilt,
+  createStream,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+  logsUnder,
+  remoteConfig,
+} from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
 import { BATCH_RECORDS, scale, since, SOAK } from '../support/reliability-env.js';
-import { assertFigures, reportFigures, SeqTally, readLatest, untilEveryLine, tallyDetails } from '../support/reliability-tally.js';
+import {
+  assertFigures,
+  reportFigures,
+  SeqTally,
+  readLatest,
+  untilEveryLine,
+  tallyDetails,
+} from '../support/reliability-tally.js';
 import { LineWriter } from '../support/reliability-writer.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
@@ -25,13 +40,23 @@ const LINE_WIDTH = 100;
 
 describe('reliability: a throttling engine', { timeout: scale(120_000, 600_000) }, () => {
   test('--enforce-limits, 1 shard, written faster than 1,000 records/s: every line exactly once', async (t) => {
-    const engine = await startEngineProcess({ dataDir: makeTempDir('shardtail-rel-throttle-engine-'), enforceLimits: true });
+    const engine = await startEngineProcess({
+      dataDir: makeTempDir('shardtail-rel-throttle-engine-'),
+      enforceLimits: true,
+    });
     t.after(() => engine.stop(5_000));
     await createStream(engine.url, STREAM, 1);
     const { dir, logDir } = logsUnder(makeTempDir('shardtail-rel-throttle-'));
     const configFile = remoteConfig(dir, engine.url, STREAM, { maxBufferAgeMillis: 50 });
     const tally = new SeqTally();
-    const writer = new LineWriter({ tally, prefix: 'thr', file: path.join(logDir, 'app.log'), width: LINE_WIDTH, linesPerSecond: LINES_PER_SECOND, total: BEFORE_START + APPENDED });
+    const writer = new LineWriter({
+      tally,
+      prefix: 'thr',
+      file: path.join(logDir, 'app.log'),
+      width: LINE_WIDTH,
+      linesPerSecond: LINES_PER_SECOND,
+      total: BEFORE_START + APPENDED,
+    });
     writer.writeNow(BEFORE_START);
 
     const started = Date.now();
@@ -41,7 +66,11 @@ describe('reliability: a throttling engine', { timeout: scale(120_000, 600_000) 
     const collector = new StreamCollector(engine.url, STREAM);
     await writer.finish();
     // 1,000 records/s is the ceiling: allow twice the ideal time, plus start-up.
-    const timedOut = await untilEveryLine(collector, tally, { timeoutMs: 10_000 + ((BEFORE_START + APPENDED) / 1000) * 2_000, agent, message: 'every line to arrive through the throttled shard' });
+    const timedOut = await untilEveryLine(collector, tally, {
+      timeoutMs: 10_000 + ((BEFORE_START + APPENDED) / 1000) * 2_000,
+      agent,
+      message: 'every line to arrive through the throttled shard',
+    });
     const took = since(started);
     await readLatest(collector, tally);
     await stopCleanly(agent);

@@ -30,7 +30,8 @@ process.once('exit', () => {
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
-    if (value === undefined || name.startsWith('AWS_') || name.startsWith('SHARDTAIL_') || /_proxy$/i.test(name)) continue;
+    if (value === undefined || name.startsWith('AWS_') || name.startsWith('SHARDTAIL_') || /_proxy$/i.test(name))
+      continue;
     env[name] = value;
   }
   return {
@@ -66,7 +67,10 @@ export interface AgentProcess {
    * SIGTERM and wait (SIGKILL after timeoutMs, default 20 s). `alreadyExited`: the process had
    * ended on its own before the signal.
    */
-  stop(timeoutMs?: number, signal?: NodeJS.Signals): Promise<ProcessExit & { forced: boolean; ms: number; alreadyExited: boolean }>;
+  stop(
+    timeoutMs?: number,
+    signal?: NodeJS.Signals,
+  ): Promise<ProcessExit & { forced: boolean; ms: number; alreadyExited: boolean }>;
   /** SIGKILL (kill -9) and wait. */
   kill(): Promise<ProcessExit>;
   /** The last lines of output, for assertion messages. */
@@ -104,8 +108,10 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     });
   });
   const state = () =>
-    exitedAfterMs === undefined ? 'running' : `exited ${exitedAfterMs} ms after it was started (code ${child.exitCode}, signal ${child.signalCode})`;
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+    exitedAfterMs === undefined
+      ? 'running'
+      : `exited ${exitedAfterMs} ms after it was started (code ${child.exitCode}, signal ${child.signalCode})`;
+  createInterface({ input: child.stdout }).on('line', (line) => {
     output.push(line);
     let entry: LogEntry;
     try {
@@ -121,10 +127,14 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
       }
     }
   });
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(`[stderr] ${line}`));
+  createInterface({ input: child.stderr }).on('line', (line) => output.push(`[stderr] ${line}`));
   const tail = (lines = 30) => output.slice(-lines).join('\n');
 
-  const waitForLog = (match: (entry: LogEntry) => boolean, timeoutMs = 15_000, what = 'a log line'): Promise<LogEntry> => {
+  const waitForLog = (
+    match: (entry: LogEntry) => boolean,
+    timeoutMs = 15_000,
+    what = 'a log line',
+  ): Promise<LogEntry> => {
     const seen = logs.find(match);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
@@ -149,7 +159,11 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     });
   };
 
-  await waitForLog((entry) => entry.msg === 'shardtail started', options.startTimeoutMs ?? 20_000, '"shardtail started"');
+  await waitForLog(
+    (entry) => entry.msg === 'shardtail started',
+    options.startTimeoutMs ?? 20_000,
+    '"shardtail started"',
+  );
   const engineLog = logs.find((entry) => entry.msg === 'embedded engine listening');
   const endWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
@@ -188,15 +202,22 @@ export interface CliResult extends ProcessExit {
 }
 
 /** Runs `node dist/cli.js ARGS…` to its end (SIGKILL after timeoutMs, reported as signal). */
-export async function runCli(args: string[], options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Promise<CliResult> {
+export async function runCli(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string>; timeoutMs?: number } = {},
+): Promise<CliResult> {
   assertCliBuilt();
   const started = Date.now();
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: options.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv(options.env) });
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(options.env),
+  });
   live.add(child);
   const stdout: Buffer[] = [];
   const stderr: Buffer[] = [];
-  child.stdout!.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr!.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+  child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 30_000);
   const exit = await new Promise<ProcessExit>((resolve, reject) => {
     child.once('error', reject);
@@ -204,14 +225,23 @@ export async function runCli(args: string[], options: { cwd?: string; env?: Reco
   });
   clearTimeout(timer);
   live.delete(child);
-  return { ...exit, stdout: Buffer.concat(stdout).toString('utf8'), stderr: Buffer.concat(stderr).toString('utf8'), ms: Date.now() - started };
+  return {
+    ...exit,
+    stdout: Buffer.concat(stdout).toString('utf8'),
+    stderr: Buffer.concat(stderr).toString('utf8'),
+    ms: Date.now() - started,
+  };
 }
 
 /** SIGTERM (or SIGINT); the agent must still have been running, drain, and exit 0 by itself. */
 export async function stopCleanly(agent: AgentProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   const stateBefore = agent.state();
   const exit = await agent.stop(20_000, signal);
-  assert.ok(!exit.alreadyExited, `the agent was to be stopped with ${signal} but had already ended by itself: ${stateBefore}\nagent output:\n${agent.tail()}`);
+  assert.ok(
+    !exit.alreadyExited,
+    `the agent was to be stopped with ${signal} but had already ended by itself: ${stateBefore}\nagent ` +
+      `output:\n${agent.tail()}`,
+  );
   assert.deepEqual(
     { code: exit.code, signal: exit.signal, forced: exit.forced },
     { code: 0, signal: null, forced: false },
@@ -225,7 +255,10 @@ export async function stopCleanly(agent: AgentProcess, signal: NodeJS.Signals = 
 /** Writes `agent.json` (with a `//` comment, as real ones have) into `dir`; returns its path. */
 export function writeAgentConfig(dir: string, config: Record<string, unknown>, name = 'agent.json'): string {
   const file = path.join(dir, name);
-  writeFileSync(file, `// written by ${path.basename(process.argv[1] ?? 'a test')}\n${JSON.stringify(config, null, 2)}\n`);
+  writeFileSync(
+    file,
+    `// written by ${path.basename(process.argv[1] ?? 'a test')}\n${JSON.stringify(config, null, 2)}\n`,
+  );
   return file;
 }
 
@@ -252,16 +285,33 @@ const BASE = {
 };
 
 function flowOf(stream: string, flow: Record<string, unknown>): Record<string, unknown> {
-  return { filePattern: 'logs/*.log', kinesisStream: stream, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100, ...flow };
+  return {
+    filePattern: 'logs/*.log',
+    kinesisStream: stream,
+    initialPosition: 'START_OF_FILE',
+    maxBufferAgeMillis: 100,
+    ...flow,
+  };
 }
 
 /** agent.json with the embedded engine (port 0, data in `<dir>/engine`, streams auto-created with 1 shard). */
-export function embeddedConfig(dir: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
+export function embeddedConfig(
+  dir: string,
+  stream: string,
+  flow: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): string {
   return writeAgentConfig(dir, { engine: embeddedEngine('engine'), ...BASE, ...top, flows: [flowOf(stream, flow)] });
 }
 
 /** agent.json shipping over HTTP to a remote engine (kinesis.endpoint, region, static keys). */
-export function remoteConfig(dir: string, endpoint: string, stream: string, flow: Record<string, unknown> = {}, top: Record<string, unknown> = {}): string {
+export function remoteConfig(
+  dir: string,
+  endpoint: string,
+  stream: string,
+  flow: Record<string, unknown> = {},
+  top: Record<string, unknown> = {},
+): string {
   return writeAgentConfig(dir, {
     'kinesis.endpoint': endpoint,
     'kinesis.region': 'us-east-1',
@@ -291,22 +341,35 @@ const kinesalite = require('kinesalite');
 let uncaught = 0;
 process.on('uncaughtException', (error) => {
   uncaught++;
-  console.error(JSON.stringify({ msg: 'kinesalite uncaught exception (kept serving)', code: (error && (error.code || error.name)) || 'unknown', error: String(error) }));
+  const code = (error && (error.code || error.name)) || 'unknown';
+  console.error(JSON.stringify({ msg: 'kinesalite uncaught exception (kept serving)', code, error: String(error) }));
 });
 const server = kinesalite({ createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0, shardLimit: 100 });
-server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ msg: 'kinesalite listening', port: server.address().port })));
-process.on('SIGTERM', () => { console.log(JSON.stringify({ msg: 'kinesalite stopping', uncaught })); process.exit(0); });
+server.listen(0, '127.0.0.1', () => {
+  console.log(JSON.stringify({ msg: 'kinesalite listening', port: server.address().port }));
+});
+process.on('SIGTERM', () => {
+  console.log(JSON.stringify({ msg: 'kinesalite stopping', uncaught }));
+  process.exit(0);
+});
 `;
 
 export async function startKinesalite(): Promise<KinesaliteProcess> {
-  const child = spawn(process.execPath, ['-e', KINESALITE_SCRIPT], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv() });
+  const child = spawn(process.execPath, ['-e', KINESALITE_SCRIPT], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: childEnv(),
+  });
   live.add(child);
   const output: string[] = [];
   const exited = new Promise<void>((resolve) => child.once('exit', () => (live.delete(child), resolve())));
-  createInterface({ input: child.stderr! }).on('line', (line) => output.push(`[stderr] ${line}`));
+  createInterface({ input: child.stderr }).on('line', (line) => output.push(`[stderr] ${line}`));
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`kinesalite did not start; output:\n${output.join('\n')}`)), 15_000);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    const timer = setTimeout(
+      () => reject(new Error(`kinesalite did not start; output:\n${output.join('\n')}`)),
+      15_000,
+    );
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       try {
         const entry = JSON.parse(line);
@@ -341,7 +404,9 @@ const FAKE_SIGV4_HEADERS = {
   'content-type': 'application/x-amz-json-1.1',
   'x-amz-date': '20260101T000000Z',
   authorization:
-    'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/kinesis/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-target, Signature=0000000000000000000000000000000000000000000000000000000000000000',
+    'AWS4-HMAC-SHA256 Credential=AKIDTEST/20260101/us-east-1/kinesis/aws4_request, ' +
+    'SignedHeaders=content-type;host;x-amz-date;x-amz-target, ' +
+    'Signature=0000000000000000000000000000000000000000000000000000000000000000',
 };
 
 export class KinesisCallError extends Error {
@@ -378,7 +443,9 @@ export async function kinesisCall<T = any>(endpoint: string, action: string, bod
 export async function createStream(endpoint: string, name: string, shards: number): Promise<void> {
   await kinesisCall(endpoint, 'CreateStream', { StreamName: name, ShardCount: shards });
   await waitFor(
-    async () => (await kinesisCall(endpoint, 'DescribeStreamSummary', { StreamName: name })).StreamDescriptionSummary?.StreamStatus === 'ACTIVE',
+    async () =>
+      (await kinesisCall(endpoint, 'DescribeStreamSummary', { StreamName: name })).StreamDescriptionSummary
+        ?.StreamStatus === 'ACTIVE',
     { timeoutMs: 10_000, message: `stream ${name} to become ACTIVE` },
   );
 }
@@ -414,7 +481,9 @@ export class StreamCollector {
   /** Reads what is new on every shard until each is caught up; returns how many records were new. */
   async poll(): Promise<number> {
     if (this.shards.length === 0 || this.iterators.size === 0) {
-      const listed = await kinesisCall<{ Shards: Array<{ ShardId: string }> }>(this.endpoint, 'ListShards', { StreamName: this.streamName });
+      const listed = await kinesisCall<{ Shards: Array<{ ShardId: string }> }>(this.endpoint, 'ListShards', {
+        StreamName: this.streamName,
+      });
       this.shards = listed.Shards.map((shard) => shard.ShardId);
     }
     let added = 0;
@@ -423,10 +492,23 @@ export class StreamCollector {
         let iterator = this.iterators.get(shardId);
         if (iterator === undefined) {
           const last = this.lastSequence.get(shardId);
-          const position = last === undefined ? { ShardIteratorType: 'TRIM_HORIZON' } : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: last };
-          iterator = (await kinesisCall<{ ShardIterator: string }>(this.endpoint, 'GetShardIterator', { StreamName: this.streamName, ShardId: shardId, ...position })).ShardIterator;
+          const position =
+            last === undefined
+              ? { ShardIteratorType: 'TRIM_HORIZON' }
+              : { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', StartingSequenceNumber: last };
+          iterator = (
+            await kinesisCall<{ ShardIterator: string }>(this.endpoint, 'GetShardIterator', {
+              StreamName: this.streamName,
+              ShardId: shardId,
+              ...position,
+            })
+          ).ShardIterator;
         }
-        let output: { Records: Array<{ SequenceNumber: string; PartitionKey: string; Data: string }>; NextShardIterator?: string | null; MillisBehindLatest?: number };
+        let output: {
+          Records: Array<{ SequenceNumber: string; PartitionKey: string; Data: string }>;
+          NextShardIterator?: string | null;
+          MillisBehindLatest?: number;
+        };
         try {
           output = await kinesisCall(this.endpoint, 'GetRecords', { ShardIterator: iterator, Limit: 10_000 });
         } catch (error) {
@@ -441,7 +523,12 @@ export class StreamCollector {
           throw error;
         }
         for (const record of output.Records) {
-          this.records.push({ shardId, sequenceNumber: record.SequenceNumber, partitionKey: record.PartitionKey, data: Buffer.from(record.Data, 'base64') });
+          this.records.push({
+            shardId,
+            sequenceNumber: record.SequenceNumber,
+            partitionKey: record.PartitionKey,
+            data: Buffer.from(record.Data, 'base64'),
+          });
           this.lastSequence.set(shardId, record.SequenceNumber);
         }
         added += output.Records.length;
@@ -468,7 +555,9 @@ export class StreamCollector {
         if (condition(this.records)) return true;
         if (agent !== undefined && agent.state() !== 'running') {
           const message = typeof options.message === 'function' ? options.message() : options.message;
-          throw new Error(`the agent ${agent.state()} while waiting for ${message ?? 'records'}\nagent output:\n${agent.tail()}`);
+          throw new Error(
+            `the agent ${agent.state()} while waiting for ${message ?? 'records'}\nagent output:\n${agent.tail()}`,
+          );
         }
         return false;
       },
@@ -586,15 +675,36 @@ export function describeBytes(data: Buffer): string {
 const first = <T>(items: T[], n = 10) => items.slice(0, n);
 
 /** '' when the report is clean; else one paragraph per kind of problem. */
-export function describeReport(report: DeliveryReport, expectedCount: number, options: { allowDuplicates?: boolean } = {}): string {
+export function describeReport(
+  report: DeliveryReport,
+  expectedCount: number,
+  options: { allowDuplicates?: boolean } = {},
+): string {
   const parts: string[] = [];
-  if (report.missing.length > 0) parts.push(`${report.missing.length} of ${expectedCount} lines missing, e.g. ${first(report.missing).join(', ')}`);
+  if (report.missing.length > 0)
+    parts.push(`${report.missing.length} of ${expectedCount} lines missing, e.g. ${first(report.missing).join(', ')}`);
   if (!options.allowDuplicates && report.duplicates.size > 0) {
-    parts.push(`${report.duplicates.size} lines arrived more than once, e.g. ${first([...report.duplicates]).map(([id, n]) => `${id}×${n}`).join(', ')}`);
+    parts.push(
+      `${report.duplicates.size} lines arrived more than once, e.g. ${first([...report.duplicates])
+        .map(([id, n]) => `${id}×${n}`)
+        .join(', ')}`,
+    );
   }
-  if (report.unexpected.length > 0) parts.push(`${report.unexpected.length} records that were never written as such, e.g. ${first(report.unexpected, 5).map((r) => describeBytes(r.data)).join('; ')}`);
-  if (report.mismatched.length > 0) parts.push(`${report.mismatched.length} records not byte-exact, e.g. ${first(report.mismatched, 5).map((m) => `${m.id}: ${m.problem}`).join('; ')}`);
-  return parts.length === 0 ? '' : `${report.received} records received for ${expectedCount} lines written: ${parts.join('; ')}`;
+  if (report.unexpected.length > 0)
+    parts.push(
+      `${report.unexpected.length} records that were never written as such, e.g. ${first(report.unexpected, 5)
+        .map((r) => describeBytes(r.data))
+        .join('; ')}`,
+    );
+  if (report.mismatched.length > 0)
+    parts.push(
+      `${report.mismatched.length} records not byte-exact, e.g. ${first(report.mismatched, 5)
+        .map((m) => `${m.id}: ${m.problem}`)
+        .join('; ')}`,
+    );
+  return parts.length === 0
+    ? ''
+    : `${report.received} records received for ${expectedCount} lines written: ${parts.join('; ')}`;
 }
 
 /** Appends lines to a file in one write. */
@@ -613,7 +723,10 @@ export function seqId(prefix: string, n: number): string {
 /** Kinesis's limit on one record: data plus partition key. */
 export const KINESIS_RECORD_LIMIT = 1024 * 1024;
 
-/** A line of `bytes` bytes (newline included) that starts with the id `#<id># `; its body varies, so a cut in the wrong place shows. */
+/**
+ * A line of `bytes` bytes (newline included) that starts with the id `#<id># `; its body varies, so a cut in the wrong
+ * place shows.
+ */
 export function bigLine(id: string, bytes: number): Buffer {
   const head = Buffer.from(`#${id}# `);
   const body = Buffer.alloc(bytes - head.length - 1);
@@ -627,8 +740,10 @@ export function truncatedFrom(original: Buffer): (data: Buffer) => string | unde
     if (data.length >= original.length) return `not truncated: ${data.length} bytes`;
     if (data.length > KINESIS_RECORD_LIMIT) return `${data.length} bytes is over 1 MiB`;
     if (data.length < KINESIS_RECORD_LIMIT - 1024) return `cut to ${data.length} bytes, far below the 1 MiB limit`;
-    if (data[data.length - 1] !== 0x0a) return `does not end with the terminator "\\n" (last byte ${data[data.length - 1]})`;
-    if (!data.subarray(0, data.length - 1).equals(original.subarray(0, data.length - 1))) return 'is not the start of the original line';
+    if (data[data.length - 1] !== 0x0a)
+      return `does not end with the terminator "\\n" (last byte ${data[data.length - 1]})`;
+    if (!data.subarray(0, data.length - 1).equals(original.subarray(0, data.length - 1)))
+      return 'is not the start of the original line';
     return undefined;
   };
 }

@@ -35,44 +35,63 @@ function baseEnv(): Record<string, string> {
 }
 
 export function assertAwsCliInstalled(): void {
-  assert.ok(existsSync(AWS_CLI), `${AWS_CLI} is missing: these tests need the AWS CLI v2 from Debian; run \`apt-get install awscli\` (CI installs it)`);
+  assert.ok(
+    existsSync(AWS_CLI),
+    `${AWS_CLI} is missing: these tests need the AWS CLI v2 from Debian; run \`apt-get install awscli\` (CI ` +
+      `installs it)`,
+  );
 }
 
 /** Runs `aws <args> --endpoint-url <endpoint> --output json`; never rejects, the exit code is in the result. */
 export function awsRaw(endpoint: string, args: string[], timeoutMs = 60_000): Promise<AwsCliResult> {
   const argv = [...args, '--endpoint-url', endpoint, '--output', 'json'];
   return new Promise((resolve, reject) => {
-    execFile(AWS_CLI, argv, { env: baseEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error && typeof (error as NodeJS.ErrnoException).code === 'string') {
-        reject(new Error(`could not run ${AWS_CLI} ${argv.join(' ')}: ${error.message}`));
-        return;
-      }
-      const code = error ? ((error as { code?: number }).code ?? 1) : 0;
-      let json: any;
-      if (stdout.trim().length > 0) {
-        try {
-          json = JSON.parse(stdout);
-        } catch {
-          json = undefined;
+    execFile(
+      AWS_CLI,
+      argv,
+      { env: baseEnv(), timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error && typeof (error as NodeJS.ErrnoException).code === 'string') {
+          reject(new Error(`could not run ${AWS_CLI} ${argv.join(' ')}: ${error.message}`));
+          return;
         }
-      }
-      resolve({ code, stdout, stderr, json, argv });
-    });
+        const code = error ? ((error as { code?: number }).code ?? 1) : 0;
+        let json: any;
+        if (stdout.trim().length > 0) {
+          try {
+            json = JSON.parse(stdout);
+          } catch {
+            json = undefined;
+          }
+        }
+        resolve({ code, stdout, stderr, json, argv });
+      },
+    );
   });
 }
 
 /** `aws kinesis <args>` that must succeed; returns the parsed JSON output ({} when there is none). */
 export async function awsKinesis(endpoint: string, ...args: string[]): Promise<any> {
   const result = await awsRaw(endpoint, ['kinesis', ...args]);
-  assert.equal(result.code, 0, `aws ${result.argv.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
-  if (result.stdout.trim().length > 0) assert.notEqual(result.json, undefined, `aws ${result.argv.join(' ')} printed non-JSON: ${result.stdout}`);
+  assert.equal(
+    result.code,
+    0,
+    `aws ${result.argv.join(' ')} exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`,
+  );
+  if (result.stdout.trim().length > 0)
+    assert.notEqual(result.json, undefined, `aws ${result.argv.join(' ')} printed non-JSON: ${result.stdout}`);
   return result.json ?? {};
 }
 
 /** `aws kinesis <args>` that must fail with a service error (exit 254) naming `errorCode`. */
 export async function awsKinesisFails(endpoint: string, errorCode: string, ...args: string[]): Promise<AwsCliResult> {
   const result = await awsRaw(endpoint, ['kinesis', ...args]);
-  assert.equal(result.code, 254, `aws ${result.argv.join(' ')} should fail with a service error (exit 254), exited ${result.code}\nstdout: ${result.stdout}\nstderr: ${result.stderr}`);
+  assert.equal(
+    result.code,
+    254,
+    `aws ${result.argv.join(' ')} should fail with a service error (exit 254), exited ${result.code}\nstdout: ` +
+      `${result.stdout}\nstderr: ${result.stderr}`,
+  );
   assert.match(result.stderr, new RegExp(`\\(${errorCode}\\)`), `stderr should name ${errorCode}: ${result.stderr}`);
   return result;
 }

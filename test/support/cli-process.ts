@@ -19,16 +19,25 @@ export function cleanEnv(extra: Record<string, string> = {}): Record<string, str
   return { ...env, AWS_EC2_METADATA_DISABLED: 'true', ...extra };
 }
 
-export function runCli(args: string[], options: { timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  options: { timeoutMs?: number; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   assertCliBuilt();
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
       [CLI_PATH, ...args],
-      { cwd: REPO_ROOT, env: options.env ?? cleanEnv(), timeout: options.timeoutMs ?? 30_000, maxBuffer: 64 * 1024 * 1024 },
+      {
+        cwd: REPO_ROOT,
+        env: options.env ?? cleanEnv(),
+        timeout: options.timeoutMs ?? 30_000,
+        maxBuffer: 64 * 1024 * 1024,
+      },
       (error, stdout, stderr) => {
+        // A string code is the spawn's own failure (ENOENT, say), not the CLI's exit status.
         if (error && typeof (error as NodeJS.ErrnoException).code === 'string') {
-          reject(error);
+          reject(new Error(`cannot run the CLI: ${error.message}`, { cause: error }));
           return;
         }
         const failure = error as (Error & { code?: number; signal?: NodeJS.Signals }) | null;
@@ -54,12 +63,16 @@ process.once('exit', () => {
 /** Starts `node dist/cli.js <args>` and collects its output while it runs (for `stream read --follow`). */
 export function spawnCli(args: string[], options: { env?: Record<string, string> } = {}): LongRunningCli {
   assertCliBuilt();
-  const child = spawn(process.execPath, [CLI_PATH, ...args], { cwd: REPO_ROOT, env: options.env ?? cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
+    cwd: REPO_ROOT,
+    env: options.env ?? cleanEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   live.add(child);
   const lines: string[] = [];
   let stderr = '';
-  createInterface({ input: child.stdout! }).on('line', (line) => lines.push(line));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  createInterface({ input: child.stdout }).on('line', (line) => lines.push(line));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     // 'close' comes after stdout has ended, so every line is in `lines` by then.
     child.once('close', (code, signal) => {

@@ -58,10 +58,22 @@ export interface StartEngineProcessOptions {
   umask?: string;
 }
 
-/** Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine listening" log line. */
+/**
+ * Spawns `node dist/cli.js engine --port <port, 0 by default> --data-dir <dir>` and learns its port from the "engine
+ * listening" log line.
+ */
 export async function startEngineProcess(options: StartEngineProcessOptions): Promise<EngineProcess> {
   assertCliBuilt();
-  const args = [CLI_PATH, 'engine', '--host', '127.0.0.1', '--port', String(options.port ?? 0), '--data-dir', options.dataDir];
+  const args = [
+    CLI_PATH,
+    'engine',
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(options.port ?? 0),
+    '--data-dir',
+    options.dataDir,
+  ];
   if (options.statusDelayMs !== undefined) args.push('--status-delay-ms', String(options.statusDelayMs));
   if (options.enforceLimits) args.push('--enforce-limits');
   if (options.shardLimit !== undefined) args.push('--shard-limit', String(options.shardLimit));
@@ -77,7 +89,11 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
   const child =
     shellSetup.length === 0
       ? spawn(process.execPath, args, spawnOptions)
-      : spawn('/bin/sh', ['-c', `${shellSetup.join(' && ')} && exec "$0" "$@"`, process.execPath, ...args], spawnOptions);
+      : spawn(
+          '/bin/sh',
+          ['-c', `${shellSetup.join(' && ')} && exec "$0" "$@"`, process.execPath, ...args],
+          spawnOptions,
+        );
   live.add(child);
   const output: string[] = [];
   const logs: Array<Record<string, unknown>> = [];
@@ -94,7 +110,7 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
       child.kill('SIGKILL');
       reject(new Error(`engine did not log "engine listening" within ${timeoutMs} ms; output:\n${output.join('\n')}`));
     }, timeoutMs);
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       output.push(line);
       let entry: Record<string, unknown>;
       try {
@@ -108,14 +124,19 @@ export async function startEngineProcess(options: StartEngineProcessOptions): Pr
         resolve({ url: entry.url, port: entry.port });
       }
     });
-    createInterface({ input: child.stderr! }).on('line', (line) => output.push(`[stderr] ${line}`));
+    createInterface({ input: child.stderr }).on('line', (line) => output.push(`[stderr] ${line}`));
     child.once('error', (error) => {
       clearTimeout(timer);
       reject(error);
     });
     void exited.then(({ code, signal }) => {
       clearTimeout(timer);
-      reject(new Error(`engine exited (code ${code}, signal ${signal}) before listening on port ${options.port ?? 0}; output:\n${output.join('\n')}`));
+      reject(
+        new Error(
+          `engine exited (code ${code}, signal ${signal}) before listening on port ${options.port ?? 0}; ` +
+            `output:\n${output.join('\n')}`,
+        ),
+      );
     });
   });
 

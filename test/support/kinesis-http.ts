@@ -20,7 +20,12 @@ export interface RawRequestOptions {
   headers?: Record<string, string | undefined>;
 }
 
-export async function kinesisRequest(endpoint: string, action: string | undefined, body?: unknown, options: RawRequestOptions = {}): Promise<RawResponse> {
+export async function kinesisRequest(
+  endpoint: string,
+  action: string | undefined,
+  body?: unknown,
+  options: RawRequestOptions = {},
+): Promise<RawResponse> {
   const headers: Record<string, string> = { 'content-type': JSON_CONTENT_TYPE };
   if (action !== undefined) headers['x-amz-target'] = `${TARGET}.${action}`;
   for (const [name, value] of Object.entries(options.headers ?? {})) {
@@ -29,7 +34,11 @@ export async function kinesisRequest(endpoint: string, action: string | undefine
   }
   const method = options.method ?? 'POST';
   const payload = options.rawBody ?? (body === undefined ? undefined : JSON.stringify(body));
-  const response = await fetch(endpoint + '/', { method, headers, body: method === 'GET' || method === 'HEAD' ? undefined : payload });
+  const response = await fetch(endpoint + '/', {
+    method,
+    headers,
+    body: method === 'GET' || method === 'HEAD' ? undefined : payload,
+  });
   const text = await response.text();
   let json: any;
   try {
@@ -43,12 +52,19 @@ export async function kinesisRequest(endpoint: string, action: string | undefine
 /** A call that must succeed (200); returns the parsed output ({} for empty bodies). */
 export async function kinesis<T = any>(endpoint: string, action: string, body: unknown): Promise<T> {
   const response = await kinesisRequest(endpoint, action, body);
-  assert.equal(response.status, 200, `${action} ${JSON.stringify(body).slice(0, 300)} answered ${response.status}: ${response.text}`);
+  assert.equal(
+    response.status,
+    200,
+    `${action} ${JSON.stringify(body).slice(0, 300)} answered ${response.status}: ${response.text}`,
+  );
   return (response.json ?? {}) as T;
 }
 
 /** Asserts the AWS error shape: status, `__type`, `message`, and the `x-amzn-errortype` header. */
-export function assertAwsError(response: RawResponse, expected: { status?: number; type: string; message?: string | RegExp }): void {
+export function assertAwsError(
+  response: RawResponse,
+  expected: { status?: number; type: string; message?: string | RegExp },
+): void {
   const where = `response ${response.status} ${response.text}`;
   assert.equal(response.status, expected.status ?? 400, `status; ${where}`);
   assert.ok(response.json && typeof response.json === 'object', `body must be a JSON object; ${where}`);
@@ -76,16 +92,27 @@ export interface GetRecordsOutput {
   Records: Array<{ SequenceNumber: string; Data: string; PartitionKey: string; ApproximateArrivalTimestamp: number }>;
   NextShardIterator?: string | null;
   MillisBehindLatest: number;
-  ChildShards?: Array<{ ShardId: string; ParentShards: string[]; HashKeyRange: { StartingHashKey: string; EndingHashKey: string } }>;
+  ChildShards?: Array<{
+    ShardId: string;
+    ParentShards: string[];
+    HashKeyRange: { StartingHashKey: string; EndingHashKey: string };
+  }>;
 }
 
 /** Reads a shard from an iterator until it is caught up (or closed); returns the records and the last iterator. */
-export async function drainShard(endpoint: string, iterator: string, limit = 10_000): Promise<{ records: GetRecordsOutput['Records']; nextIterator: string | null | undefined }> {
+export async function drainShard(
+  endpoint: string,
+  iterator: string,
+  limit = 10_000,
+): Promise<{ records: GetRecordsOutput['Records']; nextIterator: string | null | undefined }> {
   const records: GetRecordsOutput['Records'] = [];
   let current: string | null | undefined = iterator;
   for (let calls = 0; current; calls++) {
     assert.ok(calls < 10_000, 'drainShard: too many GetRecords calls');
-    const output: GetRecordsOutput = await kinesis<GetRecordsOutput>(endpoint, 'GetRecords', { ShardIterator: current, Limit: limit });
+    const output: GetRecordsOutput = await kinesis<GetRecordsOutput>(endpoint, 'GetRecords', {
+      ShardIterator: current,
+      Limit: limit,
+    });
     records.push(...output.Records);
     if (!output.NextShardIterator) return { records, nextIterator: output.NextShardIterator };
     current = output.NextShardIterator;
@@ -94,7 +121,15 @@ export async function drainShard(endpoint: string, iterator: string, limit = 10_
   return { records, nextIterator: current };
 }
 
-export async function readShardFromStart(endpoint: string, streamName: string, shardId: string): Promise<GetRecordsOutput['Records']> {
-  const { ShardIterator } = await kinesis<{ ShardIterator: string }>(endpoint, 'GetShardIterator', { StreamName: streamName, ShardId: shardId, ShardIteratorType: 'TRIM_HORIZON' });
+export async function readShardFromStart(
+  endpoint: string,
+  streamName: string,
+  shardId: string,
+): Promise<GetRecordsOutput['Records']> {
+  const { ShardIterator } = await kinesis<{ ShardIterator: string }>(endpoint, 'GetShardIterator', {
+    StreamName: streamName,
+    ShardId: shardId,
+    ShardIteratorType: 'TRIM_HORIZON',
+  });
   return (await drainShard(endpoint, ShardIterator)).records;
 }

@@ -56,10 +56,15 @@ export function writeLogrotateConfig(options: LogrotateOptions): LogrotateSetup 
 /** `logrotate -f -s STATE CONFIG`; rejects with its output if it fails. */
 export function runLogrotate(setup: LogrotateSetup): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile(LOGROTATE, ['-f', '-s', setup.stateFile, setup.configFile], { timeout: 10_000 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`logrotate failed: ${error.message}\n${stdout}${stderr}`));
-      else resolve();
-    });
+    execFile(
+      LOGROTATE,
+      ['-f', '-s', setup.stateFile, setup.configFile],
+      { timeout: 10_000 },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`logrotate failed: ${error.message}\n${stdout}${stderr}`));
+        else resolve();
+      },
+    );
   });
 }
 

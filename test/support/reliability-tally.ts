@@ -11,7 +11,15 @@
 import assert from 'node:assert/strict';
 import { appendFileSync } from 'node:fs';
 import type { TestContext } from 'node:test';
-import { describeBytes, idOf, seqId, type AgentProcess, type DeliveryReport, type ReceivedRecord, type StreamCollector } from './agent-process.js';
+import {
+  describeBytes,
+  idOf,
+  seqId,
+  type AgentProcess,
+  type DeliveryReport,
+  type ReceivedRecord,
+  type StreamCollector,
+} from './agent-process.js';
 
 const FILLER = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
@@ -34,7 +42,10 @@ export interface Figures {
   unexpected: number;
   /** Records with a known id whose bytes differ from the line written. */
   mismatched: number;
-  /** Lines not delivered that no longer exist in any file (destroyed by the rotation tool itself): not counted as missing. */
+  /**
+   * Lines not delivered that no longer exist in any file (destroyed by the rotation tool itself): not counted as
+   * missing.
+   */
   excused: number;
   /**
    * Lines the rotation tool tore (copytruncate copied the head of a line, then truncated its rest
@@ -62,7 +73,10 @@ export class SeqTally {
   private received = 0;
   private readonly unexpectedSamples: ReceivedRecord[] = [];
   private unexpectedCount = 0;
-  /** Records with a known id whose bytes differ from the line written; judged when counted, since a torn line may be declared later. */
+  /**
+   * Records with a known id whose bytes differ from the line written; judged when counted, since a torn line may be
+   * declared later.
+   */
   private readonly mismatches: Array<{ source: Source; seq: number; id: string; data: Buffer }> = [];
 
   /** Declares a source of lines; `width` is the line length seqLine() is called with. */
@@ -85,12 +99,16 @@ export class SeqTally {
     return total;
   }
 
-  /** A line that no longer exists on disk (lost by the rotation tool, not the agent): not missing if it never arrives. */
+  /**
+   * A line that no longer exists on disk (lost by the rotation tool, not the agent): not missing if it never arrives.
+   */
   excuse(prefix: string, seq: number): void {
     this.sources.get(prefix)?.excused.add(seq);
   }
 
-  /** A line of which only `head` is left on disk, unterminated (torn by the rotation tool): arriving as `head` is right. */
+  /**
+   * A line of which only `head` is left on disk, unterminated (torn by the rotation tool): arriving as `head` is right.
+   */
   excuseTorn(prefix: string, seq: number, head: Buffer): void {
     this.sources.get(prefix)?.torn.set(seq, head);
   }
@@ -120,7 +138,8 @@ export class SeqTally {
       const copies = (source.counts[seq] ?? 0) + 1;
       source.counts[seq] = copies;
       if (copies > 1) this.extraCopies++;
-      if (!record.data.equals(seqLine(id!.slice(0, dash), seq, source.width))) this.mismatches.push({ source, seq, id: id!, data: record.data });
+      if (!record.data.equals(seqLine(id!.slice(0, dash), seq, source.width)))
+        this.mismatches.push({ source, seq, id: id!, data: record.data });
     }
   }
 
@@ -132,7 +151,8 @@ export class SeqTally {
   /** Every written line arrived (or is excused). */
   complete(): boolean {
     for (const source of this.sources.values()) {
-      for (let seq = 0; seq < source.written; seq++) if (!(source.counts[seq] > 0) && !source.excused.has(seq)) return false;
+      for (let seq = 0; seq < source.written; seq++)
+        if (!(source.counts[seq] > 0) && !source.excused.has(seq)) return false;
     }
     return true;
   }
@@ -171,7 +191,9 @@ export class SeqTally {
       let start = -1;
       const flush = (end: number) => {
         if (start === -1) return;
-        ranges.push(end === start ? seqId(prefix, start) : `${seqId(prefix, start)}..${seqId(prefix, end)} (${end - start + 1})`);
+        ranges.push(
+          end === start ? seqId(prefix, start) : `${seqId(prefix, start)}..${seqId(prefix, end)} (${end - start + 1})`,
+        );
         start = -1;
       };
       for (let seq = 0; seq < source.written; seq++) {
@@ -189,7 +211,8 @@ export class SeqTally {
     const source = this.sources.get(prefix);
     if (!source) return [];
     const out: number[] = [];
-    for (let seq = 0; seq < source.written; seq++) if (!(source.counts[seq] > 0) && !source.excused.has(seq)) out.push(seq);
+    for (let seq = 0; seq < source.written; seq++)
+      if (!(source.counts[seq] > 0) && !source.excused.has(seq)) out.push(seq);
     return out;
   }
 
@@ -216,7 +239,11 @@ export class SeqTally {
     if (missing.length > 0) parts.push(`missing: ${missing.join(', ')}`);
     const dups = this.duplicateRanges();
     if (dups.length > 0) parts.push(`duplicated: ${dups.join(', ')}`);
-    if (this.unexpectedCount > 0) parts.push(`${this.unexpectedCount} records never written as such, e.g. ${this.unexpectedSamples.map((r) => describeBytes(r.data)).join('; ')}`);
+    if (this.unexpectedCount > 0)
+      parts.push(
+        `${this.unexpectedCount} records never written as such, e.g. ` +
+          `${this.unexpectedSamples.map((r) => describeBytes(r.data)).join('; ')}`,
+      );
     const mismatched = this.realMismatches();
     if (mismatched.length > 0) {
       const samples = mismatched.slice(0, 5).map((m) => `${m.id}: got ${describeBytes(m.data)}`);
@@ -242,7 +269,9 @@ export function figuresFromLedger(report: DeliveryReport, expected: number): Fig
 }
 
 export function formatFigures(scenario: string, f: Figures, extra: Record<string, unknown> = {}): string {
-  let line = `${scenario}: written ${f.written} / delivered ${f.delivered} / missing ${f.missing} / duplicated ${f.duplicated}`;
+  let line =
+    `${scenario}: written ${f.written} / delivered ${f.delivered} / missing ${f.missing} / duplicated ` +
+    `${f.duplicated}`;
   if (f.unexpected > 0) line += ` / unexpected ${f.unexpected}`;
   if (f.mismatched > 0) line += ` / not byte-exact ${f.mismatched}`;
   if (f.excused > 0) line += ` / lost by the rotation tool (not counted as missing) ${f.excused}`;
@@ -256,7 +285,12 @@ export function formatFigures(scenario: string, f: Figures, extra: Record<string
  * Prints the scenario's figures (test diagnostic, and a line appended to
  * $SHARDTAIL_RELIABILITY_SUMMARY when set, for a summary across files).
  */
-export function reportFigures(t: TestContext, scenario: string, f: Figures, extra: Record<string, unknown> = {}): string {
+export function reportFigures(
+  t: TestContext,
+  scenario: string,
+  f: Figures,
+  extra: Record<string, unknown> = {},
+): string {
   const line = formatFigures(scenario, f, extra);
   t.diagnostic(line);
   const summary = process.env.SHARDTAIL_RELIABILITY_SUMMARY;
@@ -265,16 +299,26 @@ export function reportFigures(t: TestContext, scenario: string, f: Figures, extr
 }
 
 /** missing = 0, nothing torn or altered, and at most `maxDuplicates` extra copies. */
-export function assertFigures(f: Figures, options: { maxDuplicates: number; scenario: string; details?: string }): void {
+export function assertFigures(
+  f: Figures,
+  options: { maxDuplicates: number; scenario: string; details?: string },
+): void {
   const problems: string[] = [];
   if (f.missing > 0) problems.push(`${f.missing} lines missing`);
-  if (f.duplicated > options.maxDuplicates) problems.push(`${f.duplicated} duplicates, over the bound of ${options.maxDuplicates}`);
+  if (f.duplicated > options.maxDuplicates)
+    problems.push(`${f.duplicated} duplicates, over the bound of ${options.maxDuplicates}`);
   if (f.unexpected > 0) problems.push(`${f.unexpected} records that were never written as such`);
   if (f.mismatched > 0) problems.push(`${f.mismatched} records not byte-exact`);
-  assert.ok(problems.length === 0, `${formatFigures(options.scenario, f)}: ${problems.join('; ')}${options.details ? `\n${options.details}` : ''}`);
+  assert.ok(
+    problems.length === 0,
+    `${formatFigures(options.scenario, f)}: ${problems.join('; ')}${options.details ? `\n${options.details}` : ''}`,
+  );
 }
 
-/** A tally scenario's failure details: why waiting ended early (if it did), what the tally found wrong, the agent's last lines. */
+/**
+ * A tally scenario's failure details: why waiting ended early (if it did), what the tally found wrong, the agent's last
+ * lines.
+ */
 export function tallyDetails(timedOut: string, tally: SeqTally, agent: AgentProcess, lines = 10): string {
   return [timedOut, tally.describeProblems(), `agent output:\n${agent.tail(lines)}`].filter(Boolean).join('\n');
 }
@@ -296,13 +340,10 @@ export async function untilEveryLine(
   options: { timeoutMs: number; agent: AgentProcess; message: string },
 ): Promise<string> {
   try {
-    await collector.until(
-      (records) => {
-        tally.ingest(records);
-        return tally.complete();
-      },
-      options,
-    );
+    await collector.until((records) => {
+      tally.ingest(records);
+      return tally.complete();
+    }, options);
     return '';
   } catch (error) {
     return (error as Error).message.split('\n')[0];

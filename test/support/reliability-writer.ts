@@ -41,7 +41,7 @@ export class LineWriter {
   private stoppedMs: number | undefined;
   /** Lines owed by the rate but not yet written (the rate is kept over time, not per tick). */
   private credited = 0;
-  private error: unknown;
+  private error: Error | undefined;
 
   constructor(private readonly options: LineWriterOptions) {
     options.tally.source(options.prefix, options.width);
@@ -97,7 +97,7 @@ export class LineWriter {
     const held = this.fd !== undefined;
     const fd = held ? this.fd! : openSync(this.options.file, 'a');
     try {
-      for (let offset = 0; offset < data.length; ) offset += writeSync(fd, data, offset, data.length - offset);
+      for (let offset = 0; offset < data.length;) offset += writeSync(fd, data, offset, data.length - offset);
       this.chunks.push({ from, to: this.written - 1, ino: fstatSync(fd).ino, atMs: Date.now() });
     } finally {
       if (!held) closeSync(fd);
@@ -121,7 +121,7 @@ export class LineWriter {
         }
       }
     } catch (error) {
-      this.error = error;
+      this.error = error instanceof Error ? error : new Error(String(error));
     }
   }
 

@@ -55,7 +55,12 @@ export function captureWire(client: KinesisClient, keep: (operation: string) => 
       if (keep(operation)) {
         const body = request.body;
         // Read bytes through the ArrayBuffer: the SDK's body is a Uint8Array subclass that warns when used as a string.
-        const text = typeof body === 'string' ? body : body instanceof Uint8Array ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8') : String(body);
+        const text =
+          typeof body === 'string'
+            ? body
+            : body instanceof Uint8Array
+              ? Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')
+              : String(body);
         log.push({ target, body: text });
       }
       return next(args);
@@ -163,7 +168,12 @@ export interface ShardRead {
  * Reads one shard from the iterator `start` describes, following NextShardIterator until either it
  * is absent (closed shard drained) or a response is empty and MillisBehindLatest is 0 (caught up).
  */
-export async function readShard(client: KinesisClient, start: GetShardIteratorCommandInput, limit = 1000, maxCalls = 500): Promise<ShardRead> {
+export async function readShard(
+  client: KinesisClient,
+  start: GetShardIteratorCommandInput,
+  limit = 1000,
+  maxCalls = 500,
+): Promise<ShardRead> {
   const { ShardIterator } = await client.send(new GetShardIteratorCommand(start));
   assert.ok(ShardIterator, 'GetShardIterator returned no ShardIterator');
   let iterator: string | undefined = ShardIterator;
@@ -171,7 +181,9 @@ export async function readShard(client: KinesisClient, start: GetShardIteratorCo
   const responses: GetRecordsCommandOutput[] = [];
   for (let calls = 0; iterator !== undefined; calls++) {
     assert.ok(calls < maxCalls, `shard ${start.ShardId} did not end after ${maxCalls} GetRecords calls`);
-    const out: GetRecordsCommandOutput = await client.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }));
+    const out: GetRecordsCommandOutput = await client.send(
+      new GetRecordsCommand({ ShardIterator: iterator, Limit: limit }),
+    );
     responses.push(out);
     assert.ok(Array.isArray(out.Records), 'GetRecords must return Records');
     assert.ok(out.Records.length <= limit, `GetRecords returned ${out.Records.length} records for Limit ${limit}`);
@@ -184,7 +196,10 @@ export async function readShard(client: KinesisClient, start: GetShardIteratorCo
 }
 
 /** Awaits `promise`, requires it to reject with an instance of `type`, and returns that error. */
-export async function expectSdkError<T extends Error>(promise: Promise<unknown>, type: abstract new (...args: any[]) => T): Promise<T> {
+export async function expectSdkError<T extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: any[]) => T,
+): Promise<T> {
   let caught: unknown;
   try {
     await promise;
@@ -192,6 +207,9 @@ export async function expectSdkError<T extends Error>(promise: Promise<unknown>,
     caught = error;
   }
   assert.ok(caught !== undefined, `expected ${type.name}, but the call succeeded`);
-  assert.ok(caught instanceof type, `expected an instance of ${type.name}, got ${(caught as Error)?.name}: ${(caught as Error)?.message}`);
+  assert.ok(
+    caught instanceof type,
+    `expected an instance of ${type.name}, got ${(caught as Error)?.name}: ${(caught as Error)?.message}`,
+  );
   return caught;
 }

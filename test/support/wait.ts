@@ -8,7 +8,7 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();
-    if (value) return value as NonNullable<T>;
+    if (value) return value;
     if (Date.now() >= deadline) {
       const message = typeof options.message === 'function' ? options.message() : options.message;
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${message ?? 'a condition'}`);

@@ -14,7 +14,13 @@ export function spanOf(lines: string[], start = 0, progress = new FileProgress(s
     offset += Buffer.byteLength(line);
     stops.push(offset);
   }
-  return progress.openSpan(start, Uint32Array.from(stops), start + buffer.length, buffer.length, new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined));
+  return progress.openSpan(
+    start,
+    Uint32Array.from(stops),
+    start + buffer.length,
+    buffer.length,
+    new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined),
+  );
 }
 
 export interface RecordedEvent {
@@ -23,12 +29,18 @@ export interface RecordedEvent {
 }
 
 /** An AgentEvents that records every call, in order. */
-export function recordingEvents(): { events: AgentEvents; calls: RecordedEvent[]; named: (name: string) => unknown[][] } {
+export function recordingEvents(): {
+  events: AgentEvents;
+  calls: RecordedEvent[];
+  named: (name: string) => unknown[][];
+} {
   const calls: RecordedEvent[] = [];
   const events = new Proxy(ignoredEvents, {
-    get: (_target, name: string) => (...args: unknown[]) => {
-      calls.push({ name, args });
-    },
+    get:
+      (_target, name: string) =>
+      (...args: unknown[]) => {
+        calls.push({ name, args });
+      },
   });
   return { events, calls, named: (name) => calls.filter((call) => call.name === name).map((call) => call.args) };
 }

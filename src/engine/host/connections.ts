@@ -13,7 +13,9 @@ const FALLBACK_FD_LIMIT = 1024;
 export function defaultMaxConnections(): number {
   let limit = FALLBACK_FD_LIMIT;
   try {
-    const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'));
+    const match = /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(
+      readFileSync('/proc/self/limits', 'utf8'),
+    );
     if (match) limit = match[1] === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(match[1]);
   } catch {
     // not Linux
@@ -90,7 +92,8 @@ export function sniffProtocol(socket: net.Socket, timeoutMs: number, route: (isH
   deadline.unref();
   socket.once('close', () => clearTimeout(deadline));
   const onReadable = () => {
-    for (let chunk: Buffer | null; (chunk = socket.read()) !== null; ) head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
+    for (let chunk: Buffer | null; (chunk = socket.read() as Buffer | null) !== null;)
+      head = head.length === 0 ? chunk : Buffer.concat([head, chunk]);
     const compared = Math.min(head.length, HTTP2_PREFACE.length);
     const isHttp2 = head.subarray(0, compared).equals(HTTP2_PREFACE.subarray(0, compared));
     if (head.length === 0 || (isHttp2 && head.length < HTTP2_PREFACE.length)) return;

@@ -41,7 +41,10 @@ type Request = http.IncomingMessage | http2.Http2ServerRequest;
 
 /** Node's HTTP server would throw this later; callers check it before opening any storage. */
 export function checkTimeouts(headersTimeoutMs: number, requestTimeoutMs: number): void {
-  if (headersTimeoutMs > requestTimeoutMs) throw new RangeError(`headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`);
+  if (headersTimeoutMs > requestTimeoutMs)
+    throw new RangeError(
+      `headersTimeoutMs (${headersTimeoutMs}) must not exceed requestTimeoutMs (${requestTimeoutMs})`,
+    );
 }
 
 /**
@@ -75,7 +78,8 @@ async function serve(options: HostOptions, table: ServiceTable): Promise<Running
   };
   const sessionSockets = new WeakMap<http2.Http2Session, net.Socket>();
   const handler = (req: Request, res: Response) => {
-    const socket = req instanceof http.IncomingMessage ? req.socket : req.stream.session && sessionSockets.get(req.stream.session);
+    const socket =
+      req instanceof http.IncomingMessage ? req.socket : req.stream.session && sessionSockets.get(req.stream.session);
     connections.requestStarted(socket);
     res.once('close', () => connections.requestEnded(socket));
     void handleRequest(req, res, context);
@@ -109,7 +113,8 @@ async function serve(options: HostOptions, table: ServiceTable): Promise<Running
     if (handingOver) sessionSockets.set(session, handingOver);
     session.on('close', () => sessions.delete(session));
   });
-  for (const server of [http1, h2]) server.on('error', (error) => logger.warn({ err: error }, 'engine connection error'));
+  for (const server of [http1, h2])
+    server.on('error', (error) => logger.warn({ err: error }, 'engine connection error'));
 
   const listener = net.createServer((socket) => {
     socket.on('error', () => socket.destroy());
@@ -181,15 +186,25 @@ function clientEventLogs(logger: Logger, intervalMs: number, maxConnections: num
   const clientsGone = new IntervalLog<'gone'>(intervalMs, (counts, periodMs) => {
     const count = counts.get('gone') ?? 0;
     if (periodMs === undefined) {
-      logger.info({ count }, `a client connection ended before its request was complete; more such are counted and logged at most every ${seconds(intervalMs)} s`);
+      logger.info(
+        { count },
+        `a client connection ended before its request was complete; more such are counted and logged at most ` +
+          `every ${seconds(intervalMs)} s`,
+      );
     } else {
-      logger.info({ count }, `${plural(count, 'client connection', 'client connections')} ended before their request was complete in the last ${seconds(periodMs)} s`);
+      logger.info(
+        { count },
+        `${plural(count, 'client connection', 'client connections')} ended before their request was complete ` +
+          `in the last ${seconds(periodMs)} s`,
+      );
     }
   });
   const capLog = new IntervalLog<CapEvent>(intervalMs, (counts, periodMs) => {
     const closedIdle = counts.get('closedIdle') ?? 0;
     const refused = counts.get('refused') ?? 0;
-    const what = `${plural(closedIdle, 'idle connection', 'idle connections')} closed to make room, ${plural(refused, 'connection', 'connections')} refused because none was idle`;
+    const what =
+      `${plural(closedIdle, 'idle connection', 'idle connections')} closed to make room, ` +
+      `${plural(refused, 'connection', 'connections')} refused because none was idle`;
     logger.warn(
       { maxConnections, closedIdle, refused },
       periodMs === undefined

@@ -25,7 +25,10 @@ export function send(res: Response, status: number, body: string, headers: Recor
 }
 
 export function sendError(res: Response, error: AwsApiError, headers: Record<string, string> = {}): void {
-  send(res, error.status, JSON.stringify({ __type: error.code, message: error.message }), { 'x-amzn-errortype': error.code, ...headers });
+  send(res, error.status, JSON.stringify({ __type: error.code, message: error.message }), {
+    'x-amzn-errortype': error.code,
+    ...headers,
+  });
 }
 
 /** The request's body as the object every action takes; SerializationException for anything else. */
@@ -33,11 +36,13 @@ export function parseJsonObject(body: Buffer, contentType: string): Record<strin
   if (contentType.includes('cbor')) {
     throw new AwsApiError(
       'SerializationException',
-      'CBOR requests are not supported by this engine; send JSON (AWS SDK for Java: set AWS_CBOR_DISABLE=true for v1 or aws.cborEnabled=false for v2).',
+      'CBOR requests are not supported by this engine; send JSON (AWS SDK for Java: set AWS_CBOR_DISABLE=true ' +
+        'for v1 or aws.cborEnabled=false for v2).',
       400,
     );
   }
-  if (body.length === 0) throw new AwsApiError('SerializationException', 'Request body is empty; expected a JSON object.', 400);
+  if (body.length === 0)
+    throw new AwsApiError('SerializationException', 'Request body is empty; expected a JSON object.', 400);
   let input: unknown;
   try {
     input = JSON.parse(body.toString('utf8'));

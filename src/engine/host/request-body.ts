@@ -105,7 +105,11 @@ export interface ReadBodyOptions {
 }
 
 export function tooLarge(size: number, limit: number): AwsApiError {
-  return new AwsApiError('RequestEntityTooLargeException', `Request body of at least ${size} bytes exceeds the limit of ${limit} bytes.`, 413);
+  return new AwsApiError(
+    'RequestEntityTooLargeException',
+    `Request body of at least ${size} bytes exceeds the limit of ${limit} bytes.`,
+    413,
+  );
 }
 
 export function requestTimedOut(timeoutMs: number): AwsApiError {

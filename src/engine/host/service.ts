@@ -37,7 +37,8 @@ export class ServiceTable {
 
   constructor(services: readonly Service[]) {
     for (const service of services) {
-      if (this.byPrefix.has(service.targetPrefix)) throw new Error(`two services registered for target prefix ${service.targetPrefix}`);
+      if (this.byPrefix.has(service.targetPrefix))
+        throw new Error(`two services registered for target prefix ${service.targetPrefix}`);
       this.byPrefix.set(service.targetPrefix, service);
     }
   }

@@ -1,5 +1,5 @@
 import { AwsApiError } from '../../client/api-error.js';
-import { Blob } from '../../client/blob.js';
+import { BlobBytes } from '../../client/blob-bytes.js';
 
 /**
  * Request checking in the two phases AWS's JSON services (Coral: Kinesis, Firehose) run before any
@@ -52,15 +52,30 @@ function checkValueType(shape: Shape, value: unknown): unknown {
     case 'string':
       if (typeof value === 'string') return value;
       if (typeof value === 'number') throw serializationError('NUMBER_VALUE can not be converted to a String');
-      if (typeof value === 'boolean') throw serializationError(`${value ? 'TRUE' : 'FALSE'}_VALUE can not be converted to a String`);
-      throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
+      if (typeof value === 'boolean')
+        throw serializationError(`${value ? 'TRUE' : 'FALSE'}_VALUE can not be converted to a String`);
+      throw serializationError(
+        Array.isArray(value)
+          ? 'Start of list found where not expected'
+          : 'Start of structure or map found where not expected.',
+      );
     case 'integer':
       if (typeof value === 'number' && Number.isFinite(value)) return Math.min(Math.floor(value), MAX_JAVA_INT);
-      if (typeof value === 'object') throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
+      if (typeof value === 'object')
+        throw serializationError(
+          Array.isArray(value)
+            ? 'Start of list found where not expected'
+            : 'Start of structure or map found where not expected.',
+        );
       throw serializationError(`${describeJsonType(value)} can not be converted to an Integer`);
     case 'boolean':
       if (typeof value === 'boolean') return value;
-      if (typeof value === 'object') throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
+      if (typeof value === 'object')
+        throw serializationError(
+          Array.isArray(value)
+            ? 'Start of list found where not expected'
+            : 'Start of structure or map found where not expected.',
+        );
       throw serializationError(`${describeJsonType(value)} can not be converted to an Boolean`);
     case 'timestamp':
       if (typeof value === 'number' && Number.isFinite(value)) return Math.round(value * 1000);
@@ -69,20 +84,28 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       throw serializationError(`${describeJsonType(value)} can not be converted to milliseconds since epoch`);
     case 'blob':
       // Bytes come straight from the in-process client; over HTTP they are base64 text.
-      if (value instanceof Blob) {
+      if (value instanceof BlobBytes) {
         const bytes = value.bytes;
         return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
       }
       if (typeof value !== 'string') {
-        if (typeof value === 'object') throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Start of structure or map found where not expected.');
+        if (typeof value === 'object')
+          throw serializationError(
+            Array.isArray(value)
+              ? 'Start of list found where not expected'
+              : 'Start of structure or map found where not expected.',
+          );
         throw serializationError(`${describeJsonType(value)} can not be converted to a Blob`);
       }
       return decodeBase64Strict(value);
     case 'list': {
-      if (!Array.isArray(value)) throw serializationError(typeof value === 'object' ? 'Start of structure or map found where not expected.' : 'Expected list or null');
+      if (!Array.isArray(value))
+        throw serializationError(
+          typeof value === 'object' ? 'Start of structure or map found where not expected.' : 'Expected list or null',
+        );
       const items = new Array(value.length);
       for (let i = 0; i < value.length; i++) {
-        const item = value[i];
+        const item: unknown = value[i];
         // A list member has no "absent": every handler reads each element, so a null one is a type error.
         if (item === null || item === undefined) throw serializationError('Null list element found where not expected');
         items[i] = checkValueType(shape.member, item);
@@ -90,7 +113,10 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       return items;
     }
     case 'map': {
-      if (typeof value !== 'object' || Array.isArray(value)) throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Expected map or null');
+      if (typeof value !== 'object' || Array.isArray(value))
+        throw serializationError(
+          Array.isArray(value) ? 'Start of list found where not expected' : 'Expected map or null',
+        );
       const out: Record<string, unknown> = {};
       for (const [key, entry] of Object.entries(value as Record<string, unknown>)) {
         if (entry !== null && entry !== undefined) out[key] = checkValueType(shape.value, entry);
@@ -98,7 +124,8 @@ function checkValueType(shape: Shape, value: unknown): unknown {
       return out;
     }
     case 'structure':
-      if (typeof value !== 'object' || Array.isArray(value)) throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Expected null');
+      if (typeof value !== 'object' || Array.isArray(value))
+        throw serializationError(Array.isArray(value) ? 'Start of list found where not expected' : 'Expected null');
       return checkTypes(shape.members, value as Record<string, unknown>);
   }
 }
@@ -109,7 +136,10 @@ function checkValueType(shape: Shape, value: unknown): unknown {
  */
 export function decodeBase64Strict(text: string): Buffer {
   if (text.length % 4 !== 0) {
-    throw serializationError(`'${text}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but found: ${text.length}`);
+    throw serializationError(
+      `'${text}' can not be converted to a Blob: Base64 encoded length is expected a multiple of 4 bytes but ` +
+        `found: ${text.length}`,
+    );
   }
   const decoded = Buffer.from(text, 'base64');
   const padding = text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0;
@@ -133,12 +163,19 @@ function printValue(shape: Shape, value: unknown): string {
       const n = (value as Buffer).length;
       return `'java.nio.HeapByteBuffer[pos=0 lim=${n} cap=${n}]'`;
     }
-    case 'list':
-      return `'[${(value as unknown[]).map((item) => (shape.member.type === 'structure' ? (shape.member.javaClass ?? 'java.lang.Object') : String(item))).join(', ')}]'`;
+    case 'list': {
+      const member = shape.member;
+      const items = (value as unknown[]).map((item) =>
+        member.type === 'structure' ? (member.javaClass ?? 'java.lang.Object') : String(item),
+      );
+      return `'[${items.join(', ')}]'`;
+    }
     case 'map':
-      return `'{${Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}=${String(v)}`).join(', ')}}'`;
+      return `'{${Object.entries(value as Record<string, unknown>)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(', ')}}'`;
     default:
-      return `'${String(value)}'`;
+      return `'${value as string | number | boolean}'`;
   }
 }
 
@@ -148,11 +185,17 @@ export function checkConstraints(members: Members, input: Record<string, unknown
   collectViolations(members, input, '', errors);
   if (errors.length === 0) return;
   const shown = errors.slice(0, 10);
-  const prefix = errors.length === 1 ? '1 validation error detected: ' : `${errors.length} validation errors detected: `;
+  const prefix =
+    errors.length === 1 ? '1 validation error detected: ' : `${errors.length} validation errors detected: `;
   throw new AwsApiError('ValidationException', prefix + shown.join('; '), 400);
 }
 
-function collectViolations(members: Members, input: Record<string, unknown>, pathPrefix: string, errors: string[]): void {
+function collectViolations(
+  members: Members,
+  input: Record<string, unknown>,
+  pathPrefix: string,
+  errors: string[],
+): void {
   for (const name in members) {
     const member = members[name];
     const path = pathPrefix + lowerCamel(name);
@@ -166,12 +209,15 @@ function collectViolations(members: Members, input: Record<string, unknown>, pat
 }
 
 function collectShapeViolations(shape: Shape, value: unknown, path: string, errors: string[]): void {
-  const fail = (rule: string) => errors.push(`Value ${printValue(shape, value)} at '${path}' failed to satisfy constraint: ${rule}`);
+  const fail = (rule: string) =>
+    errors.push(`Value ${printValue(shape, value)} at '${path}' failed to satisfy constraint: ${rule}`);
   switch (shape.type) {
     case 'string': {
       const text = value as string;
-      if (shape.enum && !shape.enum.includes(text)) fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
-      if (shape.pattern && !shape.pattern.test(text)) fail(`Member must satisfy regular expression pattern: ${shape.patternText ?? shape.pattern.source}`);
+      if (shape.enum && !shape.enum.includes(text))
+        fail(`Member must satisfy enum value set: [${shape.enum.join(', ')}]`);
+      if (shape.pattern && !shape.pattern.test(text))
+        fail(`Member must satisfy regular expression pattern: ${shape.patternText ?? shape.pattern.source}`);
       checkLength(shape, text.length, fail);
       return;
     }
@@ -180,7 +226,8 @@ function collectShapeViolations(shape: Shape, value: unknown, path: string, erro
       return;
     case 'integer': {
       const n = value as number;
-      if (shape.min !== undefined && n < shape.min) fail(`Member must have value greater than or equal to ${shape.min}`);
+      if (shape.min !== undefined && n < shape.min)
+        fail(`Member must have value greater than or equal to ${shape.min}`);
       if (shape.max !== undefined && n > shape.max) fail(`Member must have value less than or equal to ${shape.max}`);
       return;
     }
@@ -189,7 +236,8 @@ function collectShapeViolations(shape: Shape, value: unknown, path: string, erro
       checkLength(shape, items.length, fail);
       for (let i = 0; i < items.length; i++) {
         const itemPath = `${path}.${i + 1}.member`;
-        if (shape.member.type === 'structure') collectViolations(shape.member.members, items[i] as Record<string, unknown>, itemPath + '.', errors);
+        if (shape.member.type === 'structure')
+          collectViolations(shape.member.members, items[i] as Record<string, unknown>, itemPath + '.', errors);
         else collectShapeViolations(shape.member, items[i], itemPath, errors);
       }
       return;
@@ -203,7 +251,8 @@ function collectShapeViolations(shape: Shape, value: unknown, path: string, erro
         collectShapeViolations(shape.key, key, '', keyRules);
         collectShapeViolations(shape.value, entry, '', valueRules);
       }
-      const rulesOf = (list: string[]) => [...new Set(list.map((line) => line.slice(line.indexOf('constraint: ') + 12)))].join(', ');
+      const rulesOf = (list: string[]) =>
+        [...new Set(list.map((line) => line.slice(line.indexOf('constraint: ') + 12)))].join(', ');
       if (keyRules.length) fail(`Map keys must satisfy constraint: [${rulesOf(keyRules)}]`);
       if (valueRules.length) fail(`Map value must satisfy constraint: [${rulesOf(valueRules)}]`);
       return;
@@ -217,6 +266,7 @@ function collectShapeViolations(shape: Shape, value: unknown, path: string, erro
 }
 
 function checkLength(shape: { min?: number; max?: number }, length: number, fail: (rule: string) => void): void {
-  if (shape.min !== undefined && length < shape.min) fail(`Member must have length greater than or equal to ${shape.min}`);
+  if (shape.min !== undefined && length < shape.min)
+    fail(`Member must have length greater than or equal to ${shape.min}`);
   if (shape.max !== undefined && length > shape.max) fail(`Member must have length less than or equal to ${shape.max}`);
 }

@@ -152,8 +152,10 @@ function decodeNextToken<T extends object>(streams: StreamRegistry, token: strin
   } catch {
     throw errors.invalidNextToken(token);
   }
-  if (typeof payload !== 'object' || payload === null || typeof payload.issuedMs !== 'number') throw errors.invalidNextToken(token);
-  if (streams.now() - payload.issuedMs > NEXT_TOKEN_LIFETIME_MS) throw errors.expiredNextToken(NEXT_TOKEN_LIFETIME_MS / 1000);
+  if (typeof payload !== 'object' || payload === null || typeof payload.issuedMs !== 'number')
+    throw errors.invalidNextToken(token);
+  if (streams.now() - payload.issuedMs > NEXT_TOKEN_LIFETIME_MS)
+    throw errors.expiredNextToken(NEXT_TOKEN_LIFETIME_MS / 1000);
   return payload;
 }
 
@@ -161,8 +163,11 @@ export function listStreams(streams: StreamRegistry, input: Input): object {
   const limit: number = input.Limit ?? 100;
   let after: string | undefined = input.ExclusiveStartStreamName;
   if (input.NextToken !== undefined) after = decodeNextToken<{ after: string }>(streams, input.NextToken).after;
-  const names = streams.names().filter((n) => streams.existing(n)).sort();
-  const remaining = after === undefined ? names : names.filter((n) => n > after!);
+  const names = streams
+    .names()
+    .filter((n) => streams.existing(n))
+    .sort();
+  const remaining = after === undefined ? names : names.filter((n) => n > after);
   const page = remaining.slice(0, limit);
   const hasMore = remaining.length > page.length;
   return {
@@ -171,7 +176,13 @@ export function listStreams(streams: StreamRegistry, input: Input): object {
     ...(hasMore ? { NextToken: encodeNextToken(streams, { after: page[page.length - 1] }) } : {}),
     StreamSummaries: page.map((n) => {
       const s = streams.get(n)!;
-      return { StreamName: s.name, StreamARN: s.arn, StreamStatus: streams.statusOf(s), StreamModeDetails: { StreamMode: s.mode }, StreamCreationTimestamp: s.createdMs / 1000 };
+      return {
+        StreamName: s.name,
+        StreamARN: s.arn,
+        StreamStatus: streams.statusOf(s),
+        StreamModeDetails: { StreamMode: s.mode },
+        StreamCreationTimestamp: s.createdMs / 1000,
+      };
     }),
   };
 }
@@ -195,12 +206,17 @@ export function listShards(streams: StreamRegistry, input: Input): object {
   }
   const stream = token ? streams.existing(token.stream) : streams.resolveStream(input);
   if (!stream || (token && stream.id !== token.streamId)) throw streams.notFound(token?.stream ?? input.StreamName);
-  if (input.StreamCreationTimestamp !== undefined && Math.floor(input.StreamCreationTimestamp / 1000) !== Math.floor(stream.createdMs / 1000)) {
+  if (
+    input.StreamCreationTimestamp !== undefined &&
+    Math.floor(input.StreamCreationTimestamp / 1000) !== Math.floor(stream.createdMs / 1000)
+  ) {
     throw streams.notFound(stream.name);
   }
   if (streams.statusOf(stream) === 'CREATING') throw errors.streamStillCreating(stream.name, streams.accountId);
   const filter = token?.filter ?? input.ShardFilter;
-  let after = token?.after ?? (input.ExclusiveStartShardId !== undefined ? parseShardId(input.ExclusiveStartShardId) ?? -1 : -1);
+  let after =
+    token?.after ??
+    (input.ExclusiveStartShardId !== undefined ? (parseShardId(input.ExclusiveStartShardId) ?? -1) : -1);
   let shards = streams.visibleShards(stream);
   if (filter) shards = applyShardFilter(streams, stream, shards, filter);
   if (filter?.Type === 'AFTER_SHARD_ID' && !token) {
@@ -213,11 +229,25 @@ export function listShards(streams: StreamRegistry, input: Input): object {
   const more = shards.length > page.length;
   return {
     Shards: page.map(describeShard),
-    ...(more ? { NextToken: encodeNextToken(streams, { stream: stream.name, streamId: stream.id, after: page[page.length - 1].index, filter }) } : {}),
+    ...(more
+      ? {
+          NextToken: encodeNextToken(streams, {
+            stream: stream.name,
+            streamId: stream.id,
+            after: page[page.length - 1].index,
+            filter,
+          }),
+        }
+      : {}),
   };
 }
 
-function applyShardFilter(streams: StreamRegistry, stream: Stream, shards: Shard[], filter: { Type: string; Timestamp?: number }): Shard[] {
+function applyShardFilter(
+  streams: StreamRegistry,
+  stream: Stream,
+  shards: Shard[],
+  filter: { Type: string; Timestamp?: number },
+): Shard[] {
   const openAt = (t: number) => shards.filter((s) => s.createdMs <= t && (s.closedMs === null || s.closedMs > t));
   const needTimestamp = () => {
     if (filter.Timestamp === undefined) throw errors.shardFilterWithoutTimestamp(filter.Type);

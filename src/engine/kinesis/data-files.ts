@@ -1,6 +1,25 @@
-import { closeSync, fstatSync, fsyncSync, readdirSync, readSync, rmSync, statSync, unlinkSync, writevSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  readdirSync,
+  readSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writevSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { dataFilePath, DamagedSegmentError, encodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, segmentDamage, type IndexedSegment } from './segment-format.js';
+import {
+  dataFilePath,
+  DamagedSegmentError,
+  encodeHeader,
+  HOUR_MS,
+  payloadCrc,
+  SEGMENT_HEADER_BYTES,
+  segmentDamage,
+  type IndexedSegment,
+} from './segment-format.js';
 import { makePrivateDir, openPrivateFile } from './store-open.js';
 
 /**
@@ -106,7 +125,18 @@ export class DataFiles {
       for (const s of list) {
         const crc = payloadCrc(s.payload);
         placed.push({ segment: s, offset: file.size + expected, crc });
-        buffers.push(encodeHeader({ streamId: s.streamId, shardIndex: s.shardIndex, firstCounter: s.firstCounter, lastCounter: s.lastCounter, arrivalMs: s.arrivalMs, length: s.payload.length, crc }), s.payload);
+        buffers.push(
+          encodeHeader({
+            streamId: s.streamId,
+            shardIndex: s.shardIndex,
+            firstCounter: s.firstCounter,
+            lastCounter: s.lastCounter,
+            arrivalMs: s.arrivalMs,
+            length: s.payload.length,
+            crc,
+          }),
+          s.payload,
+        );
         expected += SEGMENT_HEADER_BYTES + s.payload.length;
       }
       try {
@@ -136,7 +166,8 @@ export class DataFiles {
 
   deleteStream(streamId: number): void {
     const dir = this.streamDir(streamId);
-    for (const path of new Set([...this.fileEnds.keys(), ...this.open.keys()])) if (path.startsWith(dir + '/')) this.forget(path);
+    for (const path of new Set([...this.fileEnds.keys(), ...this.open.keys()]))
+      if (path.startsWith(dir + '/')) this.forget(path);
     rmSync(dir, { recursive: true, force: true });
   }
 
@@ -169,7 +200,8 @@ export class DataFiles {
     }
     for (const stream of streams) {
       if (!/^\d+$/.test(stream)) continue;
-      for (const name of readdirSync(join(this.recordsDir, stream))) bytes += statSync(join(this.recordsDir, stream, name)).size;
+      for (const name of readdirSync(join(this.recordsDir, stream)))
+        bytes += statSync(join(this.recordsDir, stream, name)).size;
     }
     return bytes;
   }

@@ -33,7 +33,13 @@ export function streamNotActive(streamName: string, account: string, status: str
   return resourceInUse(`Stream ${streamName} under account ${account} not ACTIVE, instead in state ${status}`);
 }
 
-export function shardLimitExceeded(account: string, region: string, current: number, limit: number, additional: number): AwsApiError {
+export function shardLimitExceeded(
+  account: string,
+  region: string,
+  current: number,
+  limit: number,
+  additional: number,
+): AwsApiError {
   return limitExceeded(
     `This request would exceed the shard limit for the account ${account} in ${region}. Current shard count for the account: ${current}. Limit: ${limit}. Number of additional shards that would have resulted from this request: ${additional}. Refer to the AWS Service Limits page (http://docs.aws.amazon.com/general/latest/gr/aws_service_limits.html) for current limits and how to request higher limits.`,
   );
@@ -62,7 +68,11 @@ export function invalidNextToken(token: string): AwsApiError {
 }
 
 export function expiredNextToken(lifetimeSeconds: number): AwsApiError {
-  return new AwsApiError('ExpiredNextTokenException', `The nextToken has expired. Tokens are valid for ${lifetimeSeconds} seconds.`, 400);
+  return new AwsApiError(
+    'ExpiredNextTokenException',
+    `The nextToken has expired. Tokens are valid for ${lifetimeSeconds} seconds.`,
+    400,
+  );
 }
 
 export function nextTokenWith(member: 'StreamName' | 'StreamARN' | 'ExclusiveStartShardId'): AwsApiError {
@@ -89,12 +99,21 @@ export function shardFilterWithoutTimestamp(type: string): AwsApiError {
 // ---- writes ---------------------------------------------------------------------------------------
 
 export function invalidExplicitHashKey(explicitHashKey: string): AwsApiError {
-  return invalidArgument(`Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ${explicitHashKey}`);
+  return invalidArgument(
+    `Invalid ExplicitHashKey. ExplicitHashKey must be in the range: [0, 2^128-1]. Specified value was ` +
+      `${explicitHashKey}`,
+  );
 }
 
-export function recordTooLarge(recordBytes: number, maxBytes: number, streamName: string, account: string): AwsApiError {
+export function recordTooLarge(
+  recordBytes: number,
+  maxBytes: number,
+  streamName: string,
+  account: string,
+): AwsApiError {
   return invalidArgument(
-    `Record size of ${recordBytes} bytes (data plus partition key) exceeds the maximum record size of ${maxBytes} bytes for stream ${streamName} under account ${account}.`,
+    `Record size of ${recordBytes} bytes (data plus partition key) exceeds the maximum record size of ` +
+      `${maxBytes} bytes for stream ${streamName} under account ${account}.`,
   );
 }
 
@@ -103,7 +122,10 @@ export function callTooLarge(maxCallBytes: number): AwsApiError {
 }
 
 export function invalidSequenceForOrdering(sequence: string, streamName: string, account: string): AwsApiError {
-  return invalidArgument(`ExclusiveMinimumSequenceNumber ${sequence} used in PutRecord on stream ${streamName} under account ${account} is invalid.`);
+  return invalidArgument(
+    `ExclusiveMinimumSequenceNumber ${sequence} used in PutRecord on stream ${streamName} under account ` +
+      `${account} is invalid.`,
+  );
 }
 
 /** The text of a throttled PutRecords entry, and of the error a throttled call throws. */
@@ -128,7 +150,8 @@ export function shardDoesNotExist(shardId: string, streamName: string, account: 
 }
 
 const ITERATOR_TYPE_RULE =
-  'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) TRIM_HORIZON or LATEST and no StartingSequenceNumber.';
+  'Must either specify (1) AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER and StartingSequenceNumber or (2) ' +
+  'TRIM_HORIZON or LATEST and no StartingSequenceNumber.';
 
 export function iteratorTypeNeedsSequence(type: string): AwsApiError {
   return invalidArgument(`${ITERATOR_TYPE_RULE} Request specified ${type} and no StartingSequenceNumber.`);
@@ -139,25 +162,48 @@ export function iteratorTypeTakesNoSequence(type: string): AwsApiError {
 }
 
 export function iteratorTimestampMissing(): AwsApiError {
-  return invalidArgument('Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no timestamp parameter.');
+  return invalidArgument(
+    'Must specify timestampInMillis parameter for iterator of type AT_TIMESTAMP. Current request has no ' +
+      'timestamp parameter.',
+  );
 }
 
 export function iteratorTimestampInFuture(timestamp: number, now: number): AwsApiError {
-  return invalidArgument(`The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ${timestamp}, currentTimestampInMillis: ${now}`);
-}
-
-export function invalidStartingSequence(sequence: string, shardId: string, streamName: string, account: string): AwsApiError {
-  return invalidArgument(`StartingSequenceNumber ${sequence} used in GetShardIterator on shard ${shardId} in stream ${streamName} under account ${account} is invalid.`);
-}
-
-export function startingSequenceOfOtherStream(sequence: string, shardId: string, streamName: string, account: string): AwsApiError {
   return invalidArgument(
-    `StartingSequenceNumber ${sequence} used in GetShardIterator on shard ${shardId} in stream ${streamName} under account ${account} is invalid because it did not come from this stream.`,
+    `The timestampInMillis parameter cannot be greater than the currentTimestampInMillis. timestampInMillis: ` +
+      `${timestamp}, currentTimestampInMillis: ${now}`,
+  );
+}
+
+export function invalidStartingSequence(
+  sequence: string,
+  shardId: string,
+  streamName: string,
+  account: string,
+): AwsApiError {
+  return invalidArgument(
+    `StartingSequenceNumber ${sequence} used in GetShardIterator on shard ${shardId} in stream ${streamName} ` +
+      `under account ${account} is invalid.`,
+  );
+}
+
+export function startingSequenceOfOtherStream(
+  sequence: string,
+  shardId: string,
+  streamName: string,
+  account: string,
+): AwsApiError {
+  return invalidArgument(
+    `StartingSequenceNumber ${sequence} used in GetShardIterator on shard ${shardId} in stream ${streamName} ` +
+      `under account ${account} is invalid because it did not come from this stream.`,
   );
 }
 
 export function startingSequenceOfOtherShard(encodedShardId: string, shardId: string): AwsApiError {
-  return invalidArgument(`Invalid StartingSequenceNumber. It encodes ${encodedShardId}, while it was used in a call to a shard with ${shardId}`);
+  return invalidArgument(
+    `Invalid StartingSequenceNumber. It encodes ${encodedShardId}, while it was used in a call to a shard with ` +
+      `${shardId}`,
+  );
 }
 
 export function invalidShardIterator(): AwsApiError {
@@ -168,7 +214,8 @@ export function invalidShardIterator(): AwsApiError {
 export function expiredIterator(createdAt: string, now: string, lifetimeMs: number): AwsApiError {
   return new AwsApiError(
     'ExpiredIteratorException',
-    `Iterator expired. The iterator was created at time ${createdAt} while right now it is ${now} which is further in the future than the tolerated delay of ${lifetimeMs} milliseconds.`,
+    `Iterator expired. The iterator was created at time ${createdAt} while right now it is ${now} which is ` +
+      `further in the future than the tolerated delay of ${lifetimeMs} milliseconds.`,
     400,
   );
 }
@@ -178,11 +225,21 @@ export function iteratorOfOtherStream(arn: string): AwsApiError {
 }
 
 /** A server fault that retrying cannot mend, so the message tells the reader how to get past it. */
-export function damagedRecords(first: string, last: string, shardId: string, streamName: string, account: string, file: string, reason: string): AwsApiError {
+export function damagedRecords(
+  first: string,
+  last: string,
+  shardId: string,
+  streamName: string,
+  account: string,
+  file: string,
+  reason: string,
+): AwsApiError {
   return new AwsApiError(
     'InternalFailureException',
-    `Records ${first} to ${last} of shard ${shardId} in stream ${streamName} under account ${account} are damaged in the engine's storage (${file}: ${reason}) and cannot be returned. ` +
-      `To read the records after them, get a shard iterator of type AFTER_SEQUENCE_NUMBER with StartingSequenceNumber ${last}.`,
+    `Records ${first} to ${last} of shard ${shardId} in stream ${streamName} under account ${account} are ` +
+      `damaged in the engine's storage (${file}: ${reason}) and cannot be returned. ` +
+      `To read the records after them, get a shard iterator of type AFTER_SEQUENCE_NUMBER with ` +
+      `StartingSequenceNumber ${last}.`,
     500,
     { retryable: false },
   );
@@ -191,55 +248,96 @@ export function damagedRecords(first: string, last: string, shardId: string, str
 // ---- resharding -----------------------------------------------------------------------------------
 
 export function notForOnDemand(operation: string, streamName: string, account: string): AwsApiError {
-  return new AwsApiError('ValidationException', `${operation} is not supported for stream ${streamName} under account ${account} because it is in ON_DEMAND capacity mode.`, 400);
-}
-
-export function shardAlreadyClosed(shardId: string, streamName: string, account: string): AwsApiError {
-  return resourceInUse(`Shard ${shardId} in stream ${streamName} under account ${account} has already been merged or split, and thus is not eligible for merging or splitting.`);
-}
-
-export function splitPointOutsideShard(newStartingHashKey: string, shardId: string, streamName: string, account: string, startHash: bigint, endHash: bigint): AwsApiError {
-  return invalidArgument(
-    `NewStartingHashKey ${newStartingHashKey} used in SplitShard() on shard ${shardId} in stream ${streamName} under account ${account} is not both greater than one plus the shard's StartingHashKey ${startHash} and less than the shard's EndingHashKey ${endHash}.`,
+  return new AwsApiError(
+    'ValidationException',
+    `${operation} is not supported for stream ${streamName} under account ${account} because it is in ` +
+      `ON_DEMAND capacity mode.`,
+    400,
   );
 }
 
-export function shardsNotAdjacent(shardId: string, adjacentShardId: string, streamName: string, account: string): AwsApiError {
-  return invalidArgument(`Shards ${shardId} and ${adjacentShardId} in stream ${streamName} under account ${account} are not an adjacent pair of shards eligible for merging`);
+export function shardAlreadyClosed(shardId: string, streamName: string, account: string): AwsApiError {
+  return resourceInUse(
+    `Shard ${shardId} in stream ${streamName} under account ${account} has already been merged or split, and ` +
+      `thus is not eligible for merging or splitting.`,
+  );
+}
+
+export function splitPointOutsideShard(
+  newStartingHashKey: string,
+  shardId: string,
+  streamName: string,
+  account: string,
+  startHash: bigint,
+  endHash: bigint,
+): AwsApiError {
+  return invalidArgument(
+    `NewStartingHashKey ${newStartingHashKey} used in SplitShard() on shard ${shardId} in stream ${streamName} ` +
+      `under account ${account} is not both greater than one plus the shard's StartingHashKey ${startHash} and ` +
+      `less than the shard's EndingHashKey ${endHash}.`,
+  );
+}
+
+export function shardsNotAdjacent(
+  shardId: string,
+  adjacentShardId: string,
+  streamName: string,
+  account: string,
+): AwsApiError {
+  return invalidArgument(
+    `Shards ${shardId} and ${adjacentShardId} in stream ${streamName} under account ${account} are not an ` +
+      `adjacent pair of shards eligible for merging`,
+  );
 }
 
 export function scaleUpTooFar(current: number, target: number): AwsApiError {
-  return limitExceeded(`UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: ${current} Target shard count: ${target}`);
+  return limitExceeded(
+    `UpdateShardCount cannot scale up over double your current open shard count. Current open shard count: ` +
+      `${current} Target shard count: ${target}`,
+  );
 }
 
 export function scaleDownTooFar(current: number, target: number): AwsApiError {
-  return limitExceeded(`UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: ${current} Target shard count: ${target}`);
+  return limitExceeded(
+    `UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: ` +
+      `${current} Target shard count: ${target}`,
+  );
 }
 
 // ---- retention and tags ---------------------------------------------------------------------------
 
 export function retentionTooShort(minimumHours: number, hours: number): AwsApiError {
-  return invalidArgument(`Minimum allowed retention period is ${minimumHours} hours. Requested retention period (${hours} hours) is too short.`);
+  return invalidArgument(
+    `Minimum allowed retention period is ${minimumHours} hours. Requested retention period (${hours} hours) is ` +
+      `too short.`,
+  );
 }
 
 export function retentionTooLong(maximumHours: number, hours: number): AwsApiError {
-  return invalidArgument(`Maximum allowed retention period is ${maximumHours} hours. Requested retention period (${hours} hours) is too long.`);
+  return invalidArgument(
+    `Maximum allowed retention period is ${maximumHours} hours. Requested retention period (${hours} hours) ` +
+      `is too long.`,
+  );
 }
 
 export function retentionNotIncreased(hours: number, streamName: string, currentHours: number): AwsApiError {
   return invalidArgument(
-    `Requested retention period (${hours} hours) for stream ${streamName} can not be shorter than existing retention period (${currentHours} hours). Use DecreaseRetentionPeriod API.`,
+    `Requested retention period (${hours} hours) for stream ${streamName} can not be shorter than existing ` +
+      `retention period (${currentHours} hours). Use DecreaseRetentionPeriod API.`,
   );
 }
 
 export function retentionNotDecreased(hours: number, streamName: string, currentHours: number): AwsApiError {
   return invalidArgument(
-    `Requested retention period (${hours} hours) for stream ${streamName} can not be longer than existing retention period (${currentHours} hours). Use IncreaseRetentionPeriod API.`,
+    `Requested retention period (${hours} hours) for stream ${streamName} can not be longer than existing ` +
+      `retention period (${currentHours} hours). Use IncreaseRetentionPeriod API.`,
   );
 }
 
 export function invalidTagCharacters(): AwsApiError {
-  return invalidArgument('Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @.');
+  return invalidArgument(
+    'Some tags contain invalid characters. Valid characters: Unicode letters, digits, white space, _ . / = + - @.',
+  );
 }
 
 export function reservedTagPrefix(key: string): AwsApiError {
@@ -247,5 +345,8 @@ export function reservedTagPrefix(key: string): AwsApiError {
 }
 
 export function tooManyTags(streamName: string, account: string, limit: number): AwsApiError {
-  return invalidArgument(`Failed to add tags to stream ${streamName} under account ${account} because a given stream cannot have more than ${limit} tags associated with it.`);
+  return invalidArgument(
+    `Failed to add tags to stream ${streamName} under account ${account} because a given stream cannot have ` +
+      `more than ${limit} tags associated with it.`,
+  );
 }

@@ -28,14 +28,22 @@ export class IteratorCodec {
   }
 
   encode(position: IteratorPosition): string {
-    const body = Buffer.from(`${position.streamId}/${position.shardIndex}/${position.counter}/${position.issuedMs}/${position.streamName}`, 'utf8');
+    const body = Buffer.from(
+      `${position.streamId}/${position.shardIndex}/${position.counter}/${position.issuedMs}/${position.streamName}`,
+      'utf8',
+    );
     return Buffer.concat([HEADER, body, this.mac(body)]).toString('base64');
   }
 
   /** Throws InvalidArgumentException for anything we did not issue, ExpiredIteratorException when too old. */
   decode(text: string, nowMs: number): IteratorPosition {
     const raw = Buffer.from(text, 'base64');
-    if (raw.toString('base64') !== text || raw.length < HEADER.length + MAC_BYTES + 9 || !raw.subarray(0, HEADER.length).equals(HEADER)) throw invalidShardIterator();
+    if (
+      raw.toString('base64') !== text ||
+      raw.length < HEADER.length + MAC_BYTES + 9 ||
+      !raw.subarray(0, HEADER.length).equals(HEADER)
+    )
+      throw invalidShardIterator();
     const body = raw.subarray(HEADER.length, raw.length - MAC_BYTES);
     if (!timingSafeEqual(this.mac(body), raw.subarray(raw.length - MAC_BYTES))) throw invalidShardIterator();
     const [streamId, shardIndex, counter, issuedMs, ...name] = body.toString('utf8').split('/');
@@ -60,5 +68,8 @@ function javaDate(ms: number): string {
   const days = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
   const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   const two = (n: number) => String(n).padStart(2, '0');
-  return `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${two(d.getUTCDate())} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`;
+  return (
+    `${days[d.getUTCDay()]} ${months[d.getUTCMonth()]} ${two(d.getUTCDate())} ` +
+    `${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} UTC ${d.getUTCFullYear()}`
+  );
 }

@@ -3,16 +3,41 @@ import type { Member, Members, Shape } from '../host/validate.js';
 
 /** Request shapes of the Kinesis operations the engine serves, from the 2013-12-02 API model. */
 
-const streamName: Member = { type: 'string', min: 1, max: 128, pattern: /^[a-zA-Z0-9_.-]+$/, patternText: '[a-zA-Z0-9_.-]+' };
-const streamArn: Member = { type: 'string', min: 1, max: 2048, pattern: /^arn:aws.*:kinesis:.*:\d{12}:stream\/\S+$/, patternText: 'arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+' };
-const shardId: Member = { type: 'string', min: 1, max: 128, pattern: /^[a-zA-Z0-9_.-]+$/, patternText: '[a-zA-Z0-9_.-]+' };
+const streamName: Member = {
+  type: 'string',
+  min: 1,
+  max: 128,
+  pattern: /^[a-zA-Z0-9_.-]+$/,
+  patternText: '[a-zA-Z0-9_.-]+',
+};
+const streamArn: Member = {
+  type: 'string',
+  min: 1,
+  max: 2048,
+  pattern: /^arn:aws.*:kinesis:.*:\d{12}:stream\/\S+$/,
+  patternText: 'arn:aws.*:kinesis:.*:\\d{12}:stream/\\S+',
+};
+const shardId: Member = {
+  type: 'string',
+  min: 1,
+  max: 128,
+  pattern: /^[a-zA-Z0-9_.-]+$/,
+  patternText: '[a-zA-Z0-9_.-]+',
+};
 const hashKey: Member = { type: 'string', pattern: /^(0|([1-9]\d{0,38}))$/, patternText: '0|([1-9]\\d{0,38})' };
-const sequenceNumber: Member = { type: 'string', pattern: /^(0|([1-9]\d{0,128}))$/, patternText: '0|([1-9]\\d{0,128})' };
+const sequenceNumber: Member = {
+  type: 'string',
+  pattern: /^(0|([1-9]\d{0,128}))$/,
+  patternText: '0|([1-9]\\d{0,128})',
+};
 const partitionKey: Member = { type: 'string', min: 1, max: 256 };
 const streamId: Member = { type: 'string', min: 1, max: 24 };
 const tagKey = { type: 'string', min: 1, max: 128 } as const;
 const tagValue = { type: 'string', min: 0, max: 256 } as const;
-const streamMode: Shape = { type: 'structure', members: { StreamMode: { type: 'string', required: true, enum: ['PROVISIONED', 'ON_DEMAND'] } } };
+const streamMode: Shape = {
+  type: 'structure',
+  members: { StreamMode: { type: 'string', required: true, enum: ['PROVISIONED', 'ON_DEMAND'] } },
+};
 
 /** The maximum record size since Oct 2025; the per-stream MaxRecordSizeInKiB (default 1 MiB) is checked after. */
 export const MODEL_MAX_RECORD_BYTES = 10 * 1024 * 1024;
@@ -49,7 +74,18 @@ export const OPERATIONS: Record<string, Members> = {
     ShardFilter: {
       type: 'structure',
       members: {
-        Type: { type: 'string', required: true, enum: ['AFTER_SHARD_ID', 'AT_TRIM_HORIZON', 'FROM_TRIM_HORIZON', 'AT_LATEST', 'AT_TIMESTAMP', 'FROM_TIMESTAMP'] },
+        Type: {
+          type: 'string',
+          required: true,
+          enum: [
+            'AFTER_SHARD_ID',
+            'AT_TRIM_HORIZON',
+            'FROM_TRIM_HORIZON',
+            'AT_LATEST',
+            'AT_TIMESTAMP',
+            'FROM_TIMESTAMP',
+          ],
+        },
         ShardId: shardId,
         Timestamp: { type: 'timestamp' },
       },
@@ -81,7 +117,11 @@ export const OPERATIONS: Record<string, Members> = {
     ...streamRef,
   },
   GetShardIterator: {
-    ShardIteratorType: { type: 'string', required: true, enum: ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'] },
+    ShardIteratorType: {
+      type: 'string',
+      required: true,
+      enum: ['AT_SEQUENCE_NUMBER', 'AFTER_SEQUENCE_NUMBER', 'TRIM_HORIZON', 'LATEST', 'AT_TIMESTAMP'],
+    },
     ...streamRef,
     ShardId: { ...shardId, required: true },
     StartingSequenceNumber: sequenceNumber,
@@ -109,7 +149,10 @@ export const OPERATIONS: Record<string, Members> = {
   },
   IncreaseStreamRetentionPeriod: { ...streamRef, RetentionPeriodHours: { type: 'integer', required: true } },
   DecreaseStreamRetentionPeriod: { ...streamRef, RetentionPeriodHours: { type: 'integer', required: true } },
-  AddTagsToStream: { ...streamRef, Tags: { type: 'map', required: true, key: tagKey, value: tagValue, min: 1, max: 200 } },
+  AddTagsToStream: {
+    ...streamRef,
+    Tags: { type: 'map', required: true, key: tagKey, value: tagValue, min: 1, max: 200 },
+  },
   RemoveTagsFromStream: { ...streamRef, TagKeys: { type: 'list', required: true, min: 1, max: 50, member: tagKey } },
   ListTagsForStream: {
     ...streamRef,

@@ -45,23 +45,38 @@ export function getShardIterator(streams: StreamRegistry, input: Input): object 
     default: {
       const decoded = decodeSequence(sequence!);
       if (!decoded) throw errors.invalidStartingSequence(sequence!, shard.id, stream.name, streams.accountId);
-      if (decoded.streamId !== stream.id) throw errors.startingSequenceOfOtherStream(sequence!, shard.id, stream.name, streams.accountId);
-      if (decoded.shardIndex !== shard.index) throw errors.startingSequenceOfOtherShard(shardIdOf(decoded.shardIndex), shard.id);
-      counter = type === 'AT_SEQUENCE_NUMBER' ? decoded.counter : Math.min(decoded.counter + 1, Number.MAX_SAFE_INTEGER);
+      if (decoded.streamId !== stream.id)
+        throw errors.startingSequenceOfOtherStream(sequence!, shard.id, stream.name, streams.accountId);
+      if (decoded.shardIndex !== shard.index)
+        throw errors.startingSequenceOfOtherShard(shardIdOf(decoded.shardIndex), shard.id);
+      counter =
+        type === 'AT_SEQUENCE_NUMBER' ? decoded.counter : Math.min(decoded.counter + 1, Number.MAX_SAFE_INTEGER);
     }
   }
-  return { ShardIterator: streams.iterators.encode({ streamId: stream.id, streamName: stream.name, shardIndex: shard.index, counter, issuedMs: now }) };
+  return {
+    ShardIterator: streams.iterators.encode({
+      streamId: stream.id,
+      streamName: stream.name,
+      shardIndex: shard.index,
+      counter,
+      issuedMs: now,
+    }),
+  };
 }
 
 export function getRecords(streams: StreamRegistry, input: Input): object {
   const now = streams.now();
   const position: IteratorPosition = streams.iterators.decode(input.ShardIterator, now);
   const stream = streams.existing(position.streamName);
-  const shard = stream && stream.id === position.streamId ? stream.shards.find((s) => s.index === position.shardIndex) : undefined;
-  if (!stream || !shard) throw errors.shardDoesNotExist(shardIdOf(position.shardIndex), position.streamName, streams.accountId);
-  if (input.StreamARN !== undefined && input.StreamARN !== stream.arn) throw errors.iteratorOfOtherStream(input.StreamARN);
+  const shard =
+    stream && stream.id === position.streamId ? stream.shards.find((s) => s.index === position.shardIndex) : undefined;
+  if (!stream || !shard)
+    throw errors.shardDoesNotExist(shardIdOf(position.shardIndex), position.streamName, streams.accountId);
+  if (input.StreamARN !== undefined && input.StreamARN !== stream.arn)
+    throw errors.iteratorOfOtherStream(input.StreamARN);
   const throughput = streams.enforceLimits ? streams.throughputOf(shard, now) : undefined;
-  if (throughput && !throughput.admitRead(now)) throw errors.throughputExceeded(shard.id, stream.name, streams.accountId);
+  if (throughput && !throughput.admitRead(now))
+    throw errors.throughputExceeded(shard.id, stream.name, streams.accountId);
 
   const limit: number = input.Limit ?? 10_000;
   const cutoff = streams.retentionCutoff(stream);
@@ -111,10 +126,14 @@ export function getRecords(streams: StreamRegistry, input: Input): object {
   throughput?.readBytes.spend(bytes);
   const caughtUp = nextCounter >= shard.nextCounter;
   if (shard.closedMs !== null && caughtUp) {
-    const children = stream.shards.filter((s) => s.parentIndex === shard.index || s.adjacentParentIndex === shard.index);
+    const children = stream.shards.filter(
+      (s) => s.parentIndex === shard.index || s.adjacentParentIndex === shard.index,
+    );
     const childShards = children.map((child) => ({
       ShardId: child.id,
-      ParentShards: [child.parentIndex, child.adjacentParentIndex].filter((p): p is number => p !== null).map(shardIdOf),
+      ParentShards: [child.parentIndex, child.adjacentParentIndex]
+        .filter((p): p is number => p !== null)
+        .map(shardIdOf),
       HashKeyRange: { StartingHashKey: child.startHash.toString(), EndingHashKey: child.endHash.toString() },
     }));
     return { Records: records, MillisBehindLatest: 0, ChildShards: childShards };

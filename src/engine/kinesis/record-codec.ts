@@ -80,13 +80,18 @@ export class RecordReader {
       return false;
     }
     const at = this.offset;
-    if (at + 2 > end) throw new RecordLayoutError(`it ends at byte ${end}, before the ${this.left} records still expected`);
+    if (at + 2 > end)
+      throw new RecordLayoutError(`it ends at byte ${end}, before the ${this.left} records still expected`);
     const keyLength = (payload[at] << 8) | payload[at + 1];
     const lengthAt = at + 2 + keyLength;
-    if (lengthAt + 4 > end) throw new RecordLayoutError(`a key of ${keyLength} bytes at byte ${at} runs past its end (${end})`);
-    const dataLength = payload[lengthAt] * 0x1000000 + ((payload[lengthAt + 1] << 16) | (payload[lengthAt + 2] << 8) | payload[lengthAt + 3]);
+    if (lengthAt + 4 > end)
+      throw new RecordLayoutError(`a key of ${keyLength} bytes at byte ${at} runs past its end (${end})`);
+    const dataLength =
+      payload[lengthAt] * 0x1000000 +
+      ((payload[lengthAt + 1] << 16) | (payload[lengthAt + 2] << 8) | payload[lengthAt + 3]);
     const dataStart = lengthAt + 4;
-    if (dataStart + dataLength > end) throw new RecordLayoutError(`data of ${dataLength} bytes at byte ${dataStart} runs past its end (${end})`);
+    if (dataStart + dataLength > end)
+      throw new RecordLayoutError(`data of ${dataLength} bytes at byte ${dataStart} runs past its end (${end})`);
     this.keyStart = at + 2;
     this.keyLength = keyLength;
     this.dataStart = dataStart;

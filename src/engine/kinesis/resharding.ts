@@ -56,13 +56,25 @@ export function splitShard(streams: StreamRegistry, input: Input): undefined {
   const shard = openShardOf(streams, stream, input.ShardToSplit);
   const newStart = BigInt(input.NewStartingHashKey);
   if (!(newStart > shard.startHash + 1n && newStart < shard.endHash)) {
-    throw errors.splitPointOutsideShard(input.NewStartingHashKey, shard.id, stream.name, streams.accountId, shard.startHash, shard.endHash);
+    throw errors.splitPointOutsideShard(
+      input.NewStartingHashKey,
+      shard.id,
+      stream.name,
+      streams.accountId,
+      shard.startHash,
+      shard.endHash,
+    );
   }
   streams.checkShardLimit(1);
-  reshard(streams, stream, [shard], [
-    { start: shard.startHash, end: newStart - 1n, parent: shard },
-    { start: newStart, end: shard.endHash, parent: shard },
-  ]);
+  reshard(
+    streams,
+    stream,
+    [shard],
+    [
+      { start: shard.startHash, end: newStart - 1n, parent: shard },
+      { start: newStart, end: shard.endHash, parent: shard },
+    ],
+  );
   return undefined;
 }
 
@@ -96,10 +108,15 @@ export function updateShardCount(streams: StreamRegistry, input: Input): object 
   while (stream.openShards.length < target) {
     const widest = stream.openShards.reduce((a, b) => (width(b) > width(a) ? b : a));
     const middle = widest.startHash + (width(widest) + 1n) / 2n;
-    reshard(streams, stream, [widest], [
-      { start: widest.startHash, end: middle - 1n, parent: widest },
-      { start: middle, end: widest.endHash, parent: widest },
-    ]);
+    reshard(
+      streams,
+      stream,
+      [widest],
+      [
+        { start: widest.startHash, end: middle - 1n, parent: widest },
+        { start: middle, end: widest.endHash, parent: widest },
+      ],
+    );
   }
   while (stream.openShards.length > target) {
     const open = stream.openShards;
@@ -108,7 +125,12 @@ export function updateShardCount(streams: StreamRegistry, input: Input): object 
       if (open[i + 1].endHash - open[i].startHash < open[best + 1].endHash - open[best].startHash) best = i;
     }
     const [left, right] = [open[best], open[best + 1]];
-    reshard(streams, stream, [left, right], [{ start: left.startHash, end: right.endHash, parent: left, adjacent: right }]);
+    reshard(
+      streams,
+      stream,
+      [left, right],
+      [{ start: left.startHash, end: right.endHash, parent: left, adjacent: right }],
+    );
   }
   return { StreamName: stream.name, CurrentShardCount: current, TargetShardCount: target, StreamARN: stream.arn };
 }

@@ -13,8 +13,10 @@ function changeRetention(streams: StreamRegistry, input: Input, direction: 'incr
   const hours: number = input.RetentionPeriodHours;
   if (hours < DEFAULT_RETENTION_HOURS) throw errors.retentionTooShort(DEFAULT_RETENTION_HOURS, hours);
   if (hours > MAX_RETENTION_HOURS) throw errors.retentionTooLong(MAX_RETENTION_HOURS, hours);
-  if (direction === 'increase' && hours < stream.retentionHours) throw errors.retentionNotIncreased(hours, stream.name, stream.retentionHours);
-  if (direction === 'decrease' && hours > stream.retentionHours) throw errors.retentionNotDecreased(hours, stream.name, stream.retentionHours);
+  if (direction === 'increase' && hours < stream.retentionHours)
+    throw errors.retentionNotIncreased(hours, stream.name, stream.retentionHours);
+  if (direction === 'decrease' && hours > stream.retentionHours)
+    throw errors.retentionNotDecreased(hours, stream.name, stream.retentionHours);
   stream.retentionHours = hours;
   streams.save(stream);
   return undefined;
@@ -61,7 +63,12 @@ export function listTags(streams: StreamRegistry, input: Input): object {
 
 export function describeLimits(streams: StreamRegistry): object {
   const onDemand = [...streams.all()].filter((s) => s.mode === 'ON_DEMAND').length;
-  return { ShardLimit: streams.shardLimit, OpenShardCount: streams.openShardCount(), OnDemandStreamCount: onDemand, OnDemandStreamCountLimit: ON_DEMAND_STREAM_COUNT_LIMIT };
+  return {
+    ShardLimit: streams.shardLimit,
+    OpenShardCount: streams.openShardCount(),
+    OnDemandStreamCount: onDemand,
+    OnDemandStreamCountLimit: ON_DEMAND_STREAM_COUNT_LIMIT,
+  };
 }
 
 /**
@@ -74,11 +81,18 @@ export function sweep(streams: StreamRegistry): { expiredSegments: number } {
     const stream = streams.existing(name);
     if (!stream) continue;
     const cutoff = streams.retentionCutoff(stream);
-    expiredSegments += streams.store.expireSegments(stream.id, cutoff, stream.shards.map((s) => streams.shardRow(stream, s)));
+    expiredSegments += streams.store.expireSegments(
+      stream.id,
+      cutoff,
+      stream.shards.map((s) => streams.shardRow(stream, s)),
+    );
     const expiredShards = stream.shards.filter((s) => s.closedMs !== null && s.closedMs < cutoff);
     if (expiredShards.length > 0) {
       stream.shards = stream.shards.filter((s) => !expiredShards.includes(s));
-      streams.store.deleteShards(stream.id, expiredShards.map((s) => s.index));
+      streams.store.deleteShards(
+        stream.id,
+        expiredShards.map((s) => s.index),
+      );
     }
   }
   return { expiredSegments };

@@ -72,7 +72,8 @@ export function encodeHeader(header: SegmentHeader): Buffer {
 /** The header at `offset`, or undefined where those bytes are not an intact header. */
 export function decodeHeader(buffer: Buffer, offset = 0): SegmentHeader | undefined {
   if (buffer.length - offset < SEGMENT_HEADER_BYTES || buffer.readUInt32BE(offset) !== MAGIC_VALUE) return undefined;
-  if (crc32(buffer.subarray(offset + 8, offset + SEGMENT_HEADER_BYTES)) !== buffer.readUInt32BE(offset + 4)) return undefined;
+  if (crc32(buffer.subarray(offset + 8, offset + SEGMENT_HEADER_BYTES)) !== buffer.readUInt32BE(offset + 4))
+    return undefined;
   return {
     streamId: buffer.readUInt32BE(offset + 8),
     shardIndex: buffer.readUInt32BE(offset + 12),
@@ -101,15 +102,28 @@ export interface IndexedSegment {
  * Why `bytes` (header and payload read at the row's offset) are not the row's segment, or
  * undefined when they are. `available` is how many bytes the file had there.
  */
-export function segmentDamage(bytes: Buffer, available: number, streamId: number, row: IndexedSegment): string | undefined {
+export function segmentDamage(
+  bytes: Buffer,
+  available: number,
+  streamId: number,
+  row: IndexedSegment,
+): string | undefined {
   const needed = SEGMENT_HEADER_BYTES + row.length;
   if (available < needed) return `the file ends ${available <= 0 ? 'before' : 'inside'} the segment`;
   const header = decodeHeader(bytes);
   if (header === undefined) return 'the segment header is damaged';
-  if (header.streamId !== streamId || header.shardIndex !== row.shard_index || header.firstCounter !== row.first_counter || header.lastCounter !== row.last_counter || header.arrivalMs !== row.arrival_ms || header.length !== row.length) {
+  if (
+    header.streamId !== streamId ||
+    header.shardIndex !== row.shard_index ||
+    header.firstCounter !== row.first_counter ||
+    header.lastCounter !== row.last_counter ||
+    header.arrivalMs !== row.arrival_ms ||
+    header.length !== row.length
+  ) {
     return 'another segment than the index says is there';
   }
-  if (header.crc !== row.crc || crc32(bytes.subarray(SEGMENT_HEADER_BYTES, needed)) !== row.crc) return 'the checksum of the records does not match';
+  if (header.crc !== row.crc || crc32(bytes.subarray(SEGMENT_HEADER_BYTES, needed)) !== row.crc)
+    return 'the checksum of the records does not match';
   return undefined;
 }
 

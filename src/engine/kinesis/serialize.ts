@@ -30,7 +30,10 @@ function putRecordsJson(output: PutRecordsOutput): string {
   for (let i = 0; i < records.length; i++) {
     const record = records[i];
     if (i > 0) json += ',';
-    json += record.SequenceNumber !== undefined ? `{"SequenceNumber":"${record.SequenceNumber}","ShardId":"${record.ShardId}"}` : JSON.stringify(record);
+    json +=
+      record.SequenceNumber !== undefined
+        ? `{"SequenceNumber":"${record.SequenceNumber}","ShardId":"${record.ShardId}"}`
+        : JSON.stringify(record);
   }
   json += ']';
   if (output.EncryptionType !== undefined) json += `,"EncryptionType":"${output.EncryptionType}"`;
@@ -42,10 +45,13 @@ function getRecordsJson(output: GetRecordsOutput): string {
   const parts = new Array<string>(records.length);
   for (let i = 0; i < records.length; i++) {
     const r = records[i];
-    parts[i] = `{"SequenceNumber":"${r.SequenceNumber}","ApproximateArrivalTimestamp":${r.ApproximateArrivalTimestamp},"Data":"${r.Data}","PartitionKey":${JSON.stringify(r.PartitionKey)}}`;
+    parts[i] =
+      `{"SequenceNumber":"${r.SequenceNumber}","ApproximateArrivalTimestamp":${r.ApproximateArrivalTimestamp},` +
+      `"Data":"${r.Data}","PartitionKey":${JSON.stringify(r.PartitionKey)}}`;
   }
   let json = `{"Records":[${parts.join(',')}]`;
-  if (output.NextShardIterator !== undefined) json += `,"NextShardIterator":${JSON.stringify(output.NextShardIterator)}`;
+  if (output.NextShardIterator !== undefined)
+    json += `,"NextShardIterator":${JSON.stringify(output.NextShardIterator)}`;
   json += `,"MillisBehindLatest":${output.MillisBehindLatest}`;
   if (output.ChildShards !== undefined) json += `,"ChildShards":${JSON.stringify(output.ChildShards)}`;
   return json + '}';

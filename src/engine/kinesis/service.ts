@@ -2,13 +2,28 @@ import { TARGET_PREFIX } from '../../client/json-api-client.js';
 import type { Logger } from '../../log.js';
 import type { PeriodicWork, Service } from '../host/service.js';
 import { checkConstraints, checkTypes } from '../host/validate.js';
-import { createStream, deleteStream, describeStream, describeStreamSummary, listShards, listStreams } from './control-plane.js';
+import {
+  createStream,
+  deleteStream,
+  describeStream,
+  describeStreamSummary,
+  listShards,
+  listStreams,
+} from './control-plane.js';
 import { unsupportedOperation } from './errors.js';
 import { OPERATIONS } from './models.js';
 import { acceptValidPutRecords } from './put-records-fast-path.js';
 import { getRecords, getShardIterator } from './reads.js';
 import { mergeShards, splitShard, updateShardCount } from './resharding.js';
-import { addTags, decreaseRetention, describeLimits, increaseRetention, listTags, removeTags, sweep } from './retention-tags-limits.js';
+import {
+  addTags,
+  decreaseRetention,
+  describeLimits,
+  increaseRetention,
+  listTags,
+  removeTags,
+  sweep,
+} from './retention-tags-limits.js';
 import { serializeOutput } from './serialize.js';
 import { KinesisStore } from './store.js';
 import { StreamRegistry, type Input, type StreamRegistryOptions } from './streams.js';

@@ -1,9 +1,30 @@
 import type Database from 'better-sqlite3';
-import { closeSync, constants, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { formatSequence, sequencePrefix, shardIdOf } from './sequence.js';
 import { openPrivateFile } from './store-open.js';
-import { dataFilePath, decodeHeader, HOUR_MS, payloadCrc, SEGMENT_HEADER_BYTES, SEGMENT_MAGIC, type IndexedSegment, type SegmentHeader } from './segment-format.js';
+import {
+  dataFilePath,
+  decodeHeader,
+  HOUR_MS,
+  payloadCrc,
+  SEGMENT_HEADER_BYTES,
+  SEGMENT_MAGIC,
+  type IndexedSegment,
+  type SegmentHeader,
+} from './segment-format.js';
 
 /**
  * The start-up check of the data files against the index. Every data file is read once, front to
@@ -90,20 +111,32 @@ class WindowedReader {
   }
 }
 
-export function checkDataFiles(db: Database.Database, recordsDir: string, streamNames: Map<number, string>): StartupCheck {
-  const check: StartupCheck = { problems: [], highestCounters: new Map(), highestStreamId: readStreamIdFloor(recordsDir), fileEnds: new Map() };
+export function checkDataFiles(
+  db: Database.Database,
+  recordsDir: string,
+  streamNames: Map<number, string>,
+): StartupCheck {
+  const check: StartupCheck = {
+    problems: [],
+    highestCounters: new Map(),
+    highestStreamId: readStreamIdFloor(recordsDir),
+    fileEnds: new Map(),
+  };
   const raise = (streamId: number, shardIndex: number, counter: number) => {
     const key = `${streamId}/${shardIndex}`;
     if (counter > (check.highestCounters.get(key) ?? 0)) check.highestCounters.set(key, counter);
     if (streamId > check.highestStreamId) check.highestStreamId = streamId;
   };
-  for (const row of db.prepare('SELECT stream_id, shard_index, max(last_counter) AS last FROM segments GROUP BY stream_id, shard_index').all() as Array<Record<string, number>>) {
+  for (const row of db
+    .prepare('SELECT stream_id, shard_index, max(last_counter) AS last FROM segments GROUP BY stream_id, shard_index')
+    .all() as Array<Record<string, number>>) {
     raise(row.stream_id, row.shard_index, row.last);
   }
 
   const files = new Map<string, DataFile>();
   const perFile = db.prepare(
-    `SELECT stream_id, CAST(arrival_ms / ${HOUR_MS} AS INTEGER) AS hour, max(file_offset + length) + ${SEGMENT_HEADER_BYTES} AS indexed_end FROM segments GROUP BY stream_id, hour`,
+    `SELECT stream_id, CAST(arrival_ms / ${HOUR_MS} AS INTEGER) AS hour, max(file_offset + length) + ` +
+      `${SEGMENT_HEADER_BYTES} AS indexed_end FROM segments GROUP BY stream_id, hour`,
   );
   for (const row of perFile.all() as Array<Record<string, number>>) {
     const path = dataFilePath(recordsDir, row.stream_id, row.hour * HOUR_MS);
@@ -120,7 +153,8 @@ export function checkDataFiles(db: Database.Database, recordsDir: string, stream
   }
 
   const rowsIn = db.prepare(
-    'SELECT shard_index, first_counter, last_counter, file_offset, length FROM segments WHERE stream_id = ? AND arrival_ms >= ? AND arrival_ms < ? AND file_offset >= ? AND file_offset < ? ORDER BY file_offset',
+    'SELECT shard_index, first_counter, last_counter, file_offset, length FROM segments WHERE stream_id = ? ' +
+      'AND arrival_ms >= ? AND arrival_ms < ? AND file_offset >= ? AND file_offset < ? ORDER BY file_offset',
   );
   const unindexed = new Map<number, number>();
   for (const file of files.values()) {
@@ -129,12 +163,23 @@ export function checkDataFiles(db: Database.Database, recordsDir: string, stream
     const onHeader = (header: SegmentHeader, intact: boolean) => {
       if (intact) segments++;
       if (header.streamId !== file.streamId) raise(header.streamId, header.shardIndex, header.lastCounter);
-      else if (header.lastCounter > (highest.get(header.shardIndex) ?? 0)) highest.set(header.shardIndex, header.lastCounter);
+      else if (header.lastCounter > (highest.get(header.shardIndex) ?? 0))
+        highest.set(header.shardIndex, header.lastCounter);
     };
     const stretches = scanFile(file, onHeader);
     for (const [shardIndex, counter] of highest) raise(file.streamId, shardIndex, counter);
     if (!streamNames.has(file.streamId)) unindexed.set(file.streamId, (unindexed.get(file.streamId) ?? 0) + segments);
-    const runs = damagedRuns(stretches, (stretch) => rowsIn.all(file.streamId, file.hour * HOUR_MS, (file.hour + 1) * HOUR_MS, stretch.from, stretch.to) as DamagedRow[]);
+    const runs = damagedRuns(
+      stretches,
+      (stretch) =>
+        rowsIn.all(
+          file.streamId,
+          file.hour * HOUR_MS,
+          (file.hour + 1) * HOUR_MS,
+          stretch.from,
+          stretch.to,
+        ) as DamagedRow[],
+    );
     const streamName = streamNames.get(file.streamId) ?? `(id ${file.streamId})`;
     for (const run of runs) check.problems.push(describeRun(file.path, file.streamId, streamName, run));
   }
@@ -145,7 +190,10 @@ export function checkDataFiles(db: Database.Database, recordsDir: string, stream
     check.problems.push({
       level: 'warn',
       fields: { dir, streamId, segments },
-      message: `${dir} holds ${segments} segments of a stream that the index does not know (was kinesis.db lost or replaced?); they are kept but not served, and new streams get higher ids so that no sequence number is handed out twice`,
+      message:
+        `${dir} holds ${segments} segments of a stream that the index does not know (was kinesis.db ` +
+        `lost or replaced?); they are kept but not served, and new streams get higher ids so that no sequence ` +
+        `number is handed out twice`,
     });
   }
   return check;
@@ -178,9 +226,13 @@ function scanFile(file: DataFile, onHeader: OnHeader): BadStretch[] {
       // A damaged segment's header still tells which counters were handed out.
       if (damaged !== undefined) onHeader(damaged, false);
       const reason =
-        damaged === undefined ? (position + SEGMENT_HEADER_BYTES > reader.size ? 'the file ends inside the segment' : 'the segment header is damaged')
-        : position + SEGMENT_HEADER_BYTES + damaged.length > reader.size ? 'the file ends inside the segment'
-        : 'the checksum of the records does not match';
+        damaged === undefined
+          ? position + SEGMENT_HEADER_BYTES > reader.size
+            ? 'the file ends inside the segment'
+            : 'the segment header is damaged'
+          : position + SEGMENT_HEADER_BYTES + damaged.length > reader.size
+            ? 'the file ends inside the segment'
+            : 'the checksum of the records does not match';
       const next = nextIntact(reader, position + 1, onHeader);
       stretches.push({ from: position, to: next, reason });
       position = next;
@@ -232,7 +284,15 @@ function damagedRuns(stretches: BadStretch[], rowsIn: (stretch: BadStretch) => D
         run.segments++;
         continue;
       }
-      const next = { shardIndex: row.shard_index, firstCounter: row.first_counter, lastCounter: row.last_counter, firstByte: row.file_offset, endByte, segments: 1, reason: stretch.reason };
+      const next = {
+        shardIndex: row.shard_index,
+        firstCounter: row.first_counter,
+        lastCounter: row.last_counter,
+        firstByte: row.file_offset,
+        endByte,
+        segments: 1,
+        reason: stretch.reason,
+      };
       runs.push(next);
       open.set(row.shard_index, next);
     }
@@ -247,9 +307,19 @@ function describeRun(path: string, streamId: number, streamName: string, run: Da
   const shard = shardIdOf(run.shardIndex);
   return {
     level: 'error',
-    fields: { stream: streamName, shard, firstSequenceNumber: first, lastSequenceNumber: last, file: path, bytes: `${run.firstByte}-${run.endByte}`, segments: run.segments, reason: run.reason },
+    fields: {
+      stream: streamName,
+      shard,
+      firstSequenceNumber: first,
+      lastSequenceNumber: last,
+      file: path,
+      bytes: `${run.firstByte}-${run.endByte}`,
+      segments: run.segments,
+      reason: run.reason,
+    },
     message:
-      `damaged records: ${shard} of stream ${streamName}, sequence numbers ${first} to ${last}, in ${path} (bytes ${run.firstByte} to ${run.endByte}: ${run.reason}); ` +
+      `damaged records: ${shard} of stream ${streamName}, sequence numbers ${first} to ${last}, in ${path} ` +
+      `(bytes ${run.firstByte} to ${run.endByte}: ${run.reason}); ` +
       `GetRecords reports them as damaged, and readers get past them with an iterator AFTER_SEQUENCE_NUMBER ${last}`,
   };
 }

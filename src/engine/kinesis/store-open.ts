@@ -63,12 +63,15 @@ export function openIndex(dataDir: string, options: { fsync: boolean }): Databas
     makePrivateDir(dataDir);
     closeSync(openPrivateFile(file, true));
     db = new Database(file);
-    const tables = new Set((db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]));
+    const tables = new Set(db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[]);
     if (tables.size > 0 && !tables.has('streams')) throw notAnIndex(file, 'it has no streams table');
-    const format = tables.has('meta') ? (db.prepare("SELECT value FROM meta WHERE key = 'storage_format'").pluck().get() as string | undefined) : undefined;
+    const format = tables.has('meta')
+      ? (db.prepare("SELECT value FROM meta WHERE key = 'storage_format'").pluck().get() as string | undefined)
+      : undefined;
     if (tables.has('segments') && format !== STORAGE_FORMAT) {
       throw new StorageOpenError(
-        `${dataDir} holds engine data in an older storage layout (data files without checksums) that this version does not read: move the directory aside or delete it to start with an empty engine`,
+        `${dataDir} holds engine data in an older storage layout (data files without checksums) that this ` +
+          `version does not read: move the directory aside or delete it to start with an empty engine`,
       );
     }
     // auto_vacuum must be chosen before the first table exists; it lets retention give space back.
@@ -86,17 +89,23 @@ export function openIndex(dataDir: string, options: { fsync: boolean }): Databas
 }
 
 function notAnIndex(file: string, detail: string, cause?: unknown): StorageOpenError {
-  return new StorageOpenError(`${file} is not an engine index (damaged or another file: ${detail}); move it aside to start empty`, { cause });
+  return new StorageOpenError(
+    `${file} is not an engine index (damaged or another file: ${detail}); move it aside to start empty`,
+    { cause },
+  );
 }
 
 /** Says what an error met while opening the storage means, and in which file. */
 export function storageOpenError(dataDir: string, file: string, error: unknown): StorageOpenError {
   if (error instanceof StorageOpenError) return error;
-  const code = String((error as { code?: unknown }).code ?? '');
+  const code = (error as NodeJS.ErrnoException).code ?? '';
   const where = (error as NodeJS.ErrnoException).path ?? file;
   const message = (error as Error).message;
   if (code.startsWith('SQLITE_FULL') || code === 'ENOSPC' || code === 'EDQUOT') {
-    return new StorageOpenError(`${where}: the disk is full (${message}); free some space on the file system of ${dataDir} and start again`, { cause: error });
+    return new StorageOpenError(
+      `${where}: the disk is full (${message}); free some space on the file system of ${dataDir} and start again`,
+      { cause: error },
+    );
   }
   if (code.startsWith('SQLITE_NOTADB') || code.startsWith('SQLITE_CORRUPT')) return notAnIndex(file, message, error);
   return new StorageOpenError(`cannot open the engine's storage ${where}: ${message}`, { cause: error });

@@ -101,7 +101,8 @@ CREATE TABLE IF NOT EXISTS segments (
   length INTEGER NOT NULL,
   crc INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS segments_by_position ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
+CREATE INDEX IF NOT EXISTS segments_by_position
+  ON segments (stream_id, shard_index, last_counter, first_counter, arrival_ms);
 `;
 
 /**
@@ -149,28 +150,44 @@ export class KinesisStore {
       throw storageOpenError(dataDir, join(dataDir, 'kinesis.db'), error);
     }
     this.insertSegment = this.db.prepare(
-      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO segments (stream_id, shard_index, first_counter, last_counter, arrival_ms, file_offset, ' +
+        'length, crc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
     );
     // One path for one segment and for several: a branch that single-shard writes never take would,
     // inlined into the write path, deoptimize it when a stream of several shards first writes.
     this.indexSegments = this.db.transaction((placed: PlacedSegment[]) => {
       for (const { segment: s, offset, crc } of placed) {
-        this.insertSegment.run(s.streamId, s.shardIndex, s.firstCounter, s.lastCounter, s.arrivalMs, offset, s.payload.length, crc);
+        this.insertSegment.run(
+          s.streamId,
+          s.shardIndex,
+          s.firstCounter,
+          s.lastCounter,
+          s.arrivalMs,
+          offset,
+          s.payload.length,
+          crc,
+        );
       }
     });
     this.selectSegments = this.db.prepare(
-      'SELECT shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc FROM segments WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
+      'SELECT shard_index, first_counter, last_counter, arrival_ms, file_offset, length, crc FROM segments ' +
+        'WHERE stream_id = ? AND shard_index = ? AND last_counter >= ? ORDER BY last_counter',
     );
     this.selectFirstAtTime = this.db.prepare(
-      'SELECT first_counter FROM segments WHERE stream_id = ? AND shard_index = ? AND arrival_ms >= ? ORDER BY last_counter LIMIT 1',
+      'SELECT first_counter FROM segments WHERE stream_id = ? AND shard_index = ? AND arrival_ms >= ? ORDER BY ' +
+        'last_counter LIMIT 1',
     );
     this.upsertShard = this.db.prepare(
-      `INSERT INTO shards (stream_id, shard_index, parent_index, adjacent_parent_index, start_hash, end_hash, created_ms, closed_ms, next_counter)
-       VALUES (@stream_id, @shard_index, @parent_index, @adjacent_parent_index, @start_hash, @end_hash, @created_ms, @closed_ms, @next_counter)
-       ON CONFLICT (stream_id, shard_index) DO UPDATE SET closed_ms = excluded.closed_ms, next_counter = max(next_counter, excluded.next_counter)`,
+      `INSERT INTO shards (stream_id, shard_index, parent_index, adjacent_parent_index, start_hash, end_hash,
+         created_ms, closed_ms, next_counter)
+       VALUES (@stream_id, @shard_index, @parent_index, @adjacent_parent_index, @start_hash, @end_hash,
+         @created_ms, @closed_ms, @next_counter)
+       ON CONFLICT (stream_id, shard_index) DO UPDATE SET closed_ms = excluded.closed_ms,
+         next_counter = max(next_counter, excluded.next_counter)`,
     );
     this.upsertStream = this.db.prepare(
-      `UPDATE streams SET retention_hours = @retention_hours, max_record_kib = @max_record_kib, tags = @tags, status = @status,
+      `UPDATE streams SET retention_hours = @retention_hours, max_record_kib = @max_record_kib, tags = @tags,
+       status = @status,
        status_until_ms = @status_until_ms, mode = @mode WHERE id = @id`,
     );
   }
@@ -181,7 +198,8 @@ export class KinesisStore {
   }
 
   private loadIteratorSecret(): Buffer {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'iterator_secret'").get() as { value: string } | undefined;
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = 'iterator_secret'").get() as
+      { value: string } | undefined;
     if (row) return Buffer.from(row.value, 'base64');
     const secret = randomBytes(32);
     this.db.prepare("INSERT INTO meta (key, value) VALUES ('iterator_secret', ?)").run(secret.toString('base64'));
@@ -198,7 +216,11 @@ export class KinesisStore {
    */
   loadShards(): ShardRow[] {
     const rows = this.db.prepare('SELECT * FROM shards ORDER BY stream_id, shard_index').all() as ShardRow[];
-    for (const row of rows) row.next_counter = Math.max(row.next_counter, (this.highestCounters.get(`${row.stream_id}/${row.shard_index}`) ?? 0) + 1);
+    for (const row of rows)
+      row.next_counter = Math.max(
+        row.next_counter,
+        (this.highestCounters.get(`${row.stream_id}/${row.shard_index}`) ?? 0) + 1,
+      );
     return rows;
   }
 
@@ -207,15 +229,19 @@ export class KinesisStore {
    * data files and the highest-stream-id file know of: a lost index cannot make numbers repeat.
    */
   insertStream(row: Omit<StreamRow, 'id'>, shards: Array<Omit<ShardRow, 'stream_id'>>): number {
-    const indexed = (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'streams'").pluck().get() as number | undefined) ?? 0;
+    const indexed =
+      (this.db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'streams'").pluck().get() as number | undefined) ??
+      0;
     const id = Math.max(indexed, this.highestStreamId) + 1;
     writeStreamIdFloor(this.recordsDir, id, this.fsync);
     this.highestStreamId = id;
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO streams (id, name, created_ms, mode, retention_hours, max_record_kib, tags, status, status_until_ms)
-           VALUES (@id, @name, @created_ms, @mode, @retention_hours, @max_record_kib, @tags, @status, @status_until_ms)`,
+          `INSERT INTO streams (id, name, created_ms, mode, retention_hours, max_record_kib, tags, status,
+             status_until_ms)
+           VALUES (@id, @name, @created_ms, @mode, @retention_hours, @max_record_kib, @tags, @status,
+             @status_until_ms)`,
         )
         .run({ ...row, id });
       for (const shard of shards) this.upsertShard.run({ ...shard, stream_id: id });
@@ -288,7 +314,8 @@ export class KinesisStore {
   expireSegments(streamId: number, cutoffMs: number, shards: ShardRow[]): number {
     const deleted = this.db.transaction(() => {
       for (const shard of shards) this.upsertShard.run(shard);
-      return this.db.prepare('DELETE FROM segments WHERE stream_id = ? AND arrival_ms < ?').run(streamId, cutoffMs).changes;
+      return this.db.prepare('DELETE FROM segments WHERE stream_id = ? AND arrival_ms < ?').run(streamId, cutoffMs)
+        .changes;
     })();
     this.files.deleteHoursBefore(streamId, cutoffMs);
     if (deleted > 0) this.reclaimSpace();

@@ -165,11 +165,16 @@ export class StreamRegistry {
 
   /** Saves the stream's own fields and those of `shards`. */
   save(stream: Stream, shards: readonly Shard[] = []): void {
-    this.store.saveStream(this.streamRow(stream), shards.map((s) => this.shardRow(stream, s)));
+    this.store.saveStream(
+      this.streamRow(stream),
+      shards.map((s) => this.shardRow(stream, s)),
+    );
   }
 
   refreshRouting(stream: Stream): void {
-    stream.openShards = stream.shards.filter((s) => s.closedMs === null).sort((a, b) => (a.startHash < b.startHash ? -1 : 1));
+    stream.openShards = stream.shards
+      .filter((s) => s.closedMs === null)
+      .sort((a, b) => (a.startHash < b.startHash ? -1 : 1));
   }
 
   arnOf(name: string): string {
@@ -224,7 +229,8 @@ export class StreamRegistry {
     const arn: string | undefined = input.StreamARN;
     if (name === undefined && arn === undefined) throw errors.streamNotNamed();
     const nameFromArn = arn === undefined ? undefined : arn.slice(arn.indexOf(':stream/') + 8);
-    if (name !== undefined && nameFromArn !== undefined && name !== nameFromArn) throw errors.streamNameAndArnDiffer(arn!, name);
+    if (name !== undefined && nameFromArn !== undefined && name !== nameFromArn)
+      throw errors.streamNameAndArnDiffer(arn!, name);
     const streamName = (name ?? nameFromArn)!;
     const stream = this.existing(streamName);
     if (!stream || (arn !== undefined && arn !== stream.arn)) throw this.notFound(streamName);
@@ -258,7 +264,8 @@ export class StreamRegistry {
 
   checkShardLimit(additional: number): void {
     const current = this.openShardCount();
-    if (current + additional > this.shardLimit) throw errors.shardLimitExceeded(this.accountId, this.region, current, this.shardLimit, additional);
+    if (current + additional > this.shardLimit)
+      throw errors.shardLimitExceeded(this.accountId, this.region, current, this.shardLimit, additional);
   }
 
   transitionTo(stream: Stream, status: StreamStatus): void {

@@ -7,7 +7,11 @@ export class TokenBucket {
   private tokens: number;
   private updatedMs: number;
 
-  constructor(private readonly ratePerSecond: number, private readonly burst: number, nowMs: number) {
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+    nowMs: number,
+  ) {
     this.tokens = burst;
     this.updatedMs = nowMs;
   }

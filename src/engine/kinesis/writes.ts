@@ -39,7 +39,8 @@ function route(stream: Stream, partitionKey: string, explicitHashKey: string | u
 
 function checkRecordSize(streams: StreamRegistry, stream: Stream, keyBytes: number, dataBytes: number): void {
   const maxBytes = stream.maxRecordKiB * 1024;
-  if (dataBytes + keyBytes > maxBytes) throw errors.recordTooLarge(dataBytes + keyBytes, maxBytes, stream.name, streams.accountId);
+  if (dataBytes + keyBytes > maxBytes)
+    throw errors.recordTooLarge(dataBytes + keyBytes, maxBytes, stream.name, streams.accountId);
 }
 
 /**
@@ -66,7 +67,14 @@ function commit(streams: StreamRegistry, stream: Stream, records: PendingRecord[
   for (const [shard, group] of byShard) {
     const payload = encodeRecords(group.records);
     const arrivalMs = Math.max(now, shard.lastArrivalMs);
-    segments.push({ streamId: stream.id, shardIndex: shard.index, firstCounter: shard.nextCounter, lastCounter: shard.nextCounter + group.positions.length - 1, arrivalMs, payload });
+    segments.push({
+      streamId: stream.id,
+      shardIndex: shard.index,
+      firstCounter: shard.nextCounter,
+      lastCounter: shard.nextCounter + group.positions.length - 1,
+      arrivalMs,
+      payload,
+    });
   }
   streams.store.writeSegments(segments);
   let segment = 0;
@@ -95,9 +103,13 @@ export function putRecord(streams: StreamRegistry, input: Input): object {
   const shard = route(stream, input.PartitionKey, input.ExplicitHashKey);
   if (input.SequenceNumberForOrdering !== undefined) {
     const decoded = decodeSequence(input.SequenceNumberForOrdering);
-    if (!decoded || decoded.streamId !== stream.id) throw errors.invalidSequenceForOrdering(input.SequenceNumberForOrdering, stream.name, streams.accountId);
+    if (!decoded || decoded.streamId !== stream.id)
+      throw errors.invalidSequenceForOrdering(input.SequenceNumberForOrdering, stream.name, streams.accountId);
   }
-  if (streams.enforceLimits && !streams.throughputOf(shard, streams.now()).admitWrite(data.length + keyBytes, streams.now())) {
+  if (
+    streams.enforceLimits &&
+    !streams.throughputOf(shard, streams.now()).admitWrite(data.length + keyBytes, streams.now())
+  ) {
     throw errors.throughputExceeded(shard.id, stream.name, streams.accountId);
   }
   const [sequenceNumber] = commit(streams, stream, [{ partitionKey, keyBytes, data, shard }]);
@@ -107,7 +119,8 @@ export function putRecord(streams: StreamRegistry, input: Input): object {
 export function putRecords(streams: StreamRegistry, input: Input): object {
   const stream = streams.resolveLiveStream(input);
   const entries = input.Records as Array<{ Data: Buffer; PartitionKey: string; ExplicitHashKey?: string }>;
-  const maxCallBytes = stream.maxRecordKiB * 1024 > KINESIS_LIMITS.maxRecordBytes ? LARGE_RECORD_CALL_BYTES : KINESIS_LIMITS.maxCallBytes;
+  const maxCallBytes =
+    stream.maxRecordKiB * 1024 > KINESIS_LIMITS.maxRecordBytes ? LARGE_RECORD_CALL_BYTES : KINESIS_LIMITS.maxCallBytes;
   const pending: PendingRecord[] = new Array(entries.length);
   let total = 0;
   for (let i = 0; i < entries.length; i++) {
@@ -115,7 +128,12 @@ export function putRecords(streams: StreamRegistry, input: Input): object {
     const keyBytes = Buffer.byteLength(entry.PartitionKey, 'utf8');
     checkRecordSize(streams, stream, keyBytes, entry.Data.length);
     total += keyBytes + entry.Data.length;
-    pending[i] = { partitionKey: entry.PartitionKey, keyBytes, data: entry.Data, shard: route(stream, entry.PartitionKey, entry.ExplicitHashKey) };
+    pending[i] = {
+      partitionKey: entry.PartitionKey,
+      keyBytes,
+      data: entry.Data,
+      shard: route(stream, entry.PartitionKey, entry.ExplicitHashKey),
+    };
   }
   if (total > maxCallBytes) throw errors.callTooLarge(maxCallBytes);
 
@@ -133,7 +151,10 @@ export function putRecords(streams: StreamRegistry, input: Input): object {
   for (let i = 0; i < pending.length; i++) {
     if (throttled?.[i]) {
       failed++;
-      results[i] = { ErrorCode: 'ProvisionedThroughputExceededException', ErrorMessage: errors.throttledMessage(pending[i].shard.id, stream.name, streams.accountId) };
+      results[i] = {
+        ErrorCode: 'ProvisionedThroughputExceededException',
+        ErrorMessage: errors.throttledMessage(pending[i].shard.id, stream.name, streams.accountId),
+      };
     } else {
       results[i] = { SequenceNumber: sequences[next++], ShardId: pending[i].shard.id };
     }

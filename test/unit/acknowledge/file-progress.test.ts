@@ -7,7 +7,12 @@ import { ChunkRecords } from '../../../src/tail/records.js';
 /** A span of `count` records of `width` bytes each, starting at `start`. */
 function open(progress: FileProgress, start: number, count: number, width = 10): Span {
   const ends = Uint32Array.from({ length: count }, (_, i) => (i + 1) * width);
-  const records = new ChunkRecords(Buffer.alloc(count * width), Uint32Array.from(ends, (end) => end - width), ends, undefined);
+  const records = new ChunkRecords(
+    Buffer.alloc(count * width),
+    Uint32Array.from(ends, (end) => end - width),
+    ends,
+    undefined,
+  );
   return progress.openSpan(start, ends, start + count * width, count * width, records);
 }
 
@@ -53,14 +58,24 @@ describe('FileProgress: the checkpoint follows delivery', () => {
     assert.equal(progress.committedOffset, 10);
   });
 
-  it('a chunk without records (skipped headers, a partial line) moves the checkpoint once what is before it is delivered', () => {
-    const progress = new FileProgress(0, () => undefined);
-    const span = open(progress, 0, 1);
-    progress.openSpan(10, new Uint32Array(0), 25, 0, new ChunkRecords(Buffer.alloc(0), new Uint32Array(0), new Uint32Array(0), undefined));
-    assert.equal(progress.committedOffset, 0);
-    span.acknowledge(0);
-    assert.equal(progress.committedOffset, 25);
-  });
+  it(
+    'a chunk without records (skipped headers, a partial line) moves the checkpoint once what is before it ' +
+      'is delivered',
+    () => {
+      const progress = new FileProgress(0, () => undefined);
+      const span = open(progress, 0, 1);
+      progress.openSpan(
+        10,
+        new Uint32Array(0),
+        25,
+        0,
+        new ChunkRecords(Buffer.alloc(0), new Uint32Array(0), new Uint32Array(0), undefined),
+      );
+      assert.equal(progress.committedOffset, 0);
+      span.acknowledge(0);
+      assert.equal(progress.committedOffset, 25);
+    },
+  );
 
   it('after a restart, acknowledgements of the old content no longer move the checkpoint', () => {
     const progress = new FileProgress(0, () => undefined);

@@ -7,7 +7,10 @@ import { spanOf } from '../support.js';
 
 const byLength = new RecordPerEntry((span: Span, index: number) => span.records.length(index));
 
-function batcher(options: { maxEntries?: number; maxBytes?: number; maxAgeMs?: number } = {}): { batcher: Batcher; sealed: Batch[] } {
+function batcher(options: { maxEntries?: number; maxBytes?: number; maxAgeMs?: number } = {}): {
+  batcher: Batcher;
+  sealed: Batch[];
+} {
   const sealed: Batch[] = [];
   const instance = new Batcher({
     maxEntries: options.maxEntries ?? 500,
@@ -72,7 +75,13 @@ describe('Batcher', () => {
     b.add(second);
     b.seal();
     assert.deepEqual(contents(sealed[0]), ['1\n', '2\n', '3\n']);
-    assert.deepEqual(sealed[0].slices.map((slice) => [slice.from, slice.to]), [[0, 2], [0, 1]]);
+    assert.deepEqual(
+      sealed[0].slices.map((slice) => [slice.from, slice.to]),
+      [
+        [0, 2],
+        [0, 1],
+      ],
+    );
     assert.equal(sealed[0].count, 3);
   });
 

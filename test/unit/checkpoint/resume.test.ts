@@ -18,11 +18,14 @@ describe('fingerprints', () => {
     assert.ok(fingerprintOf(short).startsWith(`${short.length}:`));
     assert.ok(matchesFingerprint(grown, fingerprintOf(short)));
     assert.ok(!matchesFingerprint(Buffer.from('other line\n'), fingerprintOf(short)));
-    assert.ok(!matchesFingerprint(Buffer.from('first'), fingerprintOf(short)), 'a file shorter than the fingerprinted bytes is not that file');
+    assert.ok(
+      !matchesFingerprint(Buffer.from('first'), fingerprintOf(short)),
+      'a file shorter than the fingerprinted bytes is not that file',
+    );
     assert.ok(matchesFingerprint(Buffer.from('anything'), ''), 'a file that was empty matches anything');
   });
 
-  it('a copy must begin with the whole of the original\'s head', () => {
+  it("a copy must begin with the whole of the original's head", () => {
     assert.ok(isCopyOf(Buffer.from('abc\ndef\n'), Buffer.from('abc\n')));
     assert.ok(!isCopyOf(Buffer.from('abc\n'), Buffer.from('abc\ndef\n')));
     assert.ok(!isCopyOf(Buffer.from('abX\n'), Buffer.from('abc\n')));
@@ -40,12 +43,15 @@ describe('ResumePoints', () => {
     assert.equal(points.take(identity, '/logs/app.log', head, 14), undefined, 'a checkpoint is given once');
   });
 
-  it('reads from the start a file that got the checkpointed inode (different first bytes), short files included', () => {
-    const { events, named } = recordingEvents();
-    const points = new ResumePoints([checkpoint(Buffer.from('old\n'), 4)], events);
-    assert.equal(points.take(identity, '/logs/new.log', Buffer.from('new content that is longer\n'), 27), 0);
-    assert.deepEqual(named('inodeReusedAtStart'), [['/logs/new.log', '/logs/app.log']]);
-  });
+  it(
+    'reads from the start a file that got the checkpointed inode (different first bytes), short ' + 'files included',
+    () => {
+      const { events, named } = recordingEvents();
+      const points = new ResumePoints([checkpoint(Buffer.from('old\n'), 4)], events);
+      assert.equal(points.take(identity, '/logs/new.log', Buffer.from('new content that is longer\n'), 27), 0);
+      assert.deepEqual(named('inodeReusedAtStart'), [['/logs/new.log', '/logs/app.log']]);
+    },
+  );
 
   it('reads from the start a file truncated while the agent was stopped', () => {
     const head = Buffer.from('same\n');

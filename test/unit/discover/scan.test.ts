@@ -34,16 +34,26 @@ describe('scanFiles', () => {
     assert.ok(files.every((file) => file.ino > 0 && file.size === 2));
   });
 
-  it('** does not follow links to directories (a link back up would never end); a fixed-depth pattern does', async () => {
-    const dir = tree();
-    symlinkSync('.', path.join(dir, 'logs/self1'));
-    symlinkSync('.', path.join(dir, 'logs/self2'));
-    symlinkSync('../elsewhere', path.join(dir, 'logs/linked'));
-    const recursive = await scanFiles(options(`${dir}/logs/**/*.log`));
-    assert.deepEqual(names(dir, recursive.files), ['logs/app.log', 'logs/sub/deeper/deep.log', 'logs/sub/worker.log']);
-    const fixed = await scanFiles(options(`${dir}/logs/*/*.log`));
-    assert.ok(names(dir, fixed.files).includes('logs/linked/outside.log'), 'a link to a directory at a * segment is followed');
-  });
+  it(
+    '** does not follow links to directories (a link back up would never end); a fixed-depth ' + 'pattern does',
+    async () => {
+      const dir = tree();
+      symlinkSync('.', path.join(dir, 'logs/self1'));
+      symlinkSync('.', path.join(dir, 'logs/self2'));
+      symlinkSync('../elsewhere', path.join(dir, 'logs/linked'));
+      const recursive = await scanFiles(options(`${dir}/logs/**/*.log`));
+      assert.deepEqual(names(dir, recursive.files), [
+        'logs/app.log',
+        'logs/sub/deeper/deep.log',
+        'logs/sub/worker.log',
+      ]);
+      const fixed = await scanFiles(options(`${dir}/logs/*/*.log`));
+      assert.ok(
+        names(dir, fixed.files).includes('logs/linked/outside.log'),
+        'a link to a directory at a * segment is followed',
+      );
+    },
+  );
 
   it('takes links to files, and lists a file reached by two paths once, under its shortest path', async () => {
     const dir = tree();
@@ -51,16 +61,22 @@ describe('scanFiles', () => {
     symlinkSync('../elsewhere/outside.log', path.join(dir, 'logs/outside-link.log'));
     const { files } = await scanFiles(options(`${dir}/logs/*.log`));
     assert.deepEqual(names(dir, files), ['logs/app.log', 'logs/outside-link.log']);
-    assert.deepEqual(files[0].alsoAt?.map((alias) => path.relative(dir, alias)), ['logs/current.log']);
+    assert.deepEqual(
+      files[0].alsoAt?.map((alias) => path.relative(dir, alias)),
+      ['logs/current.log'],
+    );
   });
 
-  it('never lists the agent\'s own state, whatever the glob', async () => {
+  it("never lists the agent's own state, whatever the glob", async () => {
     const dir = tree();
     mkdirSync(path.join(dir, 'logs/engine/records/1'), { recursive: true });
     writeFileSync(path.join(dir, 'logs/engine/records/1/490000.log'), 'a record\n');
     writeFileSync(path.join(dir, 'logs/checkpoints.log'), 'sqlite');
     writeFileSync(path.join(dir, 'logs/checkpoints.log-wal'), 'wal');
-    const ownState = ownStateGlobs({ directories: [path.join(dir, 'logs/engine')], checkpointFile: path.join(dir, 'logs/checkpoints.log') });
+    const ownState = ownStateGlobs({
+      directories: [path.join(dir, 'logs/engine')],
+      checkpointFile: path.join(dir, 'logs/checkpoints.log'),
+    });
     const { files } = await scanFiles(options(`${dir}/logs/**`, { ownState }));
     assert.deepEqual(names(dir, files), ['logs/app.log', 'logs/sub/deeper/deep.log', 'logs/sub/worker.log']);
   });
@@ -75,7 +91,9 @@ describe('scanFiles', () => {
 
   it('honours exclude patterns with and without a slash', async () => {
     const dir = tree();
-    const { files } = await scanFiles(options(`${dir}/logs/**/*.log`, { excludePatterns: ['worker.log', `${dir}/logs/sub/deeper/**`] }));
+    const { files } = await scanFiles(
+      options(`${dir}/logs/**/*.log`, { excludePatterns: ['worker.log', `${dir}/logs/sub/deeper/**`] }),
+    );
     assert.deepEqual(names(dir, files), ['logs/app.log']);
   });
 

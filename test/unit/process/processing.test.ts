@@ -49,7 +49,10 @@ describe('ProcessingPipeline', () => {
   });
 
   it('replaces, drops and merges records; each output record ends where its last input record ends', () => {
-    const out = new ProcessingPipeline([testProcessor], new RecordLimit(1024, Buffer.from('\n'))).run(framed('# c\none\\\ntwo\nKEEP\nlow\n'), noTruncation);
+    const out = new ProcessingPipeline([testProcessor], new RecordLimit(1024, Buffer.from('\n'))).run(
+      framed('# c\none\\\ntwo\nKEEP\nlow\n'),
+      noTruncation,
+    );
     assert.deepEqual(texts(out), ['onetwo\n', 'KEEP\n', 'LOW\n']);
     assert.deepEqual([...out.ends], [13, 18, 22]);
     assert.equal(out.endOffset, 22);
@@ -57,11 +60,18 @@ describe('ProcessingPipeline', () => {
   });
 
   it('the checkpoint moves only over input bytes whose output records are acknowledged', () => {
-    const out = new ProcessingPipeline([testProcessor], new RecordLimit(1024, Buffer.from('\n'))).run(framed('# c\none\\\ntwo\nKEEP\nlow\n'), noTruncation);
+    const out = new ProcessingPipeline([testProcessor], new RecordLimit(1024, Buffer.from('\n'))).run(
+      framed('# c\none\\\ntwo\nKEEP\nlow\n'),
+      noTruncation,
+    );
     const progress = new FileProgress(0, () => undefined);
     const span = progress.openSpan(out.startOffset, out.ends, out.endOffset, out.heldBytes, out.records);
     span.acknowledge(1);
-    assert.equal(progress.committedOffset, 0, 'the merged record (bytes 0-13, a dropped comment among them) is not delivered');
+    assert.equal(
+      progress.committedOffset,
+      0,
+      'the merged record (bytes 0-13, a dropped comment among them) is not delivered',
+    );
     span.acknowledge(0);
     assert.equal(progress.committedOffset, 18);
     span.acknowledge(2);
@@ -73,19 +83,26 @@ describe('ProcessingPipeline', () => {
       name: 'grow',
       process(chunk) {
         const out = new ChunkBuilder(chunk);
-        for (let i = 0; i < chunk.records.count; i++) out.replace(i, Buffer.from(`${'#'.repeat(20)}${chunk.records.data(i)}`));
+        for (let i = 0; i < chunk.records.count; i++)
+          out.replace(i, Buffer.from(`${'#'.repeat(20)}${chunk.records.data(i)}`));
         return out.build();
       },
     };
     const truncated: Array<[number, number]> = [];
-    const out = new ProcessingPipeline([grow], new RecordLimit(12, Buffer.from('~\n'))).run(framed('ab\n'), (bytes, limit) => truncated.push([bytes, limit]));
+    const out = new ProcessingPipeline([grow], new RecordLimit(12, Buffer.from('~\n'))).run(
+      framed('ab\n'),
+      (bytes, limit) => truncated.push([bytes, limit]),
+    );
     assert.deepEqual(texts(out), [`${'#'.repeat(10)}~\n`]);
     assert.deepEqual(truncated, [[23, 12]]);
   });
 
   it('ends a line the framer cut at the limit with the terminator', () => {
     const truncated: number[] = [];
-    const out = new ProcessingPipeline([], new RecordLimit(8, Buffer.from('|'))).run(framed(`${'x'.repeat(20)}\nok\n`, 8), (bytes) => truncated.push(bytes));
+    const out = new ProcessingPipeline([], new RecordLimit(8, Buffer.from('|'))).run(
+      framed(`${'x'.repeat(20)}\nok\n`, 8),
+      (bytes) => truncated.push(bytes),
+    );
     assert.deepEqual(texts(out), ['xxxxxxx|', 'ok\n']);
     assert.deepEqual(truncated, [21]);
     assert.deepEqual([...out.ends], [21, 24]);

@@ -7,7 +7,9 @@ import { KinesisDestination } from '../../../src/send/kinesis-destination.js';
 import { spanOf } from '../support.js';
 
 /** A client that answers PutRecords / PutRecordBatch with what `answer` gives, recording the input. */
-function client(answer: (input: { Records: unknown[] }) => unknown): JsonApiClient & { inputs: Array<Record<string, unknown>> } {
+function client(
+  answer: (input: { Records: unknown[] }) => unknown,
+): JsonApiClient & { inputs: Array<Record<string, unknown>> } {
   const inputs: Array<Record<string, unknown>> = [];
   return {
     inputs,
@@ -21,7 +23,11 @@ function client(answer: (input: { Records: unknown[] }) => unknown): JsonApiClie
 
 describe('destinations and their packers', () => {
   it('Kinesis: one entry per record, with its partition key, counted with the key towards the call size', async () => {
-    const kinesis = new KinesisDestination('s', client((input) => ({ Records: input.Records.map(() => ({ SequenceNumber: '1' })) })), { option: 'FIXED', partitionKey: 'key' });
+    const kinesis = new KinesisDestination(
+      's',
+      client((input) => ({ Records: input.Records.map(() => ({ SequenceNumber: '1' })) })),
+      { option: 'FIXED', partitionKey: 'key' },
+    );
     const span = spanOf(['aaaa\n', 'bb\n', 'c\n']);
     const fill = kinesis.packer.fill(500, 12);
     assert.ok(fill.tryAdd(span, 0), '5 + 3 bytes');
@@ -29,12 +35,22 @@ describe('destinations and their packers', () => {
     const batch = emptyBatch(0);
     for (let i = 0; i < 3; i++) addToBatch(batch, span, i);
     const entries = kinesis.packer.pack(batch);
-    assert.deepEqual(entries.map((entry) => [entry.data.toString(), entry.partitionKey, entry.records]), [['aaaa\n', 'key', 1], ['bb\n', 'key', 1], ['c\n', 'key', 1]]);
+    assert.deepEqual(
+      entries.map((entry) => [entry.data.toString(), entry.partitionKey, entry.records]),
+      [
+        ['aaaa\n', 'key', 1],
+        ['bb\n', 'key', 1],
+        ['c\n', 'key', 1],
+      ],
+    );
     assert.deepEqual(await kinesis.put(entries), [undefined, undefined, undefined]);
   });
 
   it('a batch is full at maxEntries entries', () => {
-    const firehose = new FirehoseDestination('d', client(() => ({})));
+    const firehose = new FirehoseDestination(
+      'd',
+      client(() => ({})),
+    );
     const span = spanOf(['1\n', '2\n', '3\n']);
     const fill = firehose.packer.fill(2, 1_000);
     assert.ok(fill.tryAdd(span, 0));
@@ -45,12 +61,30 @@ describe('destinations and their packers', () => {
   });
 
   it('maps per-entry errors back in order, and refuses an answer that does not match what was sent', async () => {
-    const firehose = new FirehoseDestination('d', client((input) => ({ RequestResponses: input.Records.map((_, i) => (i === 1 ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'slow down' } : { RecordId: `r${i}` })) })));
+    const firehose = new FirehoseDestination(
+      'd',
+      client((input) => ({
+        RequestResponses: input.Records.map((_, i) =>
+          i === 1 ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'slow down' } : { RecordId: `r${i}` },
+        ),
+      })),
+    );
     const entries = [1, 2, 3].map((n) => ({ data: Buffer.from(`${n}\n`), records: 1 }));
-    assert.deepEqual(await firehose.put(entries), [undefined, { code: 'ServiceUnavailableException', message: 'slow down' }, undefined]);
-    const short = new FirehoseDestination('d', client(() => ({ RequestResponses: [{ RecordId: 'only one' }] })));
+    assert.deepEqual(await firehose.put(entries), [
+      undefined,
+      { code: 'ServiceUnavailableException', message: 'slow down' },
+      undefined,
+    ]);
+    const short = new FirehoseDestination(
+      'd',
+      client(() => ({ RequestResponses: [{ RecordId: 'only one' }] })),
+    );
     await assert.rejects(short.put(entries), /answered 1 results for 3 records/);
-    const garbled = new KinesisDestination('s', client(() => ({ Records: [{}] })), { option: 'RANDOM' });
+    const garbled = new KinesisDestination(
+      's',
+      client(() => ({ Records: [{}] })),
+      { option: 'RANDOM' },
+    );
     await assert.rejects(garbled.put(entries.slice(0, 1)), /neither SequenceNumber nor ErrorCode/);
   });
 });

@@ -7,13 +7,16 @@ import { KINESIS_LIMITS } from '../../../src/client/api-limits.js';
 import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { Backoff } from '../../../src/send/backoff.js';
 import type { Destination, EntryResult } from '../../../src/send/destination.js';
-import { RecordPerEntry, type BatchFill, type Entry, type EntryPacker } from '../../../src/send/packer.js';
+import { RecordPerEntry, type Entry, type EntryPacker } from '../../../src/send/packer.js';
 import { SendSlots } from '../../../src/send/send-slots.js';
 import { Sender } from '../../../src/send/sender.js';
 import { recordingEvents, spanOf } from '../support.js';
 
 /** A destination whose every call is answered by `answer`, recording what each call sent. */
-function destination(answer: (entries: Entry[], call: number) => EntryResult[] | Error, packer: EntryPacker = new RecordPerEntry((span: Span, index: number) => span.records.length(index))): Destination & { calls: string[][] } {
+function destination(
+  answer: (entries: Entry[], call: number) => EntryResult[] | Error,
+  packer: EntryPacker = new RecordPerEntry((span: Span, index: number) => span.records.length(index)),
+): Destination & { calls: string[][] } {
   const calls: string[][] = [];
   return {
     service: 'kinesis',
@@ -38,7 +41,10 @@ function batchOf(span: Span): Batch {
   return batch;
 }
 
-async function send(target: Destination, batch: Batch): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
+async function send(
+  target: Destination,
+  batch: Batch,
+): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
   const delivered: string[] = [];
   let done = 0;
   const events = recordingEvents();
@@ -65,7 +71,9 @@ const throttled = { code: 'ProvisionedThroughputExceededException', message: 'Ra
 
 describe('Sender', () => {
   it('after a partial failure resends exactly the failed records, and never an acknowledged one', async () => {
-    const target = destination((entries, call) => entries.map((entry) => (call === 1 && entry.data.toString() === 'b\n' ? throttled : undefined)));
+    const target = destination((entries, call) =>
+      entries.map((entry) => (call === 1 && entry.data.toString() === 'b\n' ? throttled : undefined)),
+    );
     const { delivered, done, events } = await send(target, batchOf(spanOf(['a\n', 'b\n', 'c\n'])));
     assert.deepEqual(target.calls, [['a\n', 'b\n', 'c\n'], ['b\n']]);
     assert.deepEqual(delivered.sort(), ['a\n', 'b\n', 'c\n']);
@@ -74,7 +82,9 @@ describe('Sender', () => {
   });
 
   it('retries a retryable call failure until it succeeds', async () => {
-    const target = destination((entries, call) => (call < 3 ? new AwsApiError('ServiceUnavailable', 'down', 503) : entries.map(() => undefined)));
+    const target = destination((entries, call) =>
+      call < 3 ? new AwsApiError('ServiceUnavailable', 'down', 503) : entries.map(() => undefined),
+    );
     const { delivered, events } = await send(target, batchOf(spanOf(['x\n'])));
     assert.equal(target.calls.length, 3);
     assert.deepEqual(delivered, ['x\n']);
@@ -83,25 +93,31 @@ describe('Sender', () => {
   });
 
   it('reports an error retrying cannot fix soon, and still retries it (at the slowest pace)', async () => {
-    const target = destination((entries, call) => (call === 1 ? new AwsApiError('ResourceNotFoundException', 'no stream', 400) : entries.map(() => undefined)));
+    const target = destination((entries, call) =>
+      call === 1 ? new AwsApiError('ResourceNotFoundException', 'no stream', 400) : entries.map(() => undefined),
+    );
     const { delivered, events } = await send(target, batchOf(spanOf(['y\n'])));
     assert.deepEqual(events.named('sendFailed'), [['ResourceNotFoundException', 'no stream', 2]]);
     assert.deepEqual(delivered, ['y\n']);
   });
 
-  it('maps each entry\'s result to every record it carries (an entry of several records)', async () => {
+  it("maps each entry's result to every record it carries (an entry of several records)", async () => {
     // Two records per entry: the result of entry 1 fails both its records, and only those.
     const pairs: EntryPacker = {
-      fill: () => ({ tryAdd: () => true, entries: 0, full: false }) as BatchFill,
+      fill: () => ({ tryAdd: () => true, entries: 0, full: false }),
       pack(batch) {
         const records: Buffer[] = [];
         forEachRecord(batch, (span, index) => records.push(span.records.data(index)));
         const entries: Entry[] = [];
-        for (let i = 0; i < records.length; i += 2) entries.push({ data: Buffer.concat(records.slice(i, i + 2)), records: Math.min(2, records.length - i) });
+        for (let i = 0; i < records.length; i += 2)
+          entries.push({ data: Buffer.concat(records.slice(i, i + 2)), records: Math.min(2, records.length - i) });
         return entries;
       },
     };
-    const target = destination((entries, call) => entries.map((_, i) => (call === 1 && i === 1 ? throttled : undefined)), pairs);
+    const target = destination(
+      (entries, call) => entries.map((_, i) => (call === 1 && i === 1 ? throttled : undefined)),
+      pairs,
+    );
     const { delivered } = await send(target, batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n'])));
     assert.deepEqual(target.calls, [['1\n2\n', '3\n4\n', '5\n'], ['3\n4\n']]);
     assert.deepEqual(delivered.sort(), ['1\n', '2\n', '3\n', '4\n', '5\n']);

@@ -51,13 +51,18 @@ function harness() {
     now: () => clock.ms,
   });
   const file = (name: string) => path.join(dir, name);
-  const tracked = (name: string): TrackedFile => [...set.values()].find((f) => f.path === file(name)) ?? assert.fail(`${name} is not tracked`);
+  const tracked = (name: string): TrackedFile =>
+    [...set.values()].find((f) => f.path === file(name)) ?? assert.fail(`${name} is not tracked`);
   /** Reads `name` until it has nothing more now. */
   const readAll = async (name: string) => {
     const target = tracked(name);
     while ((await set.read(target)) > 0);
   };
-  const scan = (...names: string[]) => set.reconcile(names.map((name) => discovered(file(name))), false);
+  const scan = (...names: string[]) =>
+    set.reconcile(
+      names.map((name) => discovered(file(name))),
+      false,
+    );
   return { dir, set, clock, shipped, openFiles, recorder, file, tracked, readAll, scan };
 }
 
@@ -80,7 +85,10 @@ describe('FileSet', () => {
     await h.scan('app.log.1');
     await h.readAll('app.log.1');
     assert.deepEqual(h.recorder.named('renamed'), [[h.file('app.log'), h.file('app.log.1')]]);
-    assert.deepEqual([...(h.shipped.get(h.file('app.log')) ?? []), ...(h.shipped.get(h.file('app.log.1')) ?? [])], lines('a', 0, 5).split(/(?<=\n)/));
+    assert.deepEqual(
+      [...(h.shipped.get(h.file('app.log')) ?? []), ...(h.shipped.get(h.file('app.log.1')) ?? [])],
+      lines('a', 0, 5).split(/(?<=\n)/),
+    );
   });
 
   it('takes a new file that got the inode of a deleted, closed one for a new file, read from its start', async (t) => {
@@ -102,7 +110,7 @@ describe('FileSet', () => {
     }
     for (const miss of misses) unlinkSync(miss);
     if (reused === undefined) {
-      t.skip('no new file got the deleted file\'s inode on this file system');
+      t.skip("no new file got the deleted file's inode on this file system");
       return;
     }
     const name = path.basename(reused);
@@ -110,79 +118,101 @@ describe('FileSet', () => {
     await h.readAll(name);
     assert.equal(h.recorder.named('inodeReused').length, 1);
     assert.equal(h.recorder.named('renamed').length, 0);
-    assert.deepEqual(h.shipped.get(reused), lines('new', 0, 6).split(/(?<=\n)/), 'every line of the new file, from its start');
+    assert.deepEqual(
+      h.shipped.get(reused),
+      lines('new', 0, 6).split(/(?<=\n)/),
+      'every line of the new file, from its start',
+    );
     assert.equal(old.phase, 'gone');
   });
 
-  it('reads the copy of a truncated file on from where the original was read to (copy found after the truncation)', async () => {
-    const h = harness();
-    writeFileSync(h.file('app.log'), lines('x', 0, 40));
-    await h.scan('app.log');
-    await h.readAll('app.log');
-    // copytruncate: logrotate copies (the writer appended more first), then truncates.
-    appendFileSync(h.file('app.log'), lines('x', 40, 45));
-    writeFileSync(h.file('app.log.1'), lines('x', 0, 45));
-    truncateSync(h.file('app.log'), 0);
-    await h.readAll('app.log');
-    assert.equal(h.recorder.named('truncated').length, 1);
-    await h.scan('app.log', 'app.log.1');
-    await h.readAll('app.log.1');
-    assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('x', 40, 45).split(/(?<=\n)/), 'only what the original had not shipped');
-  });
+  it(
+    'reads the copy of a truncated file on from where the original was read to (copy found after the ' + 'truncation)',
+    async () => {
+      const h = harness();
+      writeFileSync(h.file('app.log'), lines('x', 0, 40));
+      await h.scan('app.log');
+      await h.readAll('app.log');
+      // copytruncate: logrotate copies (the writer appended more first), then truncates.
+      appendFileSync(h.file('app.log'), lines('x', 40, 45));
+      writeFileSync(h.file('app.log.1'), lines('x', 0, 45));
+      truncateSync(h.file('app.log'), 0);
+      await h.readAll('app.log');
+      assert.equal(h.recorder.named('truncated').length, 1);
+      await h.scan('app.log', 'app.log.1');
+      await h.readAll('app.log.1');
+      assert.deepEqual(
+        h.shipped.get(h.file('app.log.1')),
+        lines('x', 40, 45).split(/(?<=\n)/),
+        'only what the original had not shipped',
+      );
+    },
+  );
 
-  it('holds a suspected copy until its original is truncated, then reads it on from where the original was read to', async () => {
-    const h = harness();
-    writeFileSync(h.file('app.log'), lines('y', 0, 40));
-    await h.scan('app.log');
-    await h.readAll('app.log');
-    writeFileSync(h.file('app.log.1'), lines('y', 0, 42));
-    await h.scan('app.log', 'app.log.1');
-    assert.equal(h.recorder.named('copySuspected').length, 1);
-    await h.readAll('app.log.1');
-    assert.equal(h.shipped.get(h.file('app.log.1')), undefined, 'nothing read while suspected');
-    truncateSync(h.file('app.log'), 0);
-    h.clock.ms += 20;
-    await h.readAll('app.log');
-    assert.equal(h.recorder.named('copyConfirmed').length, 1);
-    await h.readAll('app.log.1');
-    assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('y', 40, 42).split(/(?<=\n)/));
-  });
+  it(
+    'holds a suspected copy until its original is truncated, then reads it on from where the original ' + 'was read to',
+    async () => {
+      const h = harness();
+      writeFileSync(h.file('app.log'), lines('y', 0, 40));
+      await h.scan('app.log');
+      await h.readAll('app.log');
+      writeFileSync(h.file('app.log.1'), lines('y', 0, 42));
+      await h.scan('app.log', 'app.log.1');
+      assert.equal(h.recorder.named('copySuspected').length, 1);
+      await h.readAll('app.log.1');
+      assert.equal(h.shipped.get(h.file('app.log.1')), undefined, 'nothing read while suspected');
+      truncateSync(h.file('app.log'), 0);
+      h.clock.ms += 20;
+      await h.readAll('app.log');
+      assert.equal(h.recorder.named('copyConfirmed').length, 1);
+      await h.readAll('app.log.1');
+      assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('y', 40, 42).split(/(?<=\n)/));
+    },
+  );
 
-  it('reads a new file that merely begins like a tailed one (a common header) from its start once no truncation came', async () => {
-    const h = harness();
-    const header = `${'#'.repeat(1100)}\n`;
-    writeFileSync(h.file('a.log'), header + lines('a', 0, 3));
-    await h.scan('a.log');
-    await h.readAll('a.log');
-    writeFileSync(h.file('b.log'), header + lines('b', 0, 3));
-    await h.scan('a.log', 'b.log');
-    assert.equal(h.recorder.named('copySuspected').length, 1);
-    h.clock.ms += COPY_CONFIRM_MS + 1;
-    await h.readAll('b.log');
-    assert.equal(h.recorder.named('notACopy').length, 1);
-    assert.deepEqual(h.shipped.get(h.file('b.log')), [header, ...lines('b', 0, 3).split(/(?<=\n)/)]);
-  });
+  it(
+    'reads a new file that merely begins like a tailed one (a common header) from its start once no ' +
+      'truncation came',
+    async () => {
+      const h = harness();
+      const header = `${'#'.repeat(1100)}\n`;
+      writeFileSync(h.file('a.log'), header + lines('a', 0, 3));
+      await h.scan('a.log');
+      await h.readAll('a.log');
+      writeFileSync(h.file('b.log'), header + lines('b', 0, 3));
+      await h.scan('a.log', 'b.log');
+      assert.equal(h.recorder.named('copySuspected').length, 1);
+      h.clock.ms += COPY_CONFIRM_MS + 1;
+      await h.readAll('b.log');
+      assert.equal(h.recorder.named('notACopy').length, 1);
+      assert.deepEqual(h.shipped.get(h.file('b.log')), [header, ...lines('b', 0, 3).split(/(?<=\n)/)]);
+    },
+  );
 
-  it('waits on a new file whose first bytes are only the start of a tailed one (a copy still being written), then decides', async () => {
-    const h = harness();
-    const content = lines('z', 0, 100);
-    writeFileSync(h.file('app.log'), content);
-    await h.scan('app.log');
-    await h.readAll('app.log');
-    writeFileSync(h.file('app.log.1'), content.slice(0, 100)); // logrotate has copied 100 bytes so far
-    await h.scan('app.log', 'app.log.1');
-    await h.readAll('app.log.1');
-    assert.equal(h.tracked('app.log.1').headPending, true);
-    assert.equal(h.shipped.get(h.file('app.log.1')), undefined, 'undecided: nothing read');
-    appendFileSync(h.file('app.log.1'), content.slice(100) + lines('z', 100, 103));
-    truncateSync(h.file('app.log'), 0);
-    h.clock.ms += 20;
-    await h.readAll('app.log.1'); // now long enough: a copy of app.log, suspected
-    await h.readAll('app.log'); // truncated: the copy is confirmed
-    h.clock.ms += 20;
-    await h.readAll('app.log.1');
-    assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('z', 100, 103).split(/(?<=\n)/));
-  });
+  it(
+    'waits on a new file whose first bytes are only the start of a tailed one (a copy still being written), ' +
+      'then decides',
+    async () => {
+      const h = harness();
+      const content = lines('z', 0, 100);
+      writeFileSync(h.file('app.log'), content);
+      await h.scan('app.log');
+      await h.readAll('app.log');
+      writeFileSync(h.file('app.log.1'), content.slice(0, 100)); // logrotate has copied 100 bytes so far
+      await h.scan('app.log', 'app.log.1');
+      await h.readAll('app.log.1');
+      assert.equal(h.tracked('app.log.1').headPending, true);
+      assert.equal(h.shipped.get(h.file('app.log.1')), undefined, 'undecided: nothing read');
+      appendFileSync(h.file('app.log.1'), content.slice(100) + lines('z', 100, 103));
+      truncateSync(h.file('app.log'), 0);
+      h.clock.ms += 20;
+      await h.readAll('app.log.1'); // now long enough: a copy of app.log, suspected
+      await h.readAll('app.log'); // truncated: the copy is confirmed
+      h.clock.ms += 20;
+      await h.readAll('app.log.1');
+      assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('z', 100, 103).split(/(?<=\n)/));
+    },
+  );
 
   it('lets a file that left the glob go once it stayed idle, shipping an unterminated last line as it is', async () => {
     const h = harness();

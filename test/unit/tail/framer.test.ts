@@ -3,8 +3,14 @@ import { describe, it } from 'node:test';
 import { NewlineFramer } from '../../../src/tail/framer.js';
 import type { FramedChunk } from '../../../src/tail/records.js';
 
-function framer(options: { maxRecordBytes?: number; skipHeaderLines?: number; startOffset?: number } = {}): NewlineFramer {
-  return new NewlineFramer({ maxRecordBytes: options.maxRecordBytes ?? 1024, skipHeaderLines: options.skipHeaderLines ?? 0, startOffset: options.startOffset ?? 0 });
+function framer(
+  options: { maxRecordBytes?: number; skipHeaderLines?: number; startOffset?: number } = {},
+): NewlineFramer {
+  return new NewlineFramer({
+    maxRecordBytes: options.maxRecordBytes ?? 1024,
+    skipHeaderLines: options.skipHeaderLines ?? 0,
+    startOffset: options.startOffset ?? 0,
+  });
 }
 
 /** Frames `parts` as consecutive chunks read from offset `start`. */
@@ -23,7 +29,7 @@ function texts(chunk: FramedChunk): string[] {
 }
 
 describe('NewlineFramer', () => {
-  it('cuts lines at \\n, keeping it, with each record\'s end offset', () => {
+  it("cuts lines at \\n, keeping it, with each record's end offset", () => {
     const [chunk] = frameAll(framer(), ['a\nbb\nccc\n']);
     assert.deepEqual(texts(chunk), ['a\n', 'bb\n', 'ccc\n']);
     assert.equal(chunk.startOffset, 0);
@@ -96,7 +102,7 @@ describe('NewlineFramer', () => {
     const [chunk] = frameAll(f, ['h1\nh2\nbody\n']);
     assert.deepEqual(texts(chunk), ['body\n']);
     assert.equal(chunk.startOffset, 0);
-    assert.deepEqual([...chunk.ends], [11], 'the skipped headers are covered by the first record\'s acknowledgement');
+    assert.deepEqual([...chunk.ends], [11], "the skipped headers are covered by the first record's acknowledgement");
     const resumed = framer({ skipHeaderLines: 2, startOffset: 50 });
     assert.deepEqual(texts(resumed.frame(Buffer.from('x\n'), 2, 50)), ['x\n'], 'no header to skip mid-file');
     f.restartAt(0);

@@ -3,7 +3,7 @@
  * format wants (via toJSON, without Buffer's slow array form); the in-process client hands the
  * bytes to the engine as they are. One request shape serves both transports.
  */
-export class Blob {
+export class BlobBytes {
   constructor(readonly bytes: Uint8Array) {}
 
   toJSON(): string {
