@@ -20,12 +20,12 @@ export function emptyBatch(openedMs: number): Batch {
   return { slices: [], count: 0, openedMs };
 }
 
-/** Appends one record, extending the last slice when the record follows it in the same span. */
-export function addToBatch(batch: Batch, span: Span, index: number): void {
+/** Appends records `from` to `to` (exclusive) of a span, extending the last slice when they follow it. */
+export function addToBatch(batch: Batch, span: Span, from: number, to = from + 1): void {
   const last = batch.slices.at(-1);
-  if (last !== undefined && last.span === span && last.to === index) last.to++;
-  else batch.slices.push({ span, from: index, to: index + 1 });
-  batch.count++;
+  if (last !== undefined && last.span === span && last.to === from) last.to = to;
+  else batch.slices.push({ span, from, to });
+  batch.count += to - from;
 }
 
 /** Calls `visit` for each record of the batch, in order, with its position in the batch. */
@@ -43,7 +43,7 @@ export interface BatcherOptions {
   maxBytes: number;
   maxAgeMs: number;
   /** The destination's: what an entry is, and what it counts. */
-  packer: EntryPacker;
+  packer: EntryPacker<unknown>;
   onSealed: (batch: Batch) => void;
   now?: () => number;
 }
@@ -64,15 +64,22 @@ export class Batcher {
 
   add(span: Span): void {
     const count = span.records.count;
-    for (let i = 0; i < count; i++) {
-      let open = this.open ?? this.start();
-      if (!open.fill.tryAdd(span, i)) {
+    let open = this.open;
+    let index = 0;
+    while (index < count) {
+      open ??= this.start();
+      const taken = open.fill.take(span, index, count);
+      if (taken === 0) {
         this.seal();
-        open = this.start();
-        open.fill.tryAdd(span, i);
+        open = undefined;
+        continue;
       }
-      addToBatch(open.batch, span, i);
-      if (open.fill.full) this.seal();
+      addToBatch(open.batch, span, index, index + taken);
+      index += taken;
+      if (open.fill.full) {
+        this.seal();
+        open = undefined;
+      }
     }
   }
 

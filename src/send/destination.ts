@@ -1,7 +1,7 @@
 import { AwsApiError } from '../client/api-error.js';
 import type { ApiLimits } from '../client/api-limits.js';
 import type { JsonApiClient } from '../client/json-api-client.js';
-import type { Entry, EntryPacker } from './packer.js';
+import type { EntryPacker } from './packer.js';
 
 /** One entry's fate in a batch call: undefined when accepted, else the error it got. */
 export type EntryResult = undefined | { code: string; message: string };
@@ -10,16 +10,16 @@ export type EntryResult = undefined | { code: string; message: string };
  * Where a flow's batches go, and the API dialect to use: Kinesis PutRecords or Firehose
  * PutRecordBatch. Both answer per entry, in request order.
  */
-export interface Destination {
+export interface Destination<E = unknown> {
   readonly service: 'kinesis' | 'firehose';
   readonly streamName: string;
   readonly client: JsonApiClient;
   readonly limits: ApiLimits;
   /** Room each record must leave within maxRecordBytes (Kinesis: the longest partition key). */
   readonly recordOverheadBytes: number;
-  readonly packer: EntryPacker;
+  readonly packer: EntryPacker<E>;
   /** Sends the entries in one call; the results are in the entries' order. */
-  put(entries: Entry[]): Promise<EntryResult[]>;
+  put(entries: E[]): Promise<EntryResult[]>;
 }
 
 function invalidResponse(what: string): AwsApiError {

@@ -3,25 +3,32 @@ import { FIREHOSE_LIMITS } from '../client/api-limits.js';
 import { BlobBytes } from '../client/blob-bytes.js';
 import type { JsonApiClient } from '../client/json-api-client.js';
 import { entryResults, type Destination, type EntryResult } from './destination.js';
-import { RecordPerEntry, type Entry } from './packer.js';
+import { RecordPerEntry } from './packer.js';
 
 /** Data Firehose: PutRecordBatch; records carry no key. */
-export class FirehoseDestination implements Destination {
+/** A PutRecordBatch entry. */
+interface FirehoseEntry {
+  Data: BlobBytes;
+}
+
+export class FirehoseDestination implements Destination<FirehoseEntry> {
   readonly service = 'firehose';
   readonly limits = FIREHOSE_LIMITS;
   readonly recordOverheadBytes = 0;
-  readonly packer = new RecordPerEntry((span: Span, index: number) => span.records.length(index));
+  readonly packer = new RecordPerEntry(
+    (span: Span, index: number) => span.records.length(index),
+    (data): FirehoseEntry => ({ Data: new BlobBytes(data) }),
+  );
 
   constructor(
     readonly streamName: string,
     readonly client: JsonApiClient,
   ) {}
 
-  async put(entries: Entry[]): Promise<EntryResult[]> {
-    const records = entries.map((entry) => ({ Data: new BlobBytes(entry.data) }));
+  async put(entries: FirehoseEntry[]): Promise<EntryResult[]> {
     const output = await this.client.call<{ RequestResponses?: unknown }>('PutRecordBatch', {
       DeliveryStreamName: this.streamName,
-      Records: records,
+      Records: entries,
     });
     return entryResults('PutRecordBatch', output?.RequestResponses, entries.length, 'RecordId');
   }

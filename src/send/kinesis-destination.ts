@@ -5,14 +5,20 @@ import type { JsonApiClient } from '../client/json-api-client.js';
 import type { Partitioning } from '../config/agent-config.js';
 import { maxPartitionKeyBytes, partitionKeyFunction, type PartitionKeyFor } from '../batch/partition-key.js';
 import { entryResults, type Destination, type EntryResult } from './destination.js';
-import { RecordPerEntry, type Entry } from './packer.js';
+import { RecordPerEntry } from './packer.js';
 
 /** Kinesis Data Streams: PutRecords, each entry with a partition key, which counts towards every size limit. */
-export class KinesisDestination implements Destination {
+/** A PutRecords entry. */
+interface KinesisEntry {
+  Data: BlobBytes;
+  PartitionKey: string;
+}
+
+export class KinesisDestination implements Destination<KinesisEntry> {
   readonly service = 'kinesis';
   readonly limits = KINESIS_LIMITS;
   readonly recordOverheadBytes: number;
-  readonly packer: RecordPerEntry;
+  readonly packer: RecordPerEntry<KinesisEntry>;
 
   constructor(
     readonly streamName: string,
@@ -30,14 +36,13 @@ export class KinesisDestination implements Destination {
             return data.length + Buffer.byteLength(keyFor(data), 'utf8');
           }
         : (span: Span, index: number) => span.records.length(index) + keyBytes;
-    this.packer = new RecordPerEntry(entryBytes, keyFor);
+    this.packer = new RecordPerEntry(entryBytes, (data) => ({ Data: new BlobBytes(data), PartitionKey: keyFor(data) }));
   }
 
-  async put(entries: Entry[]): Promise<EntryResult[]> {
-    const records = entries.map((entry) => ({ Data: new BlobBytes(entry.data), PartitionKey: entry.partitionKey! }));
+  async put(entries: KinesisEntry[]): Promise<EntryResult[]> {
     const output = await this.client.call<{ Records?: unknown }>('PutRecords', {
       StreamName: this.streamName,
-      Records: records,
+      Records: entries,
     });
     return entryResults('PutRecords', output?.Records, entries.length, 'SequenceNumber');
   }

@@ -95,10 +95,10 @@ export class Sender {
     while (batch.count > 0) {
       if (this.backoff.failing && !(await this.wait(this.backoff.delayMs()))) return;
       if (this.abort.signal.aborted) return;
-      const entries = destination.packer.pack(batch);
+      const packed = destination.packer.pack(batch);
       let results: EntryResult[];
       try {
-        results = await this.options.slots.run(() => destination.put(entries));
+        results = await this.options.slots.run(() => destination.put(packed.entries));
       } catch (error) {
         const apiError =
           error instanceof AwsApiError
@@ -117,11 +117,7 @@ export class Sender {
         }
         continue;
       }
-      const failed = this.settle(
-        batch,
-        entries.map((entry) => entry.records),
-        results,
-      );
+      const failed = this.settle(batch, packed.carried, results);
       if (failed.batch.count === 0) {
         this.backoff.succeeded();
       } else {
@@ -134,20 +130,28 @@ export class Sender {
   }
 
   /**
-   * Acknowledges the records of the accepted entries (`carried[e]` records each, in order) and
-   * returns those of the failed ones, to send again, with the first error.
+   * Acknowledges the records of the accepted entries (`carried[e]` records each, in order; one
+   * each when undefined) and returns those of the failed ones, to send again, with the first error.
    */
-  private settle(batch: Batch, carried: number[], results: EntryResult[]): { batch: Batch; first: EntryResult } {
+  private settle(
+    batch: Batch,
+    carried: number[] | undefined,
+    results: EntryResult[],
+  ): { batch: Batch; first: EntryResult } {
     const failed = emptyBatch(batch.openedMs);
     let first: EntryResult;
     let entry = 0;
-    let leftInEntry = carried[0];
+    let leftInEntry = carried?.[0] ?? 1;
     let records = 0;
     let bytes = 0;
-    forEachRecord(batch, (span, index) => {
-      while (leftInEntry === 0) leftInEntry = carried[++entry];
-      leftInEntry--;
-      const result = results[entry];
+    forEachRecord(batch, (span, index, position) => {
+      let result: EntryResult;
+      if (carried === undefined) result = results[position];
+      else {
+        while (leftInEntry === 0) leftInEntry = carried[++entry];
+        leftInEntry--;
+        result = results[entry];
+      }
       if (result === undefined) {
         records++;
         bytes += span.records.length(index);

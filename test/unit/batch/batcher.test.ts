@@ -5,7 +5,10 @@ import { Batcher, forEachRecord, type Batch } from '../../../src/batch/batcher.j
 import { RecordPerEntry } from '../../../src/send/packer.js';
 import { spanOf } from '../support.js';
 
-const byLength = new RecordPerEntry((span: Span, index: number) => span.records.length(index));
+const byLength = new RecordPerEntry(
+  (span: Span, index: number) => span.records.length(index),
+  (data) => data,
+);
 
 function batcher(options: { maxEntries?: number; maxBytes?: number; maxAgeMs?: number } = {}): {
   batcher: Batcher;

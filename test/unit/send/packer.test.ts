@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { addToBatch, emptyBatch } from '../../../src/batch/batcher.js';
+import { BlobBytes } from '../../../src/client/blob-bytes.js';
 import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { FirehoseDestination } from '../../../src/send/firehose-destination.js';
 import { KinesisDestination } from '../../../src/send/kinesis-destination.js';
@@ -30,20 +31,23 @@ describe('destinations and their packers', () => {
     );
     const span = spanOf(['aaaa\n', 'bb\n', 'c\n']);
     const fill = kinesis.packer.fill(500, 12);
-    assert.ok(fill.tryAdd(span, 0), '5 + 3 bytes');
-    assert.ok(!fill.tryAdd(span, 1), '8 + 6 would pass 12 bytes');
+    assert.equal(fill.take(span, 0, 3), 1, '5 + 3 bytes fit; 8 + 6 more would pass 12 bytes');
+    assert.equal(fill.take(span, 1, 3), 0, 'a batch that has a record takes no record that does not fit');
+    assert.equal(kinesis.packer.fill(500, 1).take(span, 0, 3), 1, 'an empty batch takes one record, however big');
     const batch = emptyBatch(0);
     for (let i = 0; i < 3; i++) addToBatch(batch, span, i);
-    const entries = kinesis.packer.pack(batch);
+    const packed = kinesis.packer.pack(batch);
+    assert.equal(packed.carried, undefined, 'one record per entry');
     assert.deepEqual(
-      entries.map((entry) => [entry.data.toString(), entry.partitionKey, entry.records]),
+      packed.entries.map((entry) => [Buffer.from(entry.Data.bytes).toString(), entry.PartitionKey]),
       [
-        ['aaaa\n', 'key', 1],
-        ['bb\n', 'key', 1],
-        ['c\n', 'key', 1],
+        ['aaaa\n', 'key'],
+        ['bb\n', 'key'],
+        ['c\n', 'key'],
       ],
     );
-    assert.deepEqual(await kinesis.put(entries), [undefined, undefined, undefined]);
+    assert.equal(JSON.stringify(packed.entries[0]), '{"Data":"YWFhYQo=","PartitionKey":"key"}', 'base64 on the wire');
+    assert.deepEqual(await kinesis.put(packed.entries), [undefined, undefined, undefined]);
   });
 
   it('a batch is full at maxEntries entries', () => {
@@ -53,11 +57,11 @@ describe('destinations and their packers', () => {
     );
     const span = spanOf(['1\n', '2\n', '3\n']);
     const fill = firehose.packer.fill(2, 1_000);
-    assert.ok(fill.tryAdd(span, 0));
+    assert.equal(fill.take(span, 0, 1), 1);
     assert.equal(fill.full, false);
-    assert.ok(fill.tryAdd(span, 1));
+    assert.equal(fill.take(span, 1, 3), 1, 'only one more entry fits');
     assert.equal(fill.full, true);
-    assert.ok(!fill.tryAdd(span, 2));
+    assert.equal(fill.take(span, 2, 3), 0);
   });
 
   it('maps per-entry errors back in order, and refuses an answer that does not match what was sent', async () => {
@@ -69,7 +73,7 @@ describe('destinations and their packers', () => {
         ),
       })),
     );
-    const entries = [1, 2, 3].map((n) => ({ data: Buffer.from(`${n}\n`), records: 1 }));
+    const entries = [1, 2, 3].map((n) => ({ Data: new BlobBytes(Buffer.from(`${n}\n`)) }));
     assert.deepEqual(await firehose.put(entries), [
       undefined,
       { code: 'ServiceUnavailableException', message: 'slow down' },
@@ -85,6 +89,9 @@ describe('destinations and their packers', () => {
       client(() => ({ Records: [{}] })),
       { option: 'RANDOM' },
     );
-    await assert.rejects(garbled.put(entries.slice(0, 1)), /neither SequenceNumber nor ErrorCode/);
+    await assert.rejects(
+      garbled.put([{ Data: new BlobBytes(Buffer.from('x')), PartitionKey: 'k' }]),
+      /neither SequenceNumber nor ErrorCode/,
+    );
   });
 });

@@ -7,16 +7,22 @@ import { KINESIS_LIMITS } from '../../../src/client/api-limits.js';
 import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { Backoff } from '../../../src/send/backoff.js';
 import type { Destination, EntryResult } from '../../../src/send/destination.js';
-import { RecordPerEntry, type Entry, type EntryPacker } from '../../../src/send/packer.js';
+import { RecordPerEntry, type EntryPacker } from '../../../src/send/packer.js';
 import { SendSlots } from '../../../src/send/send-slots.js';
 import { Sender } from '../../../src/send/sender.js';
 import { recordingEvents, spanOf } from '../support.js';
 
 /** A destination whose every call is answered by `answer`, recording what each call sent. */
+/** The test destinations' entry: a record's bytes (or several records' bytes together). */
+type Entry = Buffer;
+
 function destination(
   answer: (entries: Entry[], call: number) => EntryResult[] | Error,
-  packer: EntryPacker = new RecordPerEntry((span: Span, index: number) => span.records.length(index)),
-): Destination & { calls: string[][] } {
+  packer: EntryPacker<Entry> = new RecordPerEntry(
+    (span: Span, index: number) => span.records.length(index),
+    (data) => data,
+  ),
+): Destination<Entry> & { calls: string[][] } {
   const calls: string[][] = [];
   return {
     service: 'kinesis',
@@ -27,7 +33,7 @@ function destination(
     packer,
     calls,
     async put(entries) {
-      calls.push(entries.map((entry) => entry.data.toString()));
+      calls.push(entries.map((entry) => entry.toString()));
       const result = answer(entries, calls.length);
       if (result instanceof Error) throw result;
       return result;
@@ -42,7 +48,7 @@ function batchOf(span: Span): Batch {
 }
 
 async function send(
-  target: Destination,
+  target: Destination<Entry>,
   batch: Batch,
 ): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
   const delivered: string[] = [];
@@ -72,7 +78,7 @@ const throttled = { code: 'ProvisionedThroughputExceededException', message: 'Ra
 describe('Sender', () => {
   it('after a partial failure resends exactly the failed records, and never an acknowledged one', async () => {
     const target = destination((entries, call) =>
-      entries.map((entry) => (call === 1 && entry.data.toString() === 'b\n' ? throttled : undefined)),
+      entries.map((entry) => (call === 1 && entry.toString() === 'b\n' ? throttled : undefined)),
     );
     const { delivered, done, events } = await send(target, batchOf(spanOf(['a\n', 'b\n', 'c\n'])));
     assert.deepEqual(target.calls, [['a\n', 'b\n', 'c\n'], ['b\n']]);
@@ -103,15 +109,18 @@ describe('Sender', () => {
 
   it("maps each entry's result to every record it carries (an entry of several records)", async () => {
     // Two records per entry: the result of entry 1 fails both its records, and only those.
-    const pairs: EntryPacker = {
-      fill: () => ({ tryAdd: () => true, entries: 0, full: false }),
+    const pairs: EntryPacker<Entry> = {
+      fill: () => ({ take: (_span, from, to) => to - from, entries: 0, full: false }),
       pack(batch) {
         const records: Buffer[] = [];
         forEachRecord(batch, (span, index) => records.push(span.records.data(index)));
         const entries: Entry[] = [];
-        for (let i = 0; i < records.length; i += 2)
-          entries.push({ data: Buffer.concat(records.slice(i, i + 2)), records: Math.min(2, records.length - i) });
-        return entries;
+        const carried: number[] = [];
+        for (let i = 0; i < records.length; i += 2) {
+          entries.push(Buffer.concat(records.slice(i, i + 2)));
+          carried.push(Math.min(2, records.length - i));
+        }
+        return { entries, carried };
       },
     };
     const target = destination(
