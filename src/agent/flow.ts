@@ -132,7 +132,7 @@ export class Flow {
       onSpanComplete: (span) => this.spanComplete(span),
     });
     this.readLoop = new ReadLoop({
-      files: () => this.files.values(),
+      files: () => this.files.readyFiles(),
       read: (file) => this.files.read(file),
       budget: this.budget,
       onError: (error) => events.readLoopFailed(error),
@@ -146,6 +146,8 @@ export class Flow {
       events,
       listener: {
         listed: (found, initial) => this.files.reconcile(found, initial),
+        noticed: (file) => this.files.noticed(file),
+        gone: (path) => this.files.gone(path),
         written: (identity) => {
           const file = this.files.byIdentity(identity);
           file?.wake();
@@ -174,7 +176,7 @@ export class Flow {
     let due = false;
     const active: TrackedFile[] = [];
     for (const file of this.files.values()) {
-      if (file.isDue(now)) due = true;
+      if (file.pollIfDue(now)) due = true;
       if (file.listed && now - file.lastGrowthMs < ACTIVE_FILE_MS) active.push(file);
     }
     if (due) this.readLoop.pump();

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentEvents } from '../observe/events.js';
 import type { FileIdentity } from '../tail/identity.js';
 import { DirectoryWatcher, type DirectoryEvent } from './directory-watcher.js';
-import { MAX_FILES_PER_FLOW, scanFiles, type DiscoveredFile } from './scan.js';
+import { MAX_FILES_PER_FLOW, pathMatcher, scanFiles, type DiscoveredFile } from './scan.js';
 
 /** Scans prompted by file events start at least this long after the one before. */
 const RESCAN_COOLDOWN_MS = 100;
@@ -14,6 +14,10 @@ const MISSING_BASE_CHECK_MS = 1000;
 export interface DiscoveryListener {
   /** A full listing of what the glob matches now; `initial` for the first one at the flow's first start. */
   listed(files: DiscoveredFile[], initial: boolean): Promise<void>;
+  /** A watcher event named a file the glob matches (created, or moved there). */
+  noticed(file: DiscoveredFile): Promise<void>;
+  /** A watcher event named a path that holds nothing now (a file deleted, or moved away). */
+  gone(path: string): void;
   /** A file was written to (a watcher event): wake it if tracked; false if this identity is not tracked. */
   written(identity: FileIdentity): boolean;
   /** After a listing or a wake: time to read. */
@@ -34,14 +38,19 @@ export interface FlowDiscoveryOptions {
 }
 
 /**
- * Finds a flow's files: glob scans at start, periodically and (at most every RESCAN_COOLDOWN_MS)
- * when a watched directory reports an entry created, deleted or moved; writes reported by the
- * watcher wake their file. Scans are the source of truth, events only make them prompt.
+ * Finds a flow's files: glob scans at start, periodically, and (at most every RESCAN_COOLDOWN_MS)
+ * when a directory appears; in between, each watcher event is looked at by one stat of the path it
+ * names (a file created, moved, deleted or written), so that files coming and going by the
+ * hundred per second cost an event each, not a scan each. Scans stay the source of truth: events
+ * are missed on network file systems and in overflow, and a scan settles what they got wrong.
  */
 export class FlowDiscovery {
   private readonly watcher: DirectoryWatcher | undefined;
-  /** Paths whose 'modified' event is being looked up, so a busy file costs one stat at a time. */
-  private readonly changing = new Set<string>();
+  /**
+   * Paths whose event is being looked at, so a busy file costs one stat at a time; the value is
+   * the event that came meanwhile, looked at once more afterwards.
+   */
+  private readonly looking = new Map<string, DirectoryEvent | undefined>();
   private scanning: Promise<void> | undefined;
   private rescanQueued: Promise<void> | undefined;
   private lastScanStartMs = 0;
@@ -49,8 +58,10 @@ export class FlowDiscovery {
   private baseTimer: NodeJS.Timeout | undefined;
   private checkingPaths = false;
   private stopped = false;
+  private readonly matches: (path: string) => boolean;
 
   constructor(private readonly options: FlowDiscoveryOptions) {
+    this.matches = pathMatcher(options);
     if (options.watch) {
       this.watcher = new DirectoryWatcher({
         onEvent: (kind, path) => this.onEvent(kind, path),
@@ -140,29 +151,54 @@ export class FlowDiscovery {
 
   private onEvent(kind: DirectoryEvent, path: string): void {
     if (this.stopped) return;
-    if (kind === 'renamed') {
-      void this.rescan();
+    if (this.looking.has(path)) {
+      // A rename or create matters more than a write: it is the one looked at again.
+      if (this.looking.get(path) !== 'renamed') this.looking.set(path, kind);
       return;
     }
-    if (this.changing.has(path)) return;
-    this.changing.add(path);
-    // Found by identity, not by path: one stat instead of a walk over thousands of files. A rename
-    // and a create at the same path in quick succession (logrotate's create mode) can reach us as a
-    // mere change: if the path now holds a file we do not track, scan for it now.
-    void stat(path)
-      .then((info) => {
-        if (!info.isFile()) return;
-        if (!this.options.listener.written(info)) return this.rescan();
-        this.options.listener.changed();
-      })
+    this.looking.set(path, undefined);
+    void this.lookAt(kind, path)
       .catch(() => undefined)
-      .finally(() => this.changing.delete(path));
+      .finally(() => {
+        const again = this.looking.get(path);
+        this.looking.delete(path);
+        if (again !== undefined) this.onEvent(again, path);
+      });
+  }
+
+  /**
+   * What an event at `path` means, by one stat, not a scan: a directory may hold new files (a scan
+   * finds them and watches it); a file the glob matches that was created or moved there is taken
+   * on, or was written to and is woken; nothing there any more is a file deleted or moved away.
+   * A rename and a create at the same path in quick succession (logrotate's create mode) can reach
+   * us as a mere change: the stat tells the new file.
+   */
+  private async lookAt(kind: DirectoryEvent, path: string): Promise<void> {
+    const { listener } = this.options;
+    let info;
+    try {
+      info = await stat(path);
+    } catch {
+      if (kind === 'renamed') listener.gone(path);
+      return;
+    }
+    if (info.isDirectory()) {
+      if (kind === 'renamed') await this.rescan();
+      return;
+    }
+    if (!info.isFile() || !this.matches(path)) return;
+    if (kind === 'modified' && listener.written(info)) {
+      listener.changed();
+      return;
+    }
+    await listener.noticed({ path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs });
+    listener.changed();
   }
 
   /**
    * File events can be late or missing; a file written to recently is where rotation happens, so
-   * its path is checked on every poll, and a path that now holds another file prompts a scan
-   * before the new file can be moved out of the glob unseen.
+   * its path is checked on every poll: a path that now holds another file prompts a scan before the
+   * new file can be moved out of the glob unseen, and one that holds nothing is a file gone.
    */
   checkActivePaths(active: Array<{ path: string; identity: FileIdentity }>): void {
     if (active.length === 0 || this.scanning !== undefined || this.checkingPaths || this.stopped) return;
@@ -170,7 +206,8 @@ export class FlowDiscovery {
     void (async () => {
       for (const file of active) {
         const info = await stat(file.path).catch(() => undefined);
-        if (info === undefined || info.dev !== file.identity.dev || info.ino !== file.identity.ino) {
+        if (info === undefined) this.options.listener.gone(file.path);
+        else if (info.dev !== file.identity.dev || info.ino !== file.identity.ino) {
           await this.rescan();
           return;
         }

@@ -1,5 +1,6 @@
 import { stat } from 'node:fs/promises';
 import fg, { type Entry } from 'fast-glob';
+import picomatch from 'picomatch';
 
 export interface DiscoveredFile {
   path: string;
@@ -67,6 +68,21 @@ export function ownStateGlobs(state: { directories: string[]; checkpointFile?: s
 function ignoreGlobs(excludePatterns: string[], ownState: string[]): string[] {
   const globs = excludePatterns.map((pattern) => (pattern.includes('/') ? pattern : `**/${pattern}`));
   return [...globs, ...PSEUDO_FILE_SYSTEMS.flatMap(directoryGlobs), ...ownState];
+}
+
+/**
+ * Whether one path is a file a scan would list (by its name: the glob, the excludes, the agent's
+ * own state, compressed copies); for watcher events, which name one path at a time. picomatch is
+ * the matcher fast-glob walks with.
+ */
+export function pathMatcher(
+  options: Pick<ScanOptions, 'filePattern' | 'excludePatterns' | 'ownState'>,
+): (path: string) => boolean {
+  const matches = picomatch(options.filePattern, {
+    dot: true,
+    ignore: ignoreGlobs(options.excludePatterns, options.ownState),
+  });
+  return (path) => !COMPRESSED.test(path) && matches(path);
 }
 
 /** The directory a glob cannot reach above: where its walk starts. */

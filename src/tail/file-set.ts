@@ -47,6 +47,13 @@ const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
  */
 export class FileSet {
   private readonly files = new Map<string, TrackedFile>();
+  /** The same files by the path they are tailed under, for watcher events (which name paths). */
+  private readonly byPath = new Map<string, TrackedFile>();
+  /**
+   * The files to read at the next round: woken by an event or a scan, due for a poll, or still
+   * with bytes to read. The read loop goes through these only, not through thousands of idle ones.
+   */
+  private readonly ready = new Set<TrackedFile>();
   /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
   private readonly tracking = new Set<string>();
   private readonly unreadable = new Set<string>();
@@ -70,6 +77,11 @@ export class FileSet {
     return this.files.values();
   }
 
+  /** The files the read loop should read now, in the order they became ready. */
+  readyFiles(): TrackedFile[] {
+    return [...this.ready];
+  }
+
   has(key: string): boolean {
     return this.files.has(key);
   }
@@ -86,55 +98,100 @@ export class FileSet {
   async reconcile(found: DiscoveredFile[], initial: boolean): Promise<void> {
     const seen = new Set<string>();
     for (const file of found) {
-      const key = identityKey(file);
-      seen.add(key);
-      const tracked = this.files.get(key);
+      seen.add(identityKey(file));
       // A file reached by several paths (a symlink and its target) stays under the one it has.
-      const elsewhere = tracked !== undefined && tracked.path !== file.path && !file.alsoAt?.includes(tracked.path);
-      const moved = elsewhere ? await this.sameFileAt(tracked, file.path) : undefined;
-      if (moved === 'unknown') continue;
-      if (moved === 'reused') {
-        // The tracked file was deleted while closed and its inode went to this new file: the old
-        // one is over (nothing more can be read from it), the new one is read from its start.
-        this.options.events.inodeReused(file.path, tracked!.path);
-        await this.letGo(tracked!);
-      } else if (tracked) {
-        if (tracked.phase === 'leaving') tracked.phase = 'tailing';
-        if (moved === 'same') {
-          this.options.events.renamed(tracked.path, file.path);
-          tracked.path = file.path;
-        }
-        tracked.size = file.size;
-        if (file.size !== tracked.tailer.readOffset || file.mtimeMs !== tracked.mtimeMs) tracked.wake();
-        continue;
-      }
-      await this.track(file, initial);
+      await this.take(file, initial, (tracked) => file.alsoAt?.includes(tracked.path) ?? false);
     }
     for (const [key, tracked] of this.files) {
-      if (!seen.has(key) && tracked.phase === 'tailing') {
-        tracked.phase = 'leaving';
-        tracked.wake();
-        this.options.events.leftGlob(tracked.path);
-      }
+      if (!seen.has(key) && tracked.phase === 'tailing') this.leave(tracked);
     }
+  }
+
+  /** A file a watcher event named, at a path the glob matches: taken on, or followed if it moved. */
+  async noticed(file: DiscoveredFile): Promise<void> {
+    // One path at a time: a file still at the path it has is reached by another one too (a link).
+    await this.take(file, false, async (tracked) => {
+      const own = await stat(tracked.path).catch(() => undefined);
+      return own !== undefined && sameIdentity(own, tracked.identity);
+    });
+  }
+
+  /** A watcher event found nothing at `path` any more: the file tailed there was deleted or moved away. */
+  gone(path: string): void {
+    const tracked = this.byPath.get(path);
+    if (tracked?.phase === 'tailing') this.leave(tracked);
+  }
+
+  /** Read to its end, then let go. */
+  private leave(file: TrackedFile): void {
+    file.phase = 'leaving';
+    file.wake();
+    this.options.events.leftGlob(file.path);
+  }
+
+  /**
+   * One file found at `file.path`: a new one is taken on; a tracked one found under another path
+   * was renamed there, unless `isAlias` says the tracked path reaches it too, or its inode went
+   * to a new file after it was deleted.
+   */
+  private async take(
+    file: DiscoveredFile,
+    initial: boolean,
+    isAlias: (tracked: TrackedFile) => boolean | Promise<boolean>,
+  ): Promise<void> {
+    const tracked = this.files.get(identityKey(file));
+    if (tracked === undefined) {
+      await this.track(file, initial);
+      return;
+    }
+    const elsewhere = tracked.path !== file.path && !(await isAlias(tracked));
+    const moved = elsewhere ? await this.sameFileAt(tracked, file.path) : undefined;
+    if (moved === 'unknown') return;
+    if (moved === 'reused') {
+      // The tracked file was deleted while closed and its inode went to this new file: the old
+      // one is over (nothing more can be read from it), the new one is read from its start.
+      this.options.events.inodeReused(file.path, tracked.path);
+      await this.letGo(tracked);
+      await this.track(file, initial);
+      return;
+    }
+    if (tracked.phase === 'leaving') tracked.phase = 'tailing';
+    if (moved === 'same') {
+      this.options.events.renamed(tracked.path, file.path);
+      this.movePath(tracked, file.path);
+    }
+    tracked.size = file.size;
+    if (file.size !== tracked.tailer.readOffset || file.mtimeMs !== tracked.mtimeMs) tracked.wake();
+  }
+
+  private movePath(file: TrackedFile, path: string): void {
+    if (this.byPath.get(file.path) === file) this.byPath.delete(file.path);
+    file.path = path;
+    this.byPath.set(path, file);
   }
 
   /**
    * Whether `path`, listed with the identity (device, inode) of `file`, holds that very file
    * ('same'), a new file that got its inode after it was deleted ('reused'), or nothing that can be
-   * told now ('unknown': gone again, or another file by now; the next scan settles it). An inode
-   * cannot be recycled while it is open, so an open file is itself; a closed one is itself only if
-   * it still begins with the bytes it began with.
+   * told now ('unknown': gone again, or another file by now; the next scan settles it). A listing
+   * can be older than what the file set knows (a scan of thousands of files takes a while): the path
+   * is looked at now. An inode cannot be recycled while it is open, so an open file found there is
+   * itself; a closed one is itself only if it still begins with the bytes it began with.
    */
   private async sameFileAt(file: TrackedFile, path: string): Promise<'same' | 'reused' | 'unknown'> {
-    if (file.handle !== undefined) return 'same';
+    if (file.handle !== undefined) {
+      const info = await stat(path).catch(() => undefined);
+      return info !== undefined && sameIdentity(info, file.identity) ? 'same' : 'unknown';
+    }
     const openFiles = this.options.openFiles;
     const handle = await openFiles.open(path).catch(() => undefined);
     if (handle === undefined) return 'unknown';
     try {
       const info = await handle.stat();
       if (!sameIdentity(info, file.identity)) return 'unknown';
-      return file.head.length === 0 || isCopyOf(headOf(handle, scratchHead), file.head) ? 'same' : 'reused';
+      // A file closed before it had any bytes may be this one moved or another that got its inode:
+      // nothing was read from it, so taking it afresh is right either way.
+      return file.head.length > 0 && isCopyOf(headOf(handle, scratchHead), file.head) ? 'same' : 'reused';
     } finally {
       await openFiles.release(handle);
     }
@@ -200,6 +257,7 @@ export class FileSet {
       head,
       { size: info.size, mtimeMs: info.mtimeMs, nowMs: now },
       this.options.minPollMs,
+      (ready) => this.ready.add(ready),
     );
     tracked.suspectedCopy = suspectedCopy;
     if (isCopy) tracked.copyFrom = offset;
@@ -208,6 +266,8 @@ export class FileSet {
     if (!listed) tracked.phase = 'leaving';
     this.filesSeen++;
     this.files.set(tracked.key, tracked);
+    this.byPath.set(tracked.path, tracked);
+    this.ready.add(tracked);
     openFiles.hold(tracked, handle);
     this.copies.add(tracked);
     if (openFiles.overLimit && !(await openFiles.closeIdle())) {
@@ -245,6 +305,12 @@ export class FileSet {
 
   /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
   async read(file: TrackedFile): Promise<number> {
+    const bytes = await this.readOnce(file);
+    if (!file.isReady) this.ready.delete(file);
+    return bytes;
+  }
+
+  private async readOnce(file: TrackedFile): Promise<number> {
     const { openFiles, events } = this.options;
     const tailer = file.tailer;
     let reopened = false;
@@ -360,6 +426,8 @@ export class FileSet {
     const last = file.tailer.flushUnterminated();
     if (last !== undefined) this.options.onChunk(file, last);
     this.files.delete(file.key);
+    this.ready.delete(file);
+    if (this.byPath.get(file.path) === file) this.byPath.delete(file.path);
     this.copies.remove(file);
     this.options.checkpoints.retire(file);
     this.retired.records += file.tailer.recordsRead;

@@ -2,7 +2,7 @@ import type { MemoryBudget } from '../acknowledge/memory-budget.js';
 import type { TrackedFile } from './tracked-file.js';
 
 export interface ReadLoopOptions {
-  /** The files to read, in turn; looked at afresh each round. */
+  /** The files that should be read now, in turn; asked afresh each round (a snapshot it may keep). */
   files: () => Iterable<TrackedFile>;
   /** Reads one chunk of one file; returns the bytes read (0: nothing now). */
   read: (file: TrackedFile) => Promise<number>;
@@ -58,7 +58,7 @@ export class ReadLoop {
     for (;;) {
       this.again = false;
       let readSomething = false;
-      for (const file of [...this.options.files()]) {
+      for (const file of this.options.files()) {
         if (this.stopped) return;
         if (budget.exhausted) {
           await budget.whenRoom();

@@ -72,6 +72,8 @@ export class TrackedFile {
     stats: { size: number; mtimeMs: number; nowMs: number },
     /** How soon an idle file is polled again at first (minTimeBetweenFilePollsMillis). */
     private readonly minPollMs: number,
+    /** It should be read at the next round now (the file set keeps these apart from the idle ones). */
+    private readonly onReady: (file: TrackedFile) => void = () => undefined,
   ) {
     this.key = identityKey(identity);
     this.progress = progress;
@@ -135,6 +137,7 @@ export class TrackedFile {
   /** Something may have changed (an event, a scan): read it at the next round, and poll it often again. */
   wake(): void {
     this.woken = true;
+    this.onReady(this);
     this.idlePollMs = this.minPollMs;
   }
 
@@ -144,9 +147,17 @@ export class TrackedFile {
     return this.woken;
   }
 
-  /** The next poll is due: for the poll timer, which pumps only when some file is. */
-  isDue(nowMs: number): boolean {
-    return this.phase !== 'gone' && !this.woken && nowMs >= this.nextPollMs;
+  /** For the poll timer: if this idle file's next poll is due, it is to be read now; true if so. */
+  pollIfDue(nowMs: number): boolean {
+    if (this.phase === 'gone' || this.woken || nowMs < this.nextPollMs) return false;
+    this.woken = true;
+    this.onReady(this);
+    return true;
+  }
+
+  /** Woken, or due: what the read loop reads. */
+  get isReady(): boolean {
+    return this.woken;
   }
 
   /** Bytes were read: poll it often. */

@@ -4,7 +4,7 @@
  * (confirmed, suspected and not, still being written).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { DirtyCheckpoints } from '../../../src/checkpoint/dirty-checkpoints.js';
@@ -79,7 +79,6 @@ describe('FileSet', () => {
     writeFileSync(h.file('app.log'), lines('a', 0, 3));
     await h.scan('app.log');
     await h.readAll('app.log');
-    const { renameSync } = await import('node:fs');
     renameSync(h.file('app.log'), h.file('app.log.1'));
     appendFileSync(h.file('app.log.1'), lines('a', 3, 5));
     await h.scan('app.log.1');
@@ -211,6 +210,31 @@ describe('FileSet', () => {
       h.clock.ms += 20;
       await h.readAll('app.log.1');
       assert.deepEqual(h.shipped.get(h.file('app.log.1')), lines('z', 100, 103).split(/(?<=\n)/));
+    },
+  );
+
+  it(
+    'takes on a file a watcher event notices, follows one moved, and ignores another path of a ' + 'tracked file',
+    async () => {
+      const h = harness();
+      writeFileSync(h.file('app.log'), lines('n', 0, 2));
+      await h.set.noticed(discovered(h.file('app.log')));
+      await h.readAll('app.log');
+      symlinkSync('app.log', h.file('link.log'));
+      await h.set.noticed({ ...discovered(h.file('app.log')), path: h.file('link.log') });
+      assert.equal(h.recorder.named('renamed').length, 0, 'a link to a tailed file is not a rename');
+      renameSync(h.file('app.log'), h.file('moved.log'));
+      h.set.gone(h.file('app.log'));
+      assert.equal(h.tracked('app.log').phase, 'leaving');
+      await h.set.noticed(discovered(h.file('moved.log')));
+      assert.deepEqual(h.recorder.named('renamed'), [[h.file('app.log'), h.file('moved.log')]]);
+      assert.equal(h.tracked('moved.log').phase, 'tailing');
+      appendFileSync(h.file('moved.log'), lines('n', 2, 3));
+      await h.readAll('moved.log');
+      assert.deepEqual(
+        [...(h.shipped.get(h.file('app.log')) ?? []), ...(h.shipped.get(h.file('moved.log')) ?? [])],
+        lines('n', 0, 3).split(/(?<=\n)/),
+      );
     },
   );
 
