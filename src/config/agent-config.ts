@@ -9,7 +9,7 @@ import { reportDuplicateFlows, reportGlobHazards, validateFlow, type ValidFlow }
 import { buildAgentConfig, validateGlobals } from './global-settings.js';
 import { AGENT_DIRECTORY_NAME, readAgentDirectoryFlows, readConfigDocument } from './load-files.js';
 import { ConfigError } from './problems.js';
-import { describeValue } from './schema.js';
+import { describeValue } from './values.js';
 import type { LoadedAgentConfig } from './types.js';
 
 export type * from './types.js';

@@ -9,7 +9,6 @@ import { FLOW_KEYS, GLOBAL_KEYS, unknownKeyMessage } from './keys.js';
 import { resolveFilePattern, resolvePath } from './paths.js';
 import { validateProcessingOption } from './processing-options.js';
 import {
-  describeValue,
   FIREHOSE_ONLY_FLOW_KEYS,
   firehoseFlowSchema,
   KINESIS_ONLY_FLOW_KEYS,
@@ -18,6 +17,7 @@ import {
   type GlobalSettings,
   type KinesisFlowSettings,
 } from './schema.js';
+import { describeValue } from './values.js';
 import type { DataProcessingOption, FlowConfig, Partitioning } from './types.js';
 import { reportUnimplementedKeys } from './unimplemented-keys.js';
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { FlowSource, Findings } from './findings.js';
 import { isJsonObject, JsoncSyntaxError, parseJsonc, type JsonObject, type JsonValue } from './jsonc.js';
 import { ConfigError } from './problems.js';
-import { describeValue } from './schema.js';
+import { describeValue } from './values.js';
 
 /**
  * Extra flows come from every regular file in the `agent.d` directory next to agent.json, in name

@@ -5,13 +5,8 @@ import type { z } from 'zod';
 import type { Findings } from './findings.js';
 import { childKeyPath, isJsonObject, type JsonValue } from './jsonc.js';
 import { unknownKeyMessage } from './keys.js';
-import {
-  DATA_PROCESSING_OPTION_NAMES,
-  dataProcessingSchemas,
-  describeValue,
-  LOG_FORMAT_FIELD_COUNTS,
-  oneOf,
-} from './schema.js';
+import { DATA_PROCESSING_OPTION_NAMES, dataProcessingSchemas, LOG_FORMAT_FIELD_COUNTS } from './schema.js';
+import { describeValue, oneOf } from './values.js';
 import type { DataProcessingOption } from './types.js';
 
 export function validateProcessingOption(
