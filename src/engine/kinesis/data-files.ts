@@ -20,7 +20,7 @@ import {
   segmentDamage,
   type IndexedSegment,
 } from './segment-format.js';
-import { makePrivateDir, openPrivateFile } from './store-open.js';
+import { makePrivateDir, openPrivateFile } from '../private-storage.js';
 
 /**
  * The append-only data files that hold the segments, one per stream and hour of arrival

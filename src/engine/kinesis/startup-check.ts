@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { formatSequence, sequencePrefix, shardIdOf } from './sequence.js';
-import { openPrivateFile } from './store-open.js';
+import { openPrivateFile } from '../private-storage.js';
 import {
   dataFilePath,
   decodeHeader,

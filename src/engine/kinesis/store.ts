@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { DataFiles, type PlacedSegment, type SegmentToWrite } from './data-files.js';
 import { checkDataFiles, writeStreamIdFloor, type StorageProblem } from './startup-check.js';
 import { DamagedSegmentError, type IndexedSegment } from './segment-format.js';
-import { makePrivateDir, openIndex, STORAGE_FORMAT, storageOpenError } from './store-open.js';
+import { makePrivateDir, storageOpenError } from '../private-storage.js';
+import { openIndex, STORAGE_FORMAT } from './store-open.js';
 
 /**
  * Durable state of the stream engine: hourly data files with the records, and a SQLite index
