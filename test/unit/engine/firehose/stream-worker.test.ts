@@ -80,9 +80,10 @@ describe('DeliveryStreamWorker', () => {
   it('delivers when the size hint is reached, in batches of at most that size, before the interval', async () => {
     const { db, buffer, deliverer, worker } = await setUp(8, 60_000);
     put(buffer, 'aaaa', 'bbb');
-    assert.deepEqual(deliverer.delivered, [], '7 bytes wait for the 8-byte hint');
+    // A cut is made synchronously when an append reaches the hint, so none now means none was due.
+    assert.deepEqual(buffer.batchesOf('s'), [], '7 bytes wait for the 8-byte hint');
     put(buffer, 'cc', 'dddd');
-    await waitFor(() => deliverer.delivered.length === 1, 2_000);
+    await waitFor(() => deliverer.delivered.length === 1, { timeoutMs: 2_000 });
     assert.deepEqual(deliverer.delivered, [['aaaa', 'bbb']], 'the next record would pass 8 bytes');
     assert.equal(buffer.waitingOf('s').recordCount, 2, 'the rest waits for the size or the interval');
     await worker.stop();
@@ -94,7 +95,7 @@ describe('DeliveryStreamWorker', () => {
     const start = Date.now();
     put(buffer, 'one');
     put(buffer, 'two');
-    await waitFor(() => deliverer.delivered.length === 1, 3_000);
+    await waitFor(() => deliverer.delivered.length === 1, { timeoutMs: 3_000 });
     assert.ok(Date.now() - start >= 290, `delivered after ${Date.now() - start} ms`);
     assert.deepEqual(deliverer.delivered, [['one', 'two']]);
     await worker.stop();
@@ -107,9 +108,9 @@ describe('DeliveryStreamWorker', () => {
       { done: false, retryInMs: 200, error: 'bucket gone' },
     ]);
     put(buffer, 'abc');
-    await waitFor(() => deliverer.attempts.length === 1, 2_000);
+    await waitFor(() => deliverer.attempts.length === 1, { timeoutMs: 2_000 });
     put(buffer, 'def');
-    await waitFor(() => deliverer.delivered.length === 2, 3_000);
+    await waitFor(() => deliverer.delivered.length === 2, { timeoutMs: 3_000 });
     assert.deepEqual(deliverer.delivered, [['abc'], ['def']]);
     assert.equal(deliverer.attempts[0], deliverer.attempts[2], 'the third attempt is at the first batch again');
     await worker.stop();
@@ -129,7 +130,7 @@ describe('DeliveryStreamWorker', () => {
     buffer = new RecordBuffer(db);
     const deliverer = new ScriptedDeliverer(buffer);
     const worker = new DeliveryStreamWorker(configWith(1 << 20, 0), buffer, deliverer, silentLogger);
-    await waitFor(() => deliverer.delivered.length === 2, 2_000);
+    await waitFor(() => deliverer.delivered.length === 2, { timeoutMs: 2_000 });
     assert.deepEqual(deliverer.delivered, [['cut-1', 'cut-2'], ['later']]);
     await worker.stop();
     db.close();
