@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
+import { BlobBytes } from '../../../../src/client/blob-bytes.js';
+import { InProcessClient } from '../../../../src/engine/in-process-client.js';
 import { removeTempDirs } from '../../../support/tmp.js';
 import { ACCOUNT, Harness, ROLE, s3 } from './harness.js';
 
@@ -228,6 +230,26 @@ describe('puts', () => {
       { DeliveryStreamName: 'nope', Record: { Data: '' } },
       'ResourceNotFoundException',
       `Firehose nope under account ${ACCOUNT} not found.`,
+    );
+  });
+
+  it('takes the bytes of the in-process client as the agent sends them, and its errors are AwsApiErrors', async () => {
+    const h = new Harness();
+    h.create('logs');
+    const client = new InProcessClient(h.service);
+    const data = Buffer.from([0, 255, 10]);
+    const answer = await client.call<any>('PutRecordBatch', {
+      DeliveryStreamName: 'logs',
+      Records: [{ Data: new BlobBytes(data) }],
+    });
+    assert.equal(answer.FailedPutCount, 0);
+    const stored = h.service.db.prepare('SELECT data FROM firehose_records WHERE stream = ?').pluck().get('logs');
+    assert.deepEqual(stored, data);
+    await assert.rejects(
+      client.call('PutRecord', { DeliveryStreamName: 'none', Record: { Data: new BlobBytes(data) } }),
+      {
+        name: 'ResourceNotFoundException',
+      },
     );
   });
 
