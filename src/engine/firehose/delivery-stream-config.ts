@@ -25,14 +25,15 @@ const DEFAULT_SIZE_MIB = 5;
 const DEFAULT_INTERVAL_SECONDS = 300;
 export const DEFAULT_RETRY_SECONDS = 300;
 
+const DESTINATIONS = ['ExtendedS3Destination', 'S3Destination', 'HttpEndpointDestination', ...OTHER_DESTINATIONS];
+
+function destinationMembers(input: Json, suffix: 'Configuration' | 'Update'): string[] {
+  return DESTINATIONS.map((name) => name + suffix).filter((member) => input[member] !== undefined);
+}
+
 /** The one destination of a CreateDeliveryStream request; refuses none, two, or one we do not deliver to. */
 export function destinationOfCreate(input: Json): StoredDestination {
-  const given = [
-    'ExtendedS3DestinationConfiguration',
-    'S3DestinationConfiguration',
-    'HttpEndpointDestinationConfiguration',
-    ...OTHER_DESTINATIONS.map((name) => `${name}Configuration`),
-  ].filter((member) => input[member] !== undefined);
+  const given = destinationMembers(input, 'Configuration');
   if (given.length !== 1)
     throw invalidArgument(
       given.length === 0
@@ -51,12 +52,7 @@ export function destinationOfCreate(input: Json): StoredDestination {
  * update into the destination). An update of the other kind replaces the destination outright.
  */
 export function mergeUpdate(stored: StoredDestination, input: Json): StoredDestination {
-  const given = [
-    'ExtendedS3DestinationUpdate',
-    'S3DestinationUpdate',
-    'HttpEndpointDestinationUpdate',
-    ...OTHER_DESTINATIONS.map((name) => `${name}Update`),
-  ].filter((member) => input[member] !== undefined);
+  const given = destinationMembers(input, 'Update');
   if (given.length > 1) throw invalidArgument(`Only one destination update is allowed; got ${given.join(', ')}.`);
   if (given.length === 0) return stored;
   const member = given[0];

@@ -256,6 +256,16 @@ function evaluate(parsed: ParsedPrefix, context: PrefixContext, appendDefaultTim
 
 const DEFAULT_TIME_FORMAT = parseDateFormat('yyyy/MM/dd/HH/', 'Prefix');
 
+const DATE_FIELDS: Record<DateField, (date: Date) => number> = {
+  year: (date) => date.getUTCFullYear(),
+  month: (date) => date.getUTCMonth() + 1,
+  day: (date) => date.getUTCDate(),
+  hour: (date) => date.getUTCHours(),
+  minute: (date) => date.getUTCMinutes(),
+  second: (date) => date.getUTCSeconds(),
+  dayOfYear: (date) => Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86_400_000) + 1,
+};
+
 function formatDate(tokens: readonly FormatToken[], date: Date): string {
   let out = '';
   for (const token of tokens) {
@@ -263,31 +273,9 @@ function formatDate(tokens: readonly FormatToken[], date: Date): string {
       out += token.literal;
       continue;
     }
-    let value: number;
-    switch (token.field) {
-      case 'year':
-        value = token.width === 2 ? date.getUTCFullYear() % 100 : date.getUTCFullYear();
-        break;
-      case 'month':
-        value = date.getUTCMonth() + 1;
-        break;
-      case 'day':
-        value = date.getUTCDate();
-        break;
-      case 'hour':
-        value = date.getUTCHours();
-        break;
-      case 'minute':
-        value = date.getUTCMinutes();
-        break;
-      case 'second':
-        value = date.getUTCSeconds();
-        break;
-      case 'dayOfYear':
-        value = Math.floor((date.getTime() - Date.UTC(date.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
-        break;
-    }
-    out += String(value).padStart(token.width, '0');
+    const value = DATE_FIELDS[token.field](date);
+    const shown = token.field === 'year' && token.width === 2 ? value % 100 : value;
+    out += String(shown).padStart(token.width, '0');
   }
   return out;
 }
