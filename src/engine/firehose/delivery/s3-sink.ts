@@ -1,5 +1,4 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ObjectStoreTarget } from '../types.js';
 import { SinkError, type ObjectSink, type SinkOptions } from './object-sink.js';
 
@@ -11,7 +10,7 @@ const DEFAULT_PART_BYTES = 8 * MIB;
 
 export interface S3SinkOptions extends SinkOptions {
   /** Instead of the default Node chain (environment, profile, SSO, container, instance metadata). */
-  credentials?: AwsCredentialIdentityProvider;
+  credentials?: S3ClientConfig['credentials'];
 }
 
 type S3Module = typeof import('@aws-sdk/client-s3');
