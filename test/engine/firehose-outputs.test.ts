@@ -16,6 +16,7 @@ import { cleanEnv } from '../support/cli-process.js';
 import { REPO_ROOT } from '../support/engine-process.js';
 import { S3RVER_CREDENTIALS, startS3rver, type RunningS3 } from '../support/s3-server.js';
 import { removeTempDirs } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const S3RVER_ENV = {
   AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
@@ -345,6 +346,18 @@ describe('the HTTP endpoint delivery against local servers', () => {
       errorMessage: 'no complete response within 300 ms',
     });
     assert.ok(Date.now() - started < 10_000);
+  });
+
+  it('ends an attempt in flight at once when the client closes (engine shutdown)', async () => {
+    const endpoint = await endpointServer(() => undefined);
+    const target = new HttpEndpointClient({ ...SETTINGS, url: endpoint.base }, { sourceArn: SOURCE_ARN });
+    const attempt = target.attempt('id-shutdown', records);
+    await waitFor(() => endpoint.received.length === 1, { message: 'the request to arrive' });
+    const started = Date.now();
+    await target.close();
+    const outcome = await attempt;
+    assert.equal(outcome.delivered, false);
+    assert.ok(Date.now() - started < 5_000, 'not the 3-minute response timeout');
   });
 
   it('fails an attempt whose connection the endpoint closes as ConnectionReset', async () => {

@@ -87,8 +87,12 @@ export class HttpEndpointClient {
     }
   }
 
+  /**
+   * Ends attempts in flight at once instead of waiting up to the response timeout for them: the
+   * batch stays in the buffer and is sent again, with the same request id, after the restart.
+   */
   async close(): Promise<void> {
-    await this.agent.close();
+    await this.agent.destroy();
   }
 
   private headers(requestId: string, gzipped: boolean): Record<string, string> {
