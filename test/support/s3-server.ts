@@ -1,7 +1,5 @@
-import { createRequire } from 'node:module';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
 import { makeTempDir } from './tmp.js';
 
 /**
@@ -9,18 +7,6 @@ import { makeTempDir } from './tmp.js';
  * temporary directory. It checks SigV4 signatures against its one account, S3RVER/S3RVER.
  */
 export const S3RVER_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
-
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  httpServer: Server;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: {
-  address: string;
-  port: number;
-  directory: string;
-  silent: boolean;
-}) => S3rverInstance;
 
 export interface RunningS3 {
   endpoint: string;
@@ -33,8 +19,6 @@ export interface RunningS3 {
 }
 
 export async function startS3rver(): Promise<RunningS3> {
-  // s3rver is CommonJS without type declarations.
-  const S3rver = createRequire(import.meta.url)('s3rver') as S3rverClass;
   const directory = makeTempDir('shardtail-s3rver-');
   const server = new S3rver({ address: '127.0.0.1', port: 0, directory, silent: true });
   const { port } = await server.run();
