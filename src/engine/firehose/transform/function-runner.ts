@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +44,8 @@ const HOST_PATH = fileURLToPath(
  * loaders (tsx's --import) are kept so the host's .ts source loads in tests.
  */
 export function hostExecArgv(execArgv: readonly string[]): string[] {
-  const dropped = /^--(test|inspect|watch|cpu-prof|heap-prof|prof|eval|print|check|interactive|input-type|run)/;
+  const dropped =
+    /^--(test|experimental-test|inspect|watch|cpu-prof|heap-prof|prof|eval|print|check|interactive|input-type|run)/;
   const droppedWithValue = new Set(['-e', '--eval', '-p', '--print', '--input-type', '--run', '--watch-path']);
   const kept: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
@@ -66,6 +68,8 @@ class FunctionInstance {
   constructor(modulePath: string, lambdaArn: string, logger: Logger) {
     this.child = fork(HOST_PATH, [modulePath, lambdaArn], {
       execArgv: hostExecArgv(process.execArgv),
+      // Lambda runs a function in its code's folder (/var/task), so relative paths in it mean that folder.
+      cwd: path.dirname(modulePath),
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
     });

@@ -217,68 +217,16 @@ describe('transformRecords: what each record comes to', () => {
     ]);
   });
 
-  const wrongAnswers: Array<[string, (event: SentEvent) => unknown, string]> = [
-    [
-      'a record left out',
-      (e) => ({ records: [{ recordId: e.records[0].recordId, result: 'Ok', data: 'eA==' }] }),
-      'Lambda.MissingRecordId',
-    ],
-    [
-      'an id it was not sent, instead of one it was',
-      (e) => ({
-        records: [
-          { recordId: e.records[0].recordId, result: 'Ok', data: 'eA==' },
-          { recordId: 'stranger', result: 'Ok', data: 'eA==' },
-        ],
-      }),
-      'Lambda.MissingRecordId',
-    ],
-    [
-      'a record twice',
-      (e) => ({ records: [0, 1, 1].map((i) => ({ recordId: e.records[i].recordId, result: 'Ok', data: 'eA==' })) }),
-      'Lambda.DuplicatedRecordId',
-    ],
-    ['not an object', () => 'Processing completed.', 'Lambda.JsonProcessingException'],
-    ['null (a handler that answered nothing)', () => null, 'Lambda.JsonProcessingException'],
-    ['records not an array', () => ({ records: 'none' }), 'Lambda.JsonProcessingException'],
-    [
-      'an unknown result',
-      (e) => ({ records: e.records.map((r) => ({ recordId: r.recordId, result: 'Maybe', data: r.data })) }),
-      'Lambda.JsonProcessingException',
-    ],
-    [
-      'Ok without data',
-      (e) => ({ records: e.records.map((r) => ({ recordId: r.recordId, result: 'Ok' })) }),
-      'Lambda.JsonProcessingException',
-    ],
-    [
-      'data that is not base64',
-      (e) => ({ records: e.records.map((r) => ({ recordId: r.recordId, result: 'Ok', data: 'not base64!' })) }),
-      'Lambda.JsonProcessingException',
-    ],
-    [
-      'a partition key that is not a string',
-      (e) => ({
-        records: e.records.map((r) => ({
-          recordId: r.recordId,
-          result: 'Ok',
-          data: r.data,
-          metadata: { partitionKeys: { n: 42 } },
-        })),
-      }),
-      'Lambda.JsonProcessingException',
-    ],
-  ];
-  for (const [what, respond, errorCode] of wrongAnswers) {
-    it(`fails the whole invocation, without retrying, for an answer with ${what}: ${errorCode}`, async () => {
-      const { runner, calls } = fakeRunner((event) => ({ ok: true, payload: respond(event) }));
-      const outcomes = await transformRecords(records(2), context(), runner, () => 7);
-      assert.equal(calls.length, 1, 'an answer is final');
-      assert.deepEqual(failedWith(outcomes), [errorCode, errorCode]);
-      for (const outcome of outcomes)
-        assert.ok(outcome.kind === 'failed' && outcome.attemptsMade === 1 && outcome.attemptEndingMs === 7);
-    });
-  }
+  it('fails the whole invocation, without retrying, for a wrong answer (here a record left out)', async () => {
+    const { runner, calls } = fakeRunner((event) =>
+      answer([{ recordId: event.records[0].recordId, result: 'Ok', data: event.records[0].data }]),
+    );
+    const outcomes = await transformRecords(records(2), context(), runner, () => 7);
+    assert.equal(calls.length, 1, 'an answer is final');
+    assert.deepEqual(failedWith(outcomes), ['Lambda.MissingRecordId', 'Lambda.MissingRecordId']);
+    for (const outcome of outcomes)
+      assert.ok(outcome.kind === 'failed' && outcome.attemptsMade === 1 && outcome.attemptEndingMs === 7);
+  });
 });
 
 describe('transformRecords: failed invocations', () => {

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { REPO_ROOT } from '../support/engine-process.js';
+import { waitFor } from '../support/wait.js';
+
+/**
+ * The transform's function processes as the built engine runs them: plain node on dist/ (no tsx
+ * loader to lean on), in a process of their own that the test can kill.
+ */
+
+const FUNCTIONS = fileURLToPath(new URL('../fixtures/functions/', import.meta.url));
+const DIST_RUNNER = path.join(REPO_ROOT, 'dist/engine/firehose/transform/function-runner.js');
+
+/**
+ * A stand-in engine: node running `body` as an ES module after making runners (`ticking`, which answers with
+ * its pid and keeps a timer of its own, and `course`, the course's function) with the engine's JSON logger on stdout.
+ */
+function startEngine(body: string) {
+  assert.ok(existsSync(DIST_RUNNER), `${DIST_RUNNER} does not exist: run \`npm run build\` before these tests`);
+  const script = `
+    import { createLogger } from ${JSON.stringify(path.join(REPO_ROOT, 'dist/log.js'))};
+    import { FunctionRunner } from ${JSON.stringify(DIST_RUNNER)};
+    const logger = createLogger();
+    const ARN = 'arn:aws:lambda:us-east-1:123456789012:function:demo-firehose';
+    const runnerOf = (file) =>
+      new FunctionRunner({ modulePath: ${JSON.stringify(FUNCTIONS)} + file, lambdaArn: ARN, logger });
+    const ticking = runnerOf('ticking.js');
+    const course = runnerOf('course-demo.js');
+    ${body}
+  `;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  createInterface({ input: child.stdout }).on('line', (line) => stdout.push(line));
+  createInterface({ input: child.stderr }).on('line', (line) => stderr.push(line));
+  const exit: { code?: number | null } = {};
+  child.once('exit', (code) => (exit.code = code));
+  const exited = () =>
+    waitFor(() => (exit.code === undefined ? undefined : { code: exit.code }), { message: 'the engine to exit' });
+  const describeOutput = () => `stdout:\n${stdout.join('\n')}\nstderr:\n${stderr.join('\n')}`;
+  /** The engine's log entry with this message (every stdout line must be JSON). */
+  const logged = (msg: string) =>
+    waitFor(() => stdout.map((line) => JSON.parse(line)).find((entry) => entry.msg === msg), {
+      timeoutMs: 20_000,
+      message: () => `the "${msg}" log line; ${describeOutput()}`,
+    });
+  return { child, stdout, stderr, exited, logged, describeOutput };
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('the built engine (dist/) and its function processes', () => {
+  it('runs functions without tsx, logs their output as JSON lines, ends them when the engine is killed', async () => {
+    const engine = startEngine(`
+      const event = { records: [{ recordId: '1', approximateArrivalTimestamp: 1, data: 'MTAw' }] };
+      const transformed = await course.invoke(event, { timeoutMs: 10000 });
+      const warm = await ticking.invoke({}, { timeoutMs: 10000 });
+      logger.info({ transformed, hostPid: warm.payload.pid }, 'invoked');
+      setInterval(() => {}, 1000);
+    `);
+    try {
+      const invoked = await engine.logged('invoked');
+      assert.equal(invoked.transformed.payload.records[0].data, Buffer.from('100\n').toString('base64'));
+      const entries = engine.stdout.map((line) => JSON.parse(line));
+      assert.ok(
+        entries.some((entry) => entry.function === 'demo-firehose' && entry.msg === 'Loading function'),
+        engine.describeOutput(),
+      );
+      assert.deepEqual(engine.stderr, [], "the function's warnings are log lines too, not the engine's stderr");
+
+      engine.child.kill('SIGKILL');
+      await engine.exited();
+      await waitFor(() => !isRunning(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
+    } finally {
+      engine.child.kill('SIGKILL');
+    }
+  });
+
+  it('does not keep the engine alive for a warm function, which ends with the engine', async () => {
+    const engine = startEngine(`
+      const warm = await ticking.invoke({}, { timeoutMs: 10000 });
+      logger.info({ hostPid: warm.payload.pid }, 'invoked');
+    `);
+    try {
+      const invoked = await engine.logged('invoked');
+      const exited = await engine.exited();
+      assert.equal(exited.code, 0, `the engine ran out of work and exited; ${engine.describeOutput()}`);
+      await waitFor(() => !isRunning(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
+    } finally {
+      engine.child.kill('SIGKILL');
+    }
+  });
+});
