@@ -6,6 +6,7 @@ import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../support/engine-process.js';
+import { memoryStatus } from '../support/reliability-proc.js';
 import { waitFor } from '../support/wait.js';
 
 /**
@@ -52,16 +53,15 @@ function startEngine(body: string) {
       timeoutMs: 20_000,
       message: () => `the "${msg}" log line; ${describeOutput()}`,
     });
-  return { child, stdout, stderr, exited, logged, describeOutput };
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+  /** Kills the engine, and a function process it named that outlived it (when the test failed on that). */
+  const stop = () => {
+    child.kill('SIGKILL');
+    for (const line of stdout) {
+      const { hostPid } = JSON.parse(line);
+      if (typeof hostPid === 'number' && memoryStatus(hostPid)) process.kill(hostPid, 'SIGKILL');
+    }
+  };
+  return { child, stdout, stderr, exited, logged, describeOutput, stop };
 }
 
 describe('the built engine (dist/) and its function processes', () => {
@@ -85,9 +85,9 @@ describe('the built engine (dist/) and its function processes', () => {
 
       engine.child.kill('SIGKILL');
       await engine.exited();
-      await waitFor(() => !isRunning(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
+      await waitFor(() => !memoryStatus(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
     } finally {
-      engine.child.kill('SIGKILL');
+      engine.stop();
     }
   });
 
@@ -100,9 +100,9 @@ describe('the built engine (dist/) and its function processes', () => {
       const invoked = await engine.logged('invoked');
       const exited = await engine.exited();
       assert.equal(exited.code, 0, `the engine ran out of work and exited; ${engine.describeOutput()}`);
-      await waitFor(() => !isRunning(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
+      await waitFor(() => !memoryStatus(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
     } finally {
-      engine.child.kill('SIGKILL');
+      engine.stop();
     }
   });
 });

@@ -9,6 +9,7 @@ import { FunctionRunner, type InvokeOutcome } from '../../src/engine/firehose/tr
 import { transformRecords, type TransformContext } from '../../src/engine/firehose/transform/transform-batch.js';
 import type { BufferedRecord } from '../../src/engine/firehose/types.js';
 import { REPO_ROOT } from '../support/engine-process.js';
+import { memoryStatus } from '../support/reliability-proc.js';
 import { waitFor } from '../support/wait.js';
 
 const FUNCTIONS = fileURLToPath(new URL('../fixtures/functions/', import.meta.url));
@@ -76,15 +77,6 @@ function transformContext(file: string, timeoutMs = 10_000): TransformContext {
 function payloadOf(outcome: InvokeOutcome): any {
   assert.ok(outcome.ok, `the invocation failed: ${JSON.stringify(outcome)}`);
   return outcome.payload;
-}
-
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 describe('transform functions as local files, each in a warm process of its own', () => {
@@ -188,7 +180,7 @@ describe('transform functions as local files, each in a warm process of its own'
       errorCode: 'Lambda.Timeout',
       errorMessage: 'Task timed out after 0.30 seconds',
     });
-    await waitFor(() => !isRunning(before.pid), { message: 'the timed-out process to end' });
+    await waitFor(() => !memoryStatus(before.pid), { message: 'the timed-out process to end' });
     const next = payloadOf(await runner.invoke({}, { timeoutMs: 10_000 }));
     assert.notEqual(next.pid, before.pid);
     assert.equal(next.invocations, 1, 'a fresh instance');
@@ -223,7 +215,7 @@ describe('transform functions as local files, each in a warm process of its own'
       errorMessage: 'Task timed out after 1.00 seconds',
     });
     assert.ok(ticks >= 10, `the engine's timers ran ${ticks} times during the loop`);
-    await waitFor(() => !isRunning(before.pid), { message: 'the looping process to end' });
+    await waitFor(() => !memoryStatus(before.pid), { message: 'the looping process to end' });
     assert.notEqual(payloadOf(await runner.invoke({}, { timeoutMs: 10_000 })).pid, before.pid);
   });
 
