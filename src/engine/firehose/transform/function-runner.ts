@@ -40,18 +40,29 @@ const HOST_PATH = fileURLToPath(
 );
 
 /**
- * The engine's execArgv without what must not run twice or would make the host something else:
- * loaders (tsx's --import) are kept so the host's .ts source loads in tests.
+ * The engine's execArgv without what must not run twice or would make the host something else (the
+ * test runner, an inspector, code given with -e); loaders (tsx's --import) are kept, so that the
+ * host's .ts source loads in tests. A dropped flag's value (`--test-reporter spec`) goes with it:
+ * execArgv holds no script path, so an argument that is not a flag belongs to the flag before it.
  */
 export function hostExecArgv(execArgv: readonly string[]): string[] {
   const dropped =
-    /^--(test|experimental-test|inspect|watch|cpu-prof|heap-prof|prof|eval|print|check|interactive|input-type|run)/;
-  const droppedWithValue = new Set(['-e', '--eval', '-p', '--print', '--input-type', '--run', '--watch-path']);
+    /^(--(test|experimental-test|inspect|debug|watch|cpu-prof|heap-prof|prof|eval|print|check|interactive|input-type|run)|-[epci]$)/;
+  // Code can start with "-": these take the next argument whatever it is.
+  const takesCode = new Set(['-e', '--eval', '-p', '--print']);
   const kept: string[] = [];
+  let droppingValues = false;
   for (let i = 0; i < execArgv.length; i++) {
     const arg = execArgv[i];
-    if (droppedWithValue.has(arg)) i++;
-    else if (!dropped.test(arg) && !/^-[cip]$/.test(arg)) kept.push(arg);
+    if (takesCode.has(arg)) {
+      i++;
+      droppingValues = false;
+    } else if (dropped.test(arg)) droppingValues = !arg.includes('=');
+    else if (droppingValues && !arg.startsWith('-')) continue;
+    else {
+      droppingValues = false;
+      kept.push(arg);
+    }
   }
   return kept;
 }
