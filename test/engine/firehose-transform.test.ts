@@ -219,6 +219,13 @@ describe('transform functions as local files, each in a warm process of its own'
     assert.notEqual(payloadOf(await runner.invoke({}, { timeoutMs: 10_000 })).pid, before.pid);
   });
 
+  it("refuses an answer over Lambda's 6 MB response limit as Lambda.ResponseTooLarge", async () => {
+    const { runner } = runnerFor('too-large.js');
+    const outcome = await runner.invoke(eventOf('x'), { timeoutMs: 10_000 });
+    assert.ok(!outcome.ok && outcome.errorCode === 'Lambda.ResponseTooLarge', JSON.stringify(outcome));
+    assert.match(outcome.errorMessage, /exceeded maximum allowed payload size \(6291556 bytes\)/);
+  });
+
   it('drops what the function answers Dropped for', async () => {
     const { runner } = runnerFor('drops-half.js');
     const outcomes = await transformRecords(records('a', 'b', 'c', 'd'), transformContext('drops-half.js'), runner);
