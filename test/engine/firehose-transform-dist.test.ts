@@ -18,8 +18,9 @@ const FUNCTIONS = fileURLToPath(new URL('../fixtures/functions/', import.meta.ur
 const DIST_RUNNER = path.join(REPO_ROOT, 'dist/engine/firehose/transform/function-runner.js');
 
 /**
- * A stand-in engine: node running `body` as an ES module after making runners (`ticking`, which answers with
- * its pid and keeps a timer of its own, and `course`, the course's function) with the engine's JSON logger on stdout.
+ * A stand-in engine: node running `body` as an ES module, with the engine's JSON logger on stdout and
+ * runners for `ticking` (answers with its pid, keeps a timer of its own), `spins` (can loop forever)
+ * and `course` (the course's function).
  */
 function startEngine(body: string) {
   assert.ok(existsSync(DIST_RUNNER), `${DIST_RUNNER} does not exist: run \`npm run build\` before these tests`);
@@ -32,6 +33,7 @@ function startEngine(body: string) {
       new FunctionRunner({ modulePath: ${JSON.stringify(FUNCTIONS)} + file, lambdaArn: ARN, logger });
     const ticking = runnerOf('ticking.js');
     const course = runnerOf('course-demo.js');
+    const spins = runnerOf('spins.js');
     ${body}
   `;
   const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
@@ -100,6 +102,22 @@ describe('the built engine (dist/) and its function processes', () => {
       const invoked = await engine.logged('invoked');
       const exited = await engine.exited();
       assert.equal(exited.code, 0, `the engine ran out of work and exited; ${engine.describeOutput()}`);
+      await waitFor(() => !memoryStatus(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
+    } finally {
+      engine.stop();
+    }
+  });
+
+  it('kills a function process that is looping forever when the engine exits', async () => {
+    const engine = startEngine(`
+      const warm = await spins.invoke({}, { timeoutMs: 10000 });
+      void spins.invoke({ spin: true }, { timeoutMs: 60000 });
+      logger.info({ hostPid: warm.payload.pid }, 'invoked');
+      setTimeout(() => process.exit(0), 300);
+    `);
+    try {
+      const invoked = await engine.logged('invoked');
+      await engine.exited();
       await waitFor(() => !memoryStatus(invoked.hostPid), { message: `function process ${invoked.hostPid} to end` });
     } finally {
       engine.stop();

@@ -69,6 +69,23 @@ export function hostExecArgv(execArgv: readonly string[]): string[] {
 
 type Settlement = HostMessage | { kind: 'exit'; description: string };
 
+/**
+ * Function processes still running. A host ends itself when the engine goes (its IPC channel
+ * disconnects), but not while its function loops without yielding; so an engine that exits kills them.
+ */
+const liveChildren = new Set<ChildProcess>();
+let killingOnExit = false;
+
+function track(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  if (killingOnExit) return;
+  killingOnExit = true;
+  process.once('exit', () => {
+    for (const live of liveChildren) live.kill('SIGKILL');
+  });
+}
+
 /** One forked host process: a warm instance of the function. */
 class FunctionInstance {
   readonly child: ChildProcess;
@@ -95,6 +112,7 @@ class FunctionInstance {
     this.child.on('error', (error) =>
       this.end({ kind: 'exit', description: `Runtime failed to start: ${error.message}` }),
     );
+    track(this.child);
     this.child.on('exit', (code, signal) =>
       this.end({
         kind: 'exit',
