@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { Pool } from 'undici';
 
-const TARGET = 'Kinesis_20131202.';
+/** Both APIs of the engine speak the same JSON protocol; only the target prefix differs. */
+export const TARGETS = { kinesis: 'Kinesis_20131202.', firehose: 'Firehose_20150804.' } as const;
 // kinesalite checks that a SigV4-shaped Authorization header and a date are present (not the
 // signature); our engine ignores them. Both servers get the same headers.
 const STATIC_HEADERS = {
@@ -37,6 +38,7 @@ export class KinesisHttp {
   constructor(
     readonly url: string,
     connections: number,
+    private readonly target: string = TARGETS.kinesis,
   ) {
     this.pool = new Pool(url, {
       connections,
@@ -55,7 +57,7 @@ export class KinesisHttp {
         const response = await this.pool.request({
           path: '/',
           method: 'POST',
-          headers: { ...STATIC_HEADERS, 'x-amz-target': TARGET + operation },
+          headers: { ...STATIC_HEADERS, 'x-amz-target': this.target + operation },
           body,
         });
         return { status: response.statusCode, body: Buffer.from(await response.body.arrayBuffer()) };
