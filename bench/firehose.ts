@@ -80,7 +80,7 @@ async function ingest(
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (sent < records) {
-        const body = calls[(sent / RECORDS_PER_CALL) % calls.length]!;
+        const body = calls[(sent / RECORDS_PER_CALL) % calls.length];
         sent += RECORDS_PER_CALL;
         const callStarted = performance.now();
         const { status, body: answer } = await client.call(operation, body);
@@ -219,7 +219,8 @@ async function main(): Promise<void> {
   }
   const machine = machineInfo();
   console.log(
-    `\nFirehose benchmark (${quick ? 'quick' : 'full'}), ${machine.nproc} × ${machine.cpuModel}, ${fixed(machine.memGiB, 0)} GiB, Node ${machine.node}`,
+    `\nFirehose benchmark (${quick ? 'quick' : 'full'}), ${machine.nproc} × ${machine.cpuModel}, ` +
+      `${fixed(machine.memGiB, 0)} GiB, Node ${machine.node}`,
   );
   console.log(
     markdownTable(
