@@ -182,7 +182,12 @@ export class Agent {
     }
     return flow.kind === 'kinesisStream'
       ? new KinesisDestination(flow.streamName, client, flow.partitioning)
-      : new FirehoseDestination(flow.streamName, client);
+      : // The Java agent aggregates single lines only: with multiLineStartPattern the setting is ignored.
+        new FirehoseDestination(
+          flow.streamName,
+          client,
+          flow.multiLineStartPattern === undefined ? flow.aggregatedRecordSizeBytes : 0,
+        );
   }
 
   private credentialProvider: CredentialProvider | undefined;
