@@ -36,9 +36,9 @@ export default tseslint.config(
     },
   },
   {
-    // An operation's input has been checked against the Kinesis model before the operation runs
-    // (host/validate.ts), so its members are the model's types; the operations read them as such.
-    files: ['src/engine/kinesis/**/*.ts'],
+    // An operation's input has been checked against the Kinesis or Firehose model before the operation
+    // runs (host/validate.ts), so its members are the model's types; the operations read them as such.
+    files: ['src/engine/kinesis/**/*.ts', 'src/engine/firehose/**/*.ts'],
     rules: {
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',

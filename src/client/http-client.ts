@@ -284,13 +284,13 @@ const REQUEST_BUG_CODES = new Set([
   'ERR_INVALID_CHAR',
 ]);
 
-function errorCode(error: unknown): string | undefined {
+export function errorCode(error: unknown): string | undefined {
   const code =
     (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
   return typeof code === 'string' ? code : undefined;
 }
 
-function describeCause(error: unknown): string {
+export function describeCause(error: unknown): string {
   const code = errorCode(error);
   const message = error instanceof Error ? error.message : String(error);
   if (code === undefined || message.includes(code)) return message || 'unknown error';
@@ -315,7 +315,7 @@ function firstHeader(headers: Record<string, string | string[] | undefined>, nam
   return Array.isArray(value) ? value[0] : value;
 }
 
-function parseObject(text: string): Record<string, unknown> | undefined {
+export function parseObject(text: string): Record<string, unknown> | undefined {
   if (text.length === 0) return undefined;
   try {
     const value: unknown = JSON.parse(text);

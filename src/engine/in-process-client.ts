@@ -4,11 +4,11 @@ import { internalFailure } from './host/json-protocol.js';
 import type { Service } from './host/service.js';
 
 /**
- * The agent's way to the embedded engine: the same JsonApiClient interface as AWS, without HTTP.
- * It runs the very `call` the HTTP host runs (same validation, routing, throttling and
- * AwsApiErrors), on a later tick so that callers see the asynchrony they would over a socket.
+ * The agent's way to the embedded engine: the same JsonApiClient interface as AWS, without HTTP, for
+ * either service (Kinesis or Firehose). It runs the very `call` the HTTP host runs (same validation,
+ * throttling and AwsApiErrors), on a later tick so that callers see the asynchrony they would over a socket.
  */
-export class InProcessKinesisClient implements JsonApiClient {
+export class InProcessClient implements JsonApiClient {
   private closed = false;
 
   constructor(private readonly service: Pick<Service, 'call'>) {}
@@ -28,3 +28,6 @@ export class InProcessKinesisClient implements JsonApiClient {
     this.closed = true;
   }
 }
+
+/** The name the agent's Kinesis path has always used. */
+export const InProcessKinesisClient = InProcessClient;

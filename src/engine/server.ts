@@ -1,4 +1,7 @@
+import { AwsApiError } from '../client/api-error.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { KinesisStreamLookup } from './firehose/control-plane.js';
+import { FirehoseService, type DeliveryLifecycle } from './firehose/service.js';
 import { checkTimeouts, startHost, type RunningHost } from './host/http-host.js';
 import { KinesisService } from './kinesis/service.js';
 import type { KinesisStore } from './kinesis/store.js';
@@ -32,6 +35,8 @@ export interface EngineOptions {
   /** Open connections allowed at once (see ConnectionTable). Default: half the descriptor limit, at most 10,000. */
   maxConnections?: number;
   retentionSweepMs?: number;
+  /** The delivery side of Firehose, told as delivery streams start, change and go. */
+  firehoseDelivery?: DeliveryLifecycle;
   now?: () => number;
   logger?: Logger;
 }
@@ -40,6 +45,8 @@ export interface RunningEngine extends RunningHost {
   /** The Kinesis service the host routes to; the in-process client calls it directly. */
   kinesis: KinesisService;
   store: KinesisStore;
+  /** The Firehose service on the same port; the in-process client can call it too. */
+  firehose: FirehoseService;
 }
 
 /**
@@ -51,7 +58,7 @@ const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 const DEFAULT_REQUEST_TIMEOUT_MS = 300_000;
 const DEFAULT_IDLE_TIMEOUT_MS = 65_000;
 
-/** The engine: a host on one port with the APIs it serves registered on it; today Kinesis Data Streams. */
+/** The engine: a host on one port with the APIs it serves registered on it: Kinesis Data Streams and Firehose. */
 export async function startEngine(options: EngineOptions): Promise<RunningEngine> {
   const logger = options.logger ?? silentLogger;
   const headersTimeoutMs = options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS;
@@ -69,6 +76,22 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     retentionSweepMs: options.retentionSweepMs,
     logger,
   });
+  let firehose: FirehoseService;
+  try {
+    firehose = new FirehoseService({
+      dataDir: options.dataDir,
+      fsync: options.fsync,
+      now: options.now,
+      statusDelayMs: options.statusDelayMs,
+      region: options.region,
+      findKinesisStream: kinesisStreamLookup(kinesis),
+      delivery: options.firehoseDelivery,
+      logger,
+    });
+  } catch (error) {
+    kinesis.stop();
+    throw error;
+  }
   const host = await startHost({
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 4567,
@@ -78,7 +101,23 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
     idleTimeoutMs: options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS,
     maxConnections: options.maxConnections,
     logger,
-    services: [kinesis],
+    services: [kinesis, firehose],
   });
-  return { ...host, kinesis, store: kinesis.store };
+  return { ...host, kinesis, store: kinesis.store, firehose };
+}
+
+/** Through Kinesis's own API, so a source stream is found exactly as a client would find it. */
+function kinesisStreamLookup(kinesis: KinesisService): KinesisStreamLookup {
+  return (streamArn) => {
+    try {
+      const { StreamDescriptionSummary: summary } = kinesis.call('DescribeStreamSummary', { StreamARN: streamArn }) as {
+        StreamDescriptionSummary: { StreamName: string; StreamARN: string };
+      };
+      return { streamName: summary.StreamName, streamArn: summary.StreamARN };
+    } catch (error) {
+      // Not found, or an ARN Kinesis would not take: either way no stream of this engine.
+      if (error instanceof AwsApiError && error.status === 400) return undefined;
+      throw error;
+    }
+  };
 }

@@ -48,6 +48,8 @@ interface WaitingCounts {
 export class RecordBuffer {
   private readonly waiting = new Map<string, WaitingCounts>();
   private readonly statements;
+  /** Told of each append after it committed: delivery measures its buffering hints then. */
+  onAppend: ((stream: string) => void) | undefined;
 
   constructor(private readonly db: Database.Database) {
     db.exec(`
@@ -102,6 +104,8 @@ export class RecordBuffer {
   append(stream: string, records: readonly IncomingRecord[], arrivalMs: number): string[] {
     const ids: string[] = [];
     const salt = saltOf(stream);
+    // Loaded before the insert, which would otherwise be counted twice.
+    const counts = this.countsOf(stream);
     this.db.transaction(() => {
       let seq = (this.statements.nextSeq.get(stream) as number | undefined) ?? 1;
       for (const record of records) {
@@ -113,9 +117,9 @@ export class RecordBuffer {
       }
       this.statements.setNextSeq.run(stream, seq);
     })();
-    const counts = this.countsOf(stream);
     counts.recordCount += records.length;
     for (const record of records) counts.bytes += record.data.length;
+    this.onAppend?.(stream);
     return ids;
   }
 

@@ -108,5 +108,7 @@ export interface BufferedRecord {
     partitionKey: string;
     sequenceNumber: string;
     approximateArrivalMs: number;
+    /** The user record's place in a KPL aggregate; absent (0) for a record that was not aggregated. */
+    subsequenceNumber?: number;
   };
 }

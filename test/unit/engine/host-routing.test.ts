@@ -259,22 +259,28 @@ describe('the host routes by X-Amz-Target prefix to registered services', () => 
   );
 });
 
-describe('startEngine registers Kinesis as its one service', () => {
+describe('startEngine registers Kinesis and Firehose on one port', () => {
   after(removeTempDirs);
 
-  it('another API prefix is UnknownOperationException, as before there was a second service', async () => {
+  it('routes each target prefix to its service; any other prefix is UnknownOperationException', async () => {
     const engine = await startEngine({ dataDir: makeTempDir('shardtail-unit-engine-'), port: 0 });
     try {
       assert.equal(engine.kinesis.targetPrefix, 'Kinesis_20131202');
+      assert.equal(engine.firehose.targetPrefix, 'Firehose_20150804');
       const response = await kinesisRequest(
         engine.url,
         undefined,
-        { DeliveryStreamName: 'd' },
-        asTarget(`${SECOND_PREFIX}.PutRecord`),
+        { DeliveryStreamName: 'd', Record: { Data: '' } },
+        asTarget('Firehose_20150804.PutRecord'),
       );
       assertAwsError(response, {
+        type: 'ResourceNotFoundException',
+        message: 'Firehose d under account 000000000000 not found.',
+      });
+      const other = await kinesisRequest(engine.url, undefined, {}, asTarget('DynamoDB_20120810.GetItem'));
+      assertAwsError(other, {
         type: 'UnknownOperationException',
-        message: `Unknown operation ${SECOND_PREFIX}.PutRecord.`,
+        message: 'Unknown operation DynamoDB_20120810.GetItem.',
       });
       await expectAwsError(
         engine.url,
@@ -282,7 +288,8 @@ describe('startEngine registers Kinesis as its one service', () => {
         {},
         {
           type: 'UnknownOperationException',
-          message: 'Missing X-Amz-Target header: expected Kinesis_20131202.<Operation>.',
+          message:
+            'Missing X-Amz-Target header: expected Kinesis_20131202.<Operation> or Firehose_20150804.<Operation>.',
         },
       );
     } finally {
