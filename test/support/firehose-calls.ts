@@ -1,16 +1,7 @@
-import assert from 'node:assert/strict';
+/** Delivery streams as the tests look at them: their status, and the objects they delivered to a folder. */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { kinesisRequest } from './kinesis-http.js';
-
-/** A Firehose call over real HTTP that must succeed (200); returns the parsed output. */
-export async function firehose<T = any>(endpoint: string, action: string, body: unknown): Promise<T> {
-  const response = await kinesisRequest(endpoint, undefined, body, {
-    headers: { 'x-amz-target': `Firehose_20150804.${action}` },
-  });
-  assert.equal(response.status, 200, `${action} answered ${response.status}: ${response.text}`);
-  return (response.json ?? {}) as T;
-}
+import { firehose } from './firehose-http.js';
 
 /** The delivery stream's status, as DescribeDeliveryStream tells it. */
 export async function deliveryStreamStatus(endpoint: string, name: string): Promise<string> {
