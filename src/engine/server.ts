@@ -1,7 +1,8 @@
 import { AwsApiError } from '../client/api-error.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { KinesisStreamLookup } from './firehose/control-plane.js';
-import { FirehoseService, type DeliveryLifecycle } from './firehose/service.js';
+import { FirehoseDelivery } from './firehose/delivery/pipeline.js';
+import { FirehoseService, type FirehoseServiceOptions } from './firehose/service.js';
 import { checkTimeouts, startHost, type RunningHost } from './host/http-host.js';
 import { KinesisService } from './kinesis/service.js';
 import type { KinesisStore } from './kinesis/store.js';
@@ -35,8 +36,11 @@ export interface EngineOptions {
   /** Open connections allowed at once (see ConnectionTable). Default: half the descriptor limit, at most 10,000. */
   maxConnections?: number;
   retentionSweepMs?: number;
-  /** The delivery side of Firehose, told as delivery streams start, change and go. */
-  firehoseDelivery?: DeliveryLifecycle;
+  /**
+   * The delivery side of Firehose, told as delivery streams start, change and go; by default the
+   * engine's own (buffers delivered to directories, S3 and HTTP endpoints).
+   */
+  firehoseDelivery?: FirehoseServiceOptions['delivery'];
   now?: () => number;
   logger?: Logger;
 }
@@ -85,7 +89,9 @@ export async function startEngine(options: EngineOptions): Promise<RunningEngine
       statusDelayMs: options.statusDelayMs,
       region: options.region,
       findKinesisStream: kinesisStreamLookup(kinesis),
-      delivery: options.firehoseDelivery,
+      delivery:
+        options.firehoseDelivery ??
+        (({ db, buffer }) => new FirehoseDelivery({ db, buffer, kinesis, logger, now: options.now })),
       logger,
     });
   } catch (error) {

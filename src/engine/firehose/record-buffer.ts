@@ -74,7 +74,8 @@ export class RecordBuffer {
       lastCut: db.prepare('SELECT max(last_seq) FROM firehose_batches WHERE stream = ?').pluck(),
       lastDelivered: db.prepare('SELECT min(seq) FROM firehose_records WHERE stream = ?').pluck(),
       countAfter: db.prepare(
-        'SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS bytes FROM firehose_records WHERE stream = ? AND seq > ?',
+        'SELECT count(*) AS n, coalesce(sum(length(data)), 0) AS bytes ' +
+          'FROM firehose_records WHERE stream = ? AND seq > ?',
       ),
       oldestAfter: db
         .prepare('SELECT arrival_ms FROM firehose_records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT 1')
@@ -96,7 +97,6 @@ export class RecordBuffer {
       ),
       dropRecords: db.prepare('DELETE FROM firehose_records WHERE stream = ?'),
       dropBatches: db.prepare('DELETE FROM firehose_batches WHERE stream = ?'),
-      dropSequence: db.prepare('DELETE FROM firehose_sequences WHERE stream = ?'),
     };
   }
 
@@ -223,12 +223,14 @@ export class RecordBuffer {
     })();
   }
 
-  /** A deleted delivery stream's records, batches and sequence go with it. */
+  /**
+   * A deleted delivery stream's records and batches go with it. Its sequence stays, so that a stream
+   * made again under the name never answers a RecordId the old one did.
+   */
   drop(stream: string): void {
     this.db.transaction(() => {
       this.statements.dropRecords.run(stream);
       this.statements.dropBatches.run(stream);
-      this.statements.dropSequence.run(stream);
     })();
     this.waiting.delete(stream);
   }

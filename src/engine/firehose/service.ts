@@ -44,7 +44,8 @@ export interface FirehoseServiceOptions {
   /** The engine's Kinesis streams, for KinesisStreamAsSource. */
   findKinesisStream?: KinesisStreamLookup;
   deliveryStreamLimit?: number;
-  delivery?: DeliveryLifecycle;
+  /** Makes the delivery side, over the service's own database and buffer. */
+  delivery?: (storage: { db: Database.Database; buffer: RecordBuffer }) => DeliveryLifecycle;
   logger: Logger;
 }
 
@@ -87,10 +88,10 @@ export class FirehoseService implements Service {
   /** Opens firehose.db (throws StorageOpenError when it cannot) and starts delivery of the ACTIVE streams. */
   constructor(options: FirehoseServiceOptions) {
     this.logger = options.logger;
-    this.delivery = options.delivery;
     this.db = openFirehoseDatabase(options.dataDir, { fsync: options.fsync ?? false });
     try {
       this.buffer = new RecordBuffer(this.db);
+      this.delivery = options.delivery?.({ db: this.db, buffer: this.buffer });
       this.streams = new DeliveryStreamRegistry({
         db: this.db,
         dataDir: options.dataDir,

@@ -25,7 +25,7 @@ export class Harness {
       dataDir: this.dataDir,
       now: () => this.clock,
       logger: silentLogger,
-      delivery: {
+      delivery: () => ({
         started: (config) => {
           this.events.push(`started ${config.name} v${config.versionId}`);
           this.configs.set(config.name, config);
@@ -38,7 +38,7 @@ export class Harness {
         stop: async () => {
           this.events.push('stop');
         },
-      },
+      }),
       ...this.options,
     });
   }

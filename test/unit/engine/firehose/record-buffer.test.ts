@@ -15,7 +15,7 @@ function openBuffer(dir: string) {
 
 describe('RecordBuffer', () => {
   it('answers unique record ids and counts what waits for a batch', async () => {
-    const { db, buffer } = openBuffer(await makeTempDir('fh-buffer-'));
+    const { db, buffer } = openBuffer(makeTempDir('fh-buffer-'));
     const ids = buffer.append('s', [{ data: bytes('ab') }, { data: bytes('cde') }], 1_000);
     ids.push(...buffer.append('s', [{ data: bytes('f') }], 2_000));
     assert.equal(new Set(ids).size, 3);
@@ -25,7 +25,7 @@ describe('RecordBuffer', () => {
   });
 
   it('cuts batches in order, at most maxBytes each but never empty', async () => {
-    const { db, buffer } = openBuffer(await makeTempDir('fh-buffer-'));
+    const { db, buffer } = openBuffer(makeTempDir('fh-buffer-'));
     buffer.append('s', [{ data: bytes('aaaa') }, { data: bytes('bbbbbbbb') }, { data: bytes('cc') }], 5);
     const first = buffer.cut('s', 6, () => ({ attempt: 0 }))!;
     assert.equal(first.recordCount, 1, 'the second record would take the batch past 6 bytes');
@@ -46,10 +46,10 @@ describe('RecordBuffer', () => {
   });
 
   it('keeps cut batches, their state and the waiting records across a reopen; completed ones are gone', async () => {
-    const dir = await makeTempDir('fh-buffer-');
+    const dir = makeTempDir('fh-buffer-');
     let { db, buffer } = openBuffer(dir);
     buffer.append('s', [{ data: bytes('one') }, { data: bytes('two') }], 7);
-    const batch = buffer.cut('s', 3, () => ({ objectKey: 'k1' }))!;
+    const batch = buffer.cut('s', 3, () => ({ objectKey: 'k1', attempts: 0 }))!;
     buffer.saveState(batch, { objectKey: 'k1', attempts: 2 });
     buffer.append('s', [{ data: bytes('three') }], 8);
     db.close();
@@ -57,13 +57,13 @@ describe('RecordBuffer', () => {
     ({ db, buffer } = openBuffer(dir));
     const [reopened, ...more] = buffer.batchesOf<{ objectKey: string; attempts: number }>('s');
     assert.equal(more.length, 0);
-    assert.deepEqual(reopened!.state, { objectKey: 'k1', attempts: 2 });
+    assert.deepEqual(reopened.state, { objectKey: 'k1', attempts: 2 });
     assert.deepEqual(
-      buffer.recordsOf(reopened!).map((record) => record.data.toString()),
+      buffer.recordsOf(reopened).map((record) => record.data.toString()),
       ['one'],
     );
     assert.deepEqual(buffer.waitingOf('s'), { recordCount: 2, bytes: 8, oldestArrivalMs: 7 });
-    buffer.complete(reopened!);
+    buffer.complete(reopened);
     const next = buffer.cut('s', 100, () => ({}))!;
     assert.deepEqual(
       buffer.recordsOf(next).map((record) => record.data.toString()),
@@ -76,12 +76,12 @@ describe('RecordBuffer', () => {
     assert.deepEqual(buffer.batchesOf('s'), []);
     assert.deepEqual(buffer.waitingOf('s'), { recordCount: 0, bytes: 0, oldestArrivalMs: undefined });
     const later = buffer.append('s', [{ data: bytes('four') }], 9);
-    assert.ok(!later[0]!.endsWith('1'.padStart(16, '0')), 'positions are never reused after delivery');
+    assert.ok(!later[0].endsWith('1'.padStart(16, '0')), 'positions are never reused after delivery');
     db.close();
   });
 
   it('tells its listener of each append after it committed, and forgets a dropped stream', async () => {
-    const { db, buffer } = openBuffer(await makeTempDir('fh-buffer-'));
+    const { db, buffer } = openBuffer(makeTempDir('fh-buffer-'));
     const told: string[] = [];
     buffer.onAppend = (stream) => told.push(`${stream}:${buffer.waitingOf(stream).recordCount}`);
     buffer.append('s', [{ data: bytes('x') }], 1);

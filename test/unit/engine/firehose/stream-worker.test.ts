@@ -61,7 +61,7 @@ class ScriptedDeliverer implements BatchDeliverer {
 }
 
 async function setUp(sizeBytes: number, intervalMs: number, script?: AttemptOutcome[]) {
-  const db = openFirehoseDatabase(await makeTempDir('fh-worker-'), { fsync: false });
+  const db = openFirehoseDatabase(makeTempDir('fh-worker-'), { fsync: false });
   const buffer = new RecordBuffer(db);
   const deliverer = new ScriptedDeliverer(buffer, script);
   const worker = new DeliveryStreamWorker(configWith(sizeBytes, intervalMs), buffer, deliverer, silentLogger);
@@ -118,7 +118,7 @@ describe('DeliveryStreamWorker', () => {
   });
 
   it('delivers the batches cut before a restart first, as they were cut', async () => {
-    const dir = await makeTempDir('fh-worker-');
+    const dir = makeTempDir('fh-worker-');
     let db = openFirehoseDatabase(dir, { fsync: false });
     let buffer = new RecordBuffer(db);
     put(buffer, 'cut-1', 'cut-2');
