@@ -4,6 +4,7 @@ import { hideBin } from 'yargs/helpers';
 import { backfillCommand } from './commands/backfill.js';
 import { checkCommand } from './commands/check.js';
 import { engineCommand } from './commands/engine.js';
+import { firehoseCommand } from './commands/firehose.js';
 import { startCommand } from './commands/start.js';
 import { streamCommand } from './commands/stream.js';
 
@@ -14,6 +15,7 @@ await yargs(hideBin(process.argv))
   .command(engineCommand)
   .command(checkCommand)
   .command(streamCommand)
+  .command(firehoseCommand)
   .demandCommand(1, 'Name a command; see shardtail --help.')
   .strict()
   .help()

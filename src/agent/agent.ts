@@ -1,15 +1,13 @@
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
-import { flowsTheEmbeddedEngineCannotServe, usesEmbeddedEngine } from '../config/embedded-engine.js';
-import { formatProblem } from '../config/problems.js';
+import { usesEmbeddedEngine } from '../config/embedded-engine.js';
 import type { Logger } from '../log.js';
-import { AwsApiError } from '../client/api-error.js';
 import type { CredentialProvider } from '../client/credentials.js';
 import { resolveEndpoint } from '../client/endpoint.js';
 import type { AwsService, JsonApiClient } from '../client/json-api-client.js';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { InProcessKinesisClient } from '../engine/in-process-client.js';
+import { InProcessClient } from '../engine/in-process-client.js';
 import { startEngine, type RunningEngine } from '../engine/server.js';
 import { ownStateGlobs } from '../discover/scan.js';
 import { LogEvents } from '../observe/log-events.js';
@@ -18,6 +16,7 @@ import { FirehoseDestination } from '../send/firehose-destination.js';
 import { KinesisDestination } from '../send/kinesis-destination.js';
 import { SendSlots } from '../send/send-slots.js';
 import { MemoryBudget } from '../acknowledge/memory-budget.js';
+import { ensureEmbeddedStream } from './embedded-streams.js';
 import { Flow, type FlowStats, type RunMode } from './flow.js';
 
 /**
@@ -82,15 +81,16 @@ export class Agent {
     this.sendSlots = new SendSlots(options.config.maxSendingThreads);
   }
 
+  private get engineDataDir(): string {
+    return this.options.engineDataDir ?? this.config.engine.dataDir;
+  }
+
   get engineUrl(): string | undefined {
     return this.engine?.url;
   }
 
   async start(): Promise<void> {
     const config = this.config;
-    // Before anything is created: such a flow would otherwise retry against the engine forever.
-    const refused = flowsTheEmbeddedEngineCannotServe(config);
-    if (refused.length > 0) throw new Error(refused.map(formatProblem).join('\n'));
     this.checkpoints = CheckpointStore.openOrReset(config.checkpointFile, {
       onReset: (movedTo, error) => this.events.checkpointStoreReset(config.checkpointFile, movedTo, error),
       onUnavailable: (error) => this.events.checkpointStoreUnavailable(config.checkpointFile, error),
@@ -99,18 +99,24 @@ export class Agent {
       this.engine = await startEngine({
         host: config.engine.host,
         port: config.engine.port,
-        dataDir: this.options.engineDataDir ?? config.engine.dataDir,
+        dataDir: this.engineDataDir,
         logger: this.logger.child({ component: 'engine' }),
       });
       this.logger.info({ url: this.engine.url }, 'embedded engine listening');
     }
     const ownState = ownStateGlobs({
-      directories: config.engine.embedded ? [resolve(this.options.engineDataDir ?? config.engine.dataDir)] : [],
+      directories: config.engine.embedded ? [resolve(this.engineDataDir)] : [],
       checkpointFile: resolve(config.checkpointFile),
     });
     for (const flowConfig of config.flows) {
       const destination = await this.destinationFor(flowConfig);
-      await this.ensureStream(flowConfig, destination);
+      const autoCreate = config.engine.autoCreateStreams;
+      if (this.usesEmbedded(flowConfig) && autoCreate !== false)
+        await ensureEmbeddedStream(destination, {
+          shards: autoCreate.shards,
+          engineDataDir: this.engineDataDir,
+          logger: this.logger,
+        });
       this.flows.push(
         new Flow({
           config: flowConfig,
@@ -151,12 +157,14 @@ export class Agent {
   private async destinationFor(flow: FlowConfig): Promise<Destination> {
     const service: AwsService = flow.kind === 'kinesisStream' ? 'kinesis' : 'firehose';
     let client: JsonApiClient;
-    if (this.usesEmbedded(flow) && service === 'kinesis') {
-      client = this.clientFor('embedded:kinesis', () => new InProcessKinesisClient(this.engine!.kinesis));
+    if (this.usesEmbedded(flow)) {
+      const engine = this.engine!;
+      client = this.clientFor(
+        `embedded:${service}`,
+        () => new InProcessClient(service === 'kinesis' ? engine.kinesis : engine.firehose),
+      );
     } else {
-      // Without an explicit endpoint a Firehose flow on the embedded engine goes to its HTTP port.
-      const configured = service === 'kinesis' ? this.config.kinesis.endpoint : this.config.firehose.endpoint;
-      const endpoint = configured ?? (this.usesEmbedded(flow) ? this.engine!.url : undefined);
+      const endpoint = service === 'kinesis' ? this.config.kinesis.endpoint : this.config.firehose.endpoint;
       // The Java agent has no firehose.region: Firehose signs for the region of its endpoint, else us-east-1.
       const region = service === 'kinesis' ? this.config.kinesis.region : undefined;
       const resolved = resolveEndpoint({ service, endpoint, region });
@@ -182,7 +190,12 @@ export class Agent {
     }
     return flow.kind === 'kinesisStream'
       ? new KinesisDestination(flow.streamName, client, flow.partitioning)
-      : new FirehoseDestination(flow.streamName, client);
+      : // The Java agent aggregates single lines only: with multiLineStartPattern the setting is ignored.
+        new FirehoseDestination(
+          flow.streamName,
+          client,
+          flow.multiLineStartPattern === undefined ? flow.aggregatedRecordSizeBytes : 0,
+        );
   }
 
   private credentialProvider: CredentialProvider | undefined;
@@ -207,19 +220,6 @@ export class Agent {
       this.clients.set(key, client);
     }
     return client;
-  }
-
-  /** On the embedded engine a flow's stream is created on first use, so a fresh install just works. */
-  private async ensureStream(flow: FlowConfig, destination: Destination): Promise<void> {
-    const autoCreate = this.config.engine.autoCreateStreams;
-    if (!this.usesEmbedded(flow) || destination.service !== 'kinesis' || autoCreate === false) return;
-    try {
-      await destination.client.call('DescribeStreamSummary', { StreamName: flow.streamName });
-    } catch (error) {
-      if (!(error instanceof AwsApiError) || error.code !== 'ResourceNotFoundException') throw error;
-      await destination.client.call('CreateStream', { StreamName: flow.streamName, ShardCount: autoCreate.shards });
-      this.logger.info({ stream: flow.streamName, shards: autoCreate.shards }, 'created stream on the embedded engine');
-    }
   }
 
   private expireCheckpoints(): void {

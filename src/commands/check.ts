@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { flowsTheEmbeddedEngineCannotServe } from '../config/embedded-engine.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
 import { ConfigError, formatProblem, type ConfigProblem } from '../config/problems.js';
 
@@ -18,14 +17,6 @@ export async function runCheck(configPath: string | undefined): Promise<CheckRes
   const { loadAgentConfig } = await import('../config/agent-config.js');
   try {
     const { config, warnings } = await loadAgentConfig(resolveConfigPath(configPath));
-    // Loadable, but `start` would refuse it: as much a reason to fail the check as an invalid value.
-    const refused = flowsTheEmbeddedEngineCannotServe(config);
-    if (refused.length > 0) {
-      return {
-        exitCode: CONFIG_ERROR_EXIT_CODE,
-        output: toLines([...warnings.map(formatWarning), ...refused.map(formatProblem)]),
-      };
-    }
     const flowCount = `${config.flows.length} flow${config.flows.length === 1 ? '' : 's'}`;
     return {
       exitCode: 0,

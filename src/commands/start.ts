@@ -1,6 +1,5 @@
 import type { CommandModule } from 'yargs';
 import type { LoadedAgentConfig } from '../config/agent-config.js';
-import { flowsTheEmbeddedEngineCannotServe } from '../config/embedded-engine.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { CONFIG_ERROR_EXIT_CODE } from './check.js';
@@ -69,15 +68,13 @@ export const startCommand: CommandModule<object, StartArgs> = {
       reloading = reloading
         .then(async () => {
           let next;
-          let problems: string[];
+          let problems: string[] = [];
           try {
             next = (await loadAgentConfig(config.configFile)).config;
-            // Checked before the running agent stops, since the new one would refuse to start.
-            problems = flowsTheEmbeddedEngineCannotServe(next).map(formatProblem);
           } catch (error) {
             problems = error instanceof ConfigError ? error.problems.map(formatProblem) : [(error as Error).message];
           }
-          if (next === undefined || problems.length > 0) {
+          if (next === undefined) {
             logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
             return;
           }

@@ -1,47 +1,9 @@
 import type { Argv, CommandModule } from 'yargs';
-import { AwsApiError } from '../client/api-error.js';
-import type { CredentialProvider } from '../client/credentials.js';
-import { resolveEndpoint } from '../client/endpoint.js';
 import type { HttpJsonApiClient } from '../client/http-client.js';
 import { readStream, type StartPosition } from '../client/stream-reader.js';
+import { endpointOptions, printJson, withApiClient, type EndpointArgs } from './api-client.js';
 
-interface CommonArgs {
-  endpoint: string;
-  region?: string;
-}
-
-const DEFAULT_ENDPOINT = 'http://127.0.0.1:4567';
-
-function isLoopback(hostname: string): boolean {
-  return hostname === 'localhost' || hostname.startsWith('127.') || hostname === '[::1]' || hostname === '::1';
-}
-
-/**
- * A local engine ignores signatures, so a laptop without AWS credentials must still be able to talk
- * to it; and the default chain would otherwise probe the EC2 metadata address from a laptop.
- */
-async function credentialsFor(endpointUrl: URL, region: string): Promise<CredentialProvider> {
-  const { createCredentialProvider, staticCredentialProvider } = await import('../client/credentials.js');
-  if (isLoopback(endpointUrl.hostname)) {
-    return staticCredentialProvider({
-      accessKeyId: process.env.AWS_ACCESS_KEY_ID || 'shardtail-local',
-      secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY || 'shardtail-local',
-      sessionToken: process.env.AWS_ACCESS_KEY_ID ? process.env.AWS_SESSION_TOKEN || undefined : undefined,
-    });
-  }
-  return createCredentialProvider({ region });
-}
-
-export async function kinesisClientFor(args: CommonArgs): Promise<HttpJsonApiClient> {
-  const resolved = resolveEndpoint({ service: 'kinesis', endpoint: args.endpoint, region: args.region });
-  const { HttpJsonApiClient } = await import('../client/http-client.js');
-  return new HttpJsonApiClient({
-    service: 'kinesis',
-    endpoint: resolved.endpoint,
-    region: resolved.region,
-    credentials: await credentialsFor(new URL(resolved.endpoint), resolved.region),
-  });
-}
+type CommonArgs = EndpointArgs;
 
 // `shardtail stream read | head` closes the pipe early; that is the reader's choice, not an error.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
@@ -49,29 +11,8 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 
-/** Runs one subcommand with a client, turning API errors into a one-line message and exit code 1. */
-async function withClient(args: CommonArgs, run: (client: HttpJsonApiClient) => Promise<void>): Promise<void> {
-  let client: HttpJsonApiClient;
-  try {
-    client = await kinesisClientFor(args);
-  } catch (error) {
-    process.stderr.write(`shardtail stream: ${(error as Error).message}\n`);
-    process.exitCode = 2;
-    return;
-  }
-  try {
-    await run(client);
-  } catch (error) {
-    const message = error instanceof AwsApiError ? `${error.code}: ${error.message}` : (error as Error).message;
-    process.stderr.write(`shardtail stream: ${message}\n`);
-    process.exitCode = 1;
-  } finally {
-    await client.close();
-  }
-}
-
-function printJson(value: unknown): void {
-  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+function withClient(args: CommonArgs, run: (client: HttpJsonApiClient) => Promise<void>): Promise<void> {
+  return withApiClient('kinesis', 'shardtail stream', args, run);
 }
 
 export function parseStartPosition(text: string): StartPosition {
@@ -242,18 +183,6 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
 export const streamCommand: CommandModule<object, CommonArgs> = {
   command: 'stream',
   describe: 'Create, inspect, write and read streams on any Kinesis endpoint (the embedded engine by default)',
-  builder: (yargs) =>
-    subcommands(
-      yargs
-        .option('endpoint', {
-          type: 'string',
-          default: process.env.SHARDTAIL_ENDPOINT ?? DEFAULT_ENDPOINT,
-          describe: 'Kinesis endpoint URL',
-        })
-        .option('region', {
-          type: 'string',
-          describe: 'Signing region (default: from the endpoint host, AWS_REGION, or us-east-1)',
-        }),
-    ),
+  builder: (yargs) => subcommands(endpointOptions(yargs, 'Kinesis')),
   handler: () => undefined,
 };

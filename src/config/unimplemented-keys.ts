@@ -142,14 +142,6 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     warnWhen: (settings) => settings.fileFooterPattern !== undefined,
     message: `${NOT_YET} a line that matches it is shipped like any other, and reading carries on`,
   },
-  // 0 is off. With multiLineStartPattern the Java agent ignores it, and the loader says that instead.
-  {
-    scope: 'flow',
-    key: 'aggregatedRecordSizeBytes',
-    warnWhen: (settings) =>
-      (settings.aggregatedRecordSizeBytes ?? 0) > 0 && settings.multiLineStartPattern === undefined,
-    message: `${NOT_YET} each line is its own Firehose record`,
-  },
   // One warning per converter, since each changes records its own way; [] asks for nothing.
   {
     scope: 'flow',
@@ -227,6 +219,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly strin
     'maxTimeBetweenFileTrackerRefreshMillis',
     'retryInitialBackoffMillis',
     'retryMaxBackoffMillis',
+    'aggregatedRecordSizeBytes',
   ],
 };
 

@@ -1,11 +1,11 @@
 /**
  * The built CLI is honest about what agent.json asks for: `check` and `start` warn about each key
- * that is accepted but not implemented (the same warnings), and a Firehose flow the embedded engine
- * cannot serve is refused by `start` and `backfill` (exit 1) and by `check` (exit 2), and kept out
- * by a SIGHUP reload, instead of being retried forever.
+ * that is accepted but not implemented (the same warnings); and a Firehose flow on the embedded
+ * engine, which serves Firehose too, is accepted by `check`, shipped by `start` and `backfill` to a
+ * delivery stream they create, and taken on by a SIGHUP reload.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -25,12 +25,11 @@ import {
   writeAgentConfig,
   type LogEntry,
 } from '../support/agent-process.js';
+import { deliveryStreamStatus } from '../support/firehose-calls.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/config/java-agent-unimplemented/agent.json', import.meta.url));
-const REFUSAL =
-  'the embedded engine has no Firehose yet; set firehose.endpoint to ship it to Firehose, or ship the flow to ' +
-  'a kinesisStream';
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -77,18 +76,18 @@ function checkWarnings(output: string): string[] {
     .map((line) => line.replace(': warning: ', ': '));
 }
 
-function firehoseOnEmbeddedConfig(): { dir: string; file: string } {
-  const { dir } = logsUnder(makeTempDir('shardtail-refused-'));
+function firehoseOnEmbeddedConfig(): { dir: string; logDir: string; file: string } {
+  const { dir, logDir } = logsUnder(makeTempDir('shardtail-firehose-embedded-'));
   const file = writeAgentConfig(dir, {
     engine: embeddedEngine('engine'),
     checkpointFile: 'state/checkpoints.db',
     'cloudwatch.emitMetrics': false,
     flows: [
       { filePattern: 'logs/*.log', kinesisStream: 'app' },
-      { filePattern: 'logs/*.txt', deliveryStream: 'web' },
+      { filePattern: 'logs/*.txt', deliveryStream: 'web', initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100 },
     ],
   });
-  return { dir, file };
+  return { dir, logDir, file };
 }
 
 describe('keys accepted but not implemented', { timeout: 40_000 }, () => {
@@ -132,35 +131,39 @@ describe('keys accepted but not implemented', { timeout: 40_000 }, () => {
 });
 
 describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
-  test('check: exit 2 naming the flow', async () => {
+  test('check: exit 0', async () => {
     const { file } = firehoseOnEmbeddedConfig();
     const result = await runCli(['check', '-c', file]);
-    assert.equal(result.code, 2, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
-    assert.equal(result.stderr, `${file}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}\n`);
+    assert.equal(result.code, 0, `stdout:\n${result.stdout}\nstderr:\n${result.stderr}`);
+    assert.equal(result.stdout, `${file}: OK (2 flows)\n`);
   });
 
-  for (const command of ['start', 'backfill']) {
-    test(`${command}: exit 1 naming the flow, before creating anything`, async () => {
-      const { dir, file } = firehoseOnEmbeddedConfig();
-      const result = await runCli([command, '-c', file], { timeoutMs: 15_000 });
-      assert.equal(
-        result.code,
-        1,
-        `exit code (signal ${result.signal}); stdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
+  test('start: creates the delivery stream, ACTIVE, and says where its objects land', async () => {
+    const { dir, file } = firehoseOnEmbeddedConfig();
+    const agent = await startAgent({ configFile: file });
+    try {
+      const created = await agent.waitForLog(
+        (entry) => entry.msg === 'created delivery stream on the embedded engine',
+        15_000,
+        'the delivery stream being created',
       );
-      assert.ok(
-        `${result.stdout}${result.stderr}`.includes(
-          `${file}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`,
-        ),
-        `the refusal is not in the output:\nstdout:\n${result.stdout}\nstderr:\n${result.stderr}`,
-      );
-      assert.doesNotMatch(result.stdout, /shardtail started|embedded engine listening/);
-      assert.equal(existsSync(path.join(dir, 'state')), false, 'no checkpoint file may be created');
-      assert.equal(existsSync(path.join(dir, 'engine')), false, 'no engine data dir may be created');
-    });
-  }
+      assert.equal(created.deliveryStream, 'web');
+      assert.equal(created.objects, path.join(dir, 'engine', 's3', 'web'));
+      assert.equal(await deliveryStreamStatus(agent.engineUrl!, 'web'), 'ACTIVE');
+    } finally {
+      await stopCleanly(agent);
+    }
+  });
 
-  test('SIGHUP to a config that adds one: reported, and the running flows carry on', async () => {
+  test('backfill: every line accepted by the embedded Firehose, exit 0', async () => {
+    const { logDir, file } = firehoseOnEmbeddedConfig();
+    writeFileSync(path.join(logDir, 'web.txt'), 'one\ntwo\nthree\n');
+    const result = await runCli(['backfill', '-c', file], { timeoutMs: 30_000 });
+    assert.equal(result.code, 0, `exit code (signal ${result.signal}); stderr:\n${result.stderr}`);
+    assert.match(result.stdout, /^backfill: 1 files, 3 records, 14 bytes in /);
+  });
+
+  test('SIGHUP to a config that adds one: reloaded, its delivery stream created, the flows carry on', async () => {
     const { dir, logDir } = logsUnder(makeTempDir('shardtail-reload-'));
     const configFile = embeddedConfig(dir, 'app');
     const agent = await startAgent({ configFile });
@@ -181,27 +184,22 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
         ],
       });
       agent.child.kill('SIGHUP');
-      const reported = await agent.waitForLog(
-        (entry) => /^reload: /.test(entry.msg ?? ''),
-        15_000,
-        'the reload being refused',
+      await agent.waitForLog((entry) => entry.msg === 'reloaded agent.json', 15_000, 'the reload');
+      // The reloaded agent runs a new engine on a new port: read it from the log.
+      const listening = await waitFor(
+        () => agent.logs.filter((entry) => entry.msg === 'embedded engine listening').at(1),
+        { timeoutMs: 5_000, message: 'the engine of the reloaded agent' },
       );
-      assert.equal(reported.msg, 'reload: agent.json has problems; keeping the running configuration');
-      assert.deepEqual(reported.problems, [
-        `${configFile}: deliveryStream (flows[1] (deliveryStream web)): ${REFUSAL}`,
-      ]);
+      const url = listening.url as string;
+      assert.equal(await deliveryStreamStatus(url, 'web'), 'ACTIVE');
 
       const ledger = new Ledger();
       appendLines(path.join(logDir, 'app.log'), [ledger.line('after-reload')]);
-      const collector = new StreamCollector(agent.engineUrl, 'app');
+      const collector = new StreamCollector(url, 'app');
       await collector.until((records) => ledger.allArrived(records), {
         agent,
-        message: 'the line written after the refused reload',
+        message: 'the line written after the reload',
       });
-      assert.equal(
-        agent.logs.some((entry) => entry.msg === 'reloaded agent.json'),
-        false,
-      );
     } finally {
       await stopCleanly(agent);
     }

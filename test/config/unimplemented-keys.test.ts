@@ -51,7 +51,6 @@ const ASKING: Readonly<Record<string, unknown>> = {
   'log.emitMetrics': 't',
   multiLineStartPattern: '^\\d{4}-',
   fileFooterPattern: '^-- END --$',
-  aggregatedRecordSizeBytes: 4096,
   waitOnEmptyPublishQueueMillis: 2000,
   waitOnFullPublishQueueMillis: 60_000,
 };
@@ -67,7 +66,6 @@ const NOT_ASKING: Readonly<Record<string, unknown>> = {
   'log.emitMetrics': false,
   multiLineStartPattern: '',
   fileFooterPattern: '',
-  aggregatedRecordSizeBytes: 0,
   dataProcessingOptions: [],
 };
 
@@ -198,6 +196,13 @@ describe('keys accepted but not implemented', () => {
         message: 'is ignored: it only applies to deliveryStream flows',
       },
     ]);
+  });
+
+  test('aggregatedRecordSizeBytes in a Firehose flow is implemented: no warning', async () => {
+    const warnings = await load({
+      flows: [{ filePattern: '/l/*.log', deliveryStream: 'd', aggregatedRecordSizeBytes: 4096 }],
+    });
+    assert.deepEqual(withoutFile(warnings), []);
   });
 
   test('aggregatedRecordSizeBytes with multiLineStartPattern: one warning for each key', async () => {
