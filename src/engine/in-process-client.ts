@@ -28,6 +28,3 @@ export class InProcessClient implements JsonApiClient {
     this.closed = true;
   }
 }
-
-/** The name the agent's Kinesis path has always used. */
-export const InProcessKinesisClient = InProcessClient;

@@ -5,7 +5,7 @@ import { AwsApiError } from '../../../src/client/api-error.js';
 import { silentLogger } from '../../../src/log.js';
 import { startHost, type HostOptions, type RunningHost } from '../../../src/engine/host/http-host.js';
 import type { Service } from '../../../src/engine/host/service.js';
-import { InProcessKinesisClient } from '../../../src/engine/in-process-client.js';
+import { InProcessClient } from '../../../src/engine/in-process-client.js';
 import { KinesisService } from '../../../src/engine/kinesis/service.js';
 import { startEngine } from '../../../src/engine/server.js';
 import { assertAwsError, expectAwsError, kinesis, kinesisRequest } from '../../support/kinesis-http.js';
@@ -304,7 +304,7 @@ describe('the in-process client runs the same call as the host', () => {
       if (action === 'Broken') throw new Error('disk on fire');
       return action === 'Empty' ? undefined : { ok: true };
     });
-    const client = new InProcessKinesisClient(second.service);
+    const client = new InProcessClient(second.service);
     assert.deepEqual(await client.call('PutRecord', { DeliveryStreamName: 'd' }), { ok: true });
     assert.deepEqual(await client.call('Empty', {}), {});
     await assert.rejects(client.call('Broken', {}), {
