@@ -17,12 +17,16 @@ interface EngineArgs {
 
 export const engineCommand: CommandModule<object, EngineArgs> = {
   command: 'engine',
-  describe: 'Run the embedded Kinesis Data Streams engine in the foreground',
+  describe: 'Run the embedded engine (Kinesis Data Streams and Data Firehose) in the foreground',
   builder: (yargs) =>
     yargs
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'Address to bind' })
       .option('port', { type: 'number', default: 4567, describe: 'Port to bind (0 picks a free one)' })
-      .option('data-dir', { type: 'string', default: './var/engine', describe: 'Where streams and records are stored' })
+      .option('data-dir', {
+        type: 'string',
+        default: './var/engine',
+        describe: 'Where streams, delivery streams, buffered records and (by default) delivered objects are stored',
+      })
       .option('status-delay-ms', {
         type: 'number',
         default: 0,
