@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv } from './cli-process.js';
 import { startEngineProcess, type EngineProcess, type StartEngineProcessOptions } from './engine-process.js';
 import { firehose } from './firehose-http.js';
+import { S3RVER_CREDENTIALS } from './s3-server.js';
 import { waitFor } from './wait.js';
 
 /**
@@ -164,3 +166,27 @@ export function assertExactlyOnce(actual: string[], expected: string[]): void {
     { missing: [], doubled: [], unexpected: [], count: expected.length },
   );
 }
+
+/** UpdateDestination of the stream's one S3 destination to these hints. */
+export async function updateBufferingHints(
+  endpoint: string,
+  name: string,
+  hints: { SizeInMBs: number; IntervalInSeconds: number },
+): Promise<void> {
+  const { DeliveryStreamDescription: described } = await firehose(endpoint, 'DescribeDeliveryStream', {
+    DeliveryStreamName: name,
+  });
+  await firehose(endpoint, 'UpdateDestination', {
+    DeliveryStreamName: name,
+    CurrentDeliveryStreamVersionId: described.VersionId,
+    DestinationId: described.Destinations[0].DestinationId,
+    ExtendedS3DestinationUpdate: { BufferingHints: hints },
+  });
+}
+
+/** The engine's environment: s3rver's one account through the default credential chain. */
+export const S3RVER_ENGINE_ENV = cleanEnv({
+  AWS_ACCESS_KEY_ID: S3RVER_CREDENTIALS.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
+  SHARDTAIL_LOG_PRETTY: '',
+});
