@@ -1,0 +1,117 @@
+/**
+ * The HTTP endpoint destination of the engine (a child process) against a local endpoint: retried
+ * until it answers, and once the retry duration is used up, the records in the S3 backup's error output.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { EngineProcess } from '../support/engine-process.js';
+import {
+  assertExactlyOnce,
+  createDeliveryStream,
+  listObjects,
+  numberedRecords,
+  putRecords,
+  readObjects,
+  ROLE,
+  startFirehoseEngine,
+} from '../support/firehose-delivery.js';
+import {
+  answerJson,
+  firehoseRequest,
+  startEndpoint,
+  type ReceivedRequest,
+  type RunningEndpoint,
+} from '../support/http-endpoint-server.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
+
+let engine: EngineProcess;
+let dataDir: string;
+const endpoints: RunningEndpoint[] = [];
+
+before(async () => {
+  dataDir = makeTempDir('shardtail-fh-http-');
+  engine = await startFirehoseEngine(dataDir);
+});
+
+after(async () => {
+  await engine?.stop();
+  for (const endpoint of endpoints) await endpoint.close();
+  await removeTempDirs();
+});
+
+async function endpointAnswering(status: (n: number) => number): Promise<RunningEndpoint> {
+  const endpoint = await startEndpoint((request, n, response) => {
+    const { requestId } = firehoseRequest(request);
+    answerJson(response, status(n), { requestId, timestamp: Date.now(), errorMessage: `attempt ${n}` });
+  });
+  endpoints.push(endpoint);
+  return endpoint;
+}
+
+function httpDestination(url: string, backupBucket: string, retrySeconds: number): Record<string, unknown> {
+  return {
+    HttpEndpointDestinationConfiguration: {
+      EndpointConfiguration: { Url: url, Name: 'local' },
+      BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 1 },
+      RetryOptions: { DurationInSeconds: retrySeconds },
+      S3BackupMode: 'FailedDataOnly',
+      S3Configuration: { RoleARN: ROLE, BucketARN: `arn:aws:s3:::${backupBucket}` },
+    },
+  };
+}
+
+const dataOf = (request: ReceivedRequest) =>
+  firehoseRequest(request).records.map((record) => Buffer.from(record.data, 'base64').toString().trimEnd());
+
+describe('the HTTP endpoint destination', () => {
+  it('retries an endpoint failing twice with the same requestId, then delivers everything once', async () => {
+    const endpoint = await endpointAnswering((n) => (n <= 2 ? 500 : 200));
+    await createDeliveryStream(engine.url, 'web', {}, httpDestination(`${endpoint.base}/ingest`, 'web-backup', 60));
+    const records = numberedRecords('web', 40);
+    await putRecords(engine.url, 'web', records);
+    await waitFor(() => endpoint.received.length >= 3, { timeoutMs: 20_000, message: 'three attempts' });
+    const requestIds = endpoint.received.slice(0, 3).map((request) => firehoseRequest(request).requestId);
+    assert.equal(new Set(requestIds).size, 1, `one requestId for the retries of one request: ${requestIds}`);
+    // What the endpoint accepted (the 3rd request on): every record once, nothing to the backup.
+    const accepted = () => endpoint.received.slice(2).flatMap(dataOf);
+    await waitFor(() => accepted().length >= records.length, { message: 'every record accepted' });
+    assertExactlyOnce(
+      accepted(),
+      records.map((record) => record.toString().trimEnd()),
+    );
+    assert.deepEqual(dataOf(endpoint.received[0]), dataOf(endpoint.received[2]), 'the retry sends the same records');
+    assert.deepEqual(listObjects(path.join(dataDir, 's3', 'web-backup')), []);
+  });
+
+  it('backs up the records of an endpoint that always fails as http-endpoint-failed after the retries', async () => {
+    const endpoint = await endpointAnswering(() => 500);
+    await createDeliveryStream(engine.url, 'down', {}, httpDestination(`${endpoint.base}/ingest`, 'down-backup', 3));
+    const records = numberedRecords('down', 10);
+    const putAt = Date.now();
+    await putRecords(engine.url, 'down', records);
+    const root = path.join(dataDir, 's3', 'down-backup');
+    await waitFor(() => listObjects(root).length > 0, { timeoutMs: 20_000, message: 'the error output object' });
+    const elapsedMs = Date.now() - putAt;
+    assert.ok(elapsedMs >= 3_000, `the error output came after the 3 s retry duration, not ${elapsedMs} ms`);
+    assert.ok(endpoint.received.length >= 2, `retried: ${endpoint.received.length} attempts`);
+    const objects = readObjects(root);
+    for (const { key } of objects) assert.match(key, /^http-endpoint-failed\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/down-1-/);
+    const documents = objects.flatMap(({ body }) =>
+      body
+        .toString()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    );
+    assertExactlyOnce(
+      documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
+      records.map((record) => record.toString().trimEnd()),
+    );
+    for (const document of documents) {
+      assert.equal(document.errorCode, 'HttpEndpoint.DestinationException');
+      assert.equal(document.attemptsMade, endpoint.received.length);
+    }
+  });
+});
