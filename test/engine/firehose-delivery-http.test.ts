@@ -114,4 +114,36 @@ describe('the HTTP endpoint destination', () => {
       assert.equal(document.attemptsMade, endpoint.received.length);
     }
   });
+
+  it('keeps the requestId of a batch across a kill -9 during its retries, and delivers it once after', async () => {
+    let failing = true;
+    const endpoint = await endpointAnswering(() => (failing ? 503 : 200));
+    const crashDir = makeTempDir('shardtail-fh-http-crash-');
+    let crashing = await startFirehoseEngine(crashDir);
+    try {
+      const destination = httpDestination(`${endpoint.base}/ingest`, 'crash-backup', 300);
+      await createDeliveryStream(crashing.url, 'crash', {}, destination);
+      const records = numberedRecords('crash', 30);
+      await putRecords(crashing.url, 'crash', records);
+      await waitFor(() => endpoint.received.length >= 1, { timeoutMs: 10_000, message: 'a first, failed attempt' });
+      await crashing.kill();
+      const { requestId } = firehoseRequest(endpoint.received[0]);
+      failing = false;
+      const attemptsBefore = endpoint.received.length;
+
+      crashing = await startFirehoseEngine(crashDir);
+      await waitFor(() => endpoint.received.length > attemptsBefore, { timeoutMs: 20_000, message: 'the retry' });
+      const accepted = endpoint.received.slice(attemptsBefore);
+      assert.deepEqual(
+        accepted.map((request) => firehoseRequest(request).requestId),
+        [requestId],
+      );
+      assertExactlyOnce(
+        accepted.flatMap(dataOf),
+        records.map((record) => record.toString().trimEnd()),
+      );
+    } finally {
+      await crashing.stop();
+    }
+  });
 });
