@@ -71,6 +71,35 @@ describe('kill -9 of the engine during delivery', () => {
     assertExactlyOnce(lines, text([...records, ...more]));
   });
 
+  it('while batches are delivered one after another (interval 0): after the restart, every record once', async () => {
+    const dataDir = makeTempDir('shardtail-fh-crash-flow-');
+    engine = await startFirehoseEngine(dataDir);
+    await createDeliveryStream(
+      engine.url,
+      'flowing',
+      s3Destination('flowing-bucket', { BufferingHints: { SizeInMBs: 1, IntervalInSeconds: 0 } }),
+    );
+    const root = path.join(dataDir, 's3', 'flowing-bucket');
+    const records = numberedRecords('flowing', 20_000);
+    await putRecords(engine.url, 'flowing', records.slice(0, 10_000));
+    await waitFor(() => listObjects(root).length > 0, { timeoutMs: 10_000, message: 'a first object' });
+    void putRecords(engine.url, 'flowing', records.slice(10_000)).catch(() => undefined);
+    await killed(engine);
+
+    engine = await startFirehoseEngine(dataDir);
+    // Batches go out in order: once a record put after the restart is there, so is everything before it.
+    const marker = numberedRecords('after-restart', 1);
+    await putRecords(engine.url, 'flowing', marker);
+    const lines = await waitForLines(root, (found) => found.includes(text(marker)[0]));
+    const delivered = new Set(lines);
+    // Whatever part of the second half the kill let in is delivered too, once; the first half, all of it.
+    const expected = [
+      ...text(records).filter((record, index) => index < 10_000 || delivered.has(record)),
+      ...text(marker),
+    ];
+    assertExactlyOnce(lines, expected);
+  });
+
   it('in the middle of a transform: after the restart, every record once', async () => {
     const dataDir = makeTempDir('shardtail-fh-crash-transform-');
     engine = await startFirehoseEngine(dataDir);
