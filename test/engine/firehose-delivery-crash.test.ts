@@ -125,6 +125,35 @@ describe('kill -9 of the engine during delivery', () => {
     assert.equal(listObjects(root).length, 1, 'the batch delivered as one object');
   });
 
+  it('stopped (SIGTERM) during a transform: nothing in the error output, the batch once after restart', async () => {
+    const dataDir = makeTempDir('shardtail-fh-stop-transform-');
+    engine = await startFirehoseEngine(dataDir);
+    await createDeliveryStream(
+      engine.url,
+      'stopping',
+      s3Destination('stopping-bucket', { ProcessingConfiguration: lambdaProcessing('slow-echo.js') }),
+    );
+    const records = numberedRecords('stopping', 50);
+    await putRecords(engine.url, 'stopping', records);
+    const running = engine;
+    await waitFor(() => running.logs.some((entry) => entry.function === 'slow-echo' && entry.msg === 'invoked'), {
+      timeoutMs: 10_000,
+      message: 'the transform to be under way',
+    });
+    const stopped = await running.stop();
+    assert.deepEqual([stopped.code, stopped.forced], [0, false], running.output.join('\n'));
+    const root = path.join(dataDir, 's3', 'stopping-bucket');
+    assert.deepEqual(listObjects(root), [], 'a transform cut short by the stop fails no record');
+
+    engine = await startFirehoseEngine(dataDir);
+    const lines = await waitForLines(root, (found) => found.length >= records.length);
+    assertExactlyOnce(lines, text(records));
+    assert.deepEqual(
+      listObjects(root).filter((key) => key.startsWith('processing-failed/')),
+      [],
+    );
+  });
+
   it('in the middle of an S3 upload that still lands: after the restart, overwritten, not doubled', async () => {
     s3 = await startS3rver();
     await s3.client.send(new CreateBucketCommand({ Bucket: 'uploads' }));
