@@ -146,4 +146,46 @@ describe('the HTTP endpoint destination', () => {
       await crashing.stop();
     }
   });
+
+  it('stops at once (SIGTERM) while an endpoint never answers; after restart, the same requestId, once', async () => {
+    let answering = false;
+    const endpoint = await startEndpoint((request, n, response) => {
+      // Until told otherwise, a request is never answered.
+      if (answering)
+        answerJson(response, 200, { requestId: firehoseRequest(request).requestId, timestamp: Date.now() });
+    });
+    endpoints.push(endpoint);
+    const stopDir = makeTempDir('shardtail-fh-http-stop-');
+    let stopping = await startFirehoseEngine(stopDir);
+    try {
+      await createDeliveryStream(
+        stopping.url,
+        'silent',
+        {},
+        httpDestination(`${endpoint.base}/in`, 'silent-backup', 60),
+      );
+      const records = numberedRecords('silent', 20);
+      await putRecords(stopping.url, 'silent', records);
+      await waitFor(() => endpoint.received.length >= 1, { timeoutMs: 10_000, message: 'a request in flight' });
+      const stoppedAt = Date.now();
+      const stopped = await stopping.stop();
+      assert.deepEqual([stopped.code, stopped.forced], [0, false], stopping.output.join('\n'));
+      assert.ok(Date.now() - stoppedAt < 5_000, `stopped in ${Date.now() - stoppedAt} ms`);
+      const { requestId } = firehoseRequest(endpoint.received[0]);
+      answering = true;
+      const before = endpoint.received.length;
+
+      stopping = await startFirehoseEngine(stopDir);
+      await waitFor(() => endpoint.received.length > before, { timeoutMs: 20_000, message: 'the request sent again' });
+      const sentAgain = endpoint.received[before];
+      assert.equal(firehoseRequest(sentAgain).requestId, requestId);
+      assertExactlyOnce(
+        dataOf(sentAgain),
+        records.map((record) => record.toString().trimEnd()),
+      );
+      assert.deepEqual(listObjects(path.join(stopDir, 's3', 'silent-backup')), []);
+    } finally {
+      await stopping.stop();
+    }
+  });
 });
