@@ -3,6 +3,7 @@
  * until it answers, and once the retry duration is used up, the records in the S3 backup's error output.
  */
 import assert from 'node:assert/strict';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { EngineProcess } from '../support/engine-process.js';
@@ -187,5 +188,44 @@ describe('the HTTP endpoint destination', () => {
     } finally {
       await stopping.stop();
     }
+  });
+
+  it('keeps the records of a given-up request for the backup until the backup is written', async () => {
+    const endpoint = await endpointAnswering(() => 500);
+    // The backup folder cannot be made at first: a file stands where its parent should be.
+    const blocker = path.join(makeTempDir('shardtail-fh-http-blocked-'), 'blocker');
+    writeFileSync(blocker, 'not a folder');
+    const destination = httpDestination(`${endpoint.base}/ingest`, 'blocked-backup', 1);
+    const config = destination.HttpEndpointDestinationConfiguration as Record<string, any>;
+    config.S3Configuration.ShardtailDirectory = path.join(blocker, 'backup');
+    await createDeliveryStream(engine.url, 'blocked', {}, destination);
+    const records = numberedRecords('blocked', 10);
+    await putRecords(engine.url, 'blocked', records);
+    await waitFor(
+      () =>
+        engine.logs.some(
+          (entry) => entry.msg === 'delivery failed; trying again' && entry.deliveryStream === 'blocked',
+        ),
+      { timeoutMs: 15_000, message: 'a failed write of the backup' },
+    );
+    rmSync(blocker);
+    mkdirSync(blocker);
+    const root = path.join(blocker, 'backup');
+    await waitFor(() => listObjects(root).length > 0, {
+      timeoutMs: 15_000,
+      message: 'the error output, once writable',
+    });
+    const documents = readObjects(root).flatMap(({ body }) =>
+      body
+        .toString()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    );
+    assertExactlyOnce(
+      documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
+      records.map((record) => record.toString().trimEnd()),
+    );
+    assert.equal(documents[0].errorCode, 'HttpEndpoint.DestinationException');
   });
 });
