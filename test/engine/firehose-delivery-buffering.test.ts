@@ -12,6 +12,7 @@ import {
   createDeliveryStream,
   listObjects,
   putRecords,
+  recordTexts,
   readObjects,
   s3Destination,
   startFirehoseEngine,
@@ -59,10 +60,7 @@ describe('BufferingHints', () => {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     const lines = await waitForLines(root, (found) => found.length >= records.length, 70_000 - (Date.now() - putAt));
-    assertExactlyOnce(
-      lines,
-      records.map((record) => record.toString().trimEnd()),
-    );
+    assertExactlyOnce(lines, recordTexts(records));
     assert.equal(listObjects(root).length, 1, 'one object for one interval');
   });
 
@@ -92,10 +90,7 @@ describe('BufferingHints', () => {
     // A short interval delivers the rest.
     await updateBufferingHints(engine.url, 'sized', { SizeInMBs: 1, IntervalInSeconds: 1 });
     const lines = await waitForLines(root, (found) => found.length >= records.length);
-    assertExactlyOnce(
-      lines,
-      records.map((record) => record.toString().trimEnd()),
-    );
+    assertExactlyOnce(lines, recordTexts(records));
     const objects = readObjects(root);
     assert.equal(objects.length, 4);
     assert.ok(objects[3].body.length < 0.9 * MIB, 'the last object holds what was left');

@@ -15,8 +15,9 @@ import {
   listObjects,
   numberedRecords,
   putRecords,
-  S3RVER_ENGINE_ENV,
+  recordTexts,
   s3Destination,
+  S3RVER_ENGINE_ENV,
   startFirehoseEngine,
   updateBufferingHints,
   waitForLines,
@@ -41,11 +42,26 @@ after(async () => {
   await removeTempDirs();
 });
 
-const text = (records: Buffer[]) => records.map((record) => record.toString().trimEnd());
-
 async function killed(running: EngineProcess): Promise<void> {
   const exit = await running.kill();
   assert.equal(exit.signal, 'SIGKILL');
+}
+
+/** An engine delivering `count` records of stream `name` through slow-echo.js, once the function is invoked. */
+async function transformUnderWay(dataDir: string, name: string, count: number) {
+  const running = (engine = await startFirehoseEngine(dataDir));
+  await createDeliveryStream(
+    running.url,
+    name,
+    s3Destination(`${name}-bucket`, { ProcessingConfiguration: lambdaProcessing('slow-echo.js') }),
+  );
+  const records = numberedRecords(name, count);
+  await putRecords(running.url, name, records);
+  await waitFor(() => running.logs.some((entry) => entry.function === 'slow-echo' && entry.msg === 'invoked'), {
+    timeoutMs: 10_000,
+    message: 'the transform to be under way',
+  });
+  return { running, records };
 }
 
 describe('kill -9 of the engine during delivery', () => {
@@ -68,7 +84,7 @@ describe('kill -9 of the engine during delivery', () => {
     const more = numberedRecords('buffered', 10, 500);
     await putRecords(engine.url, 'buffered', more);
     const lines = await waitForLines(root, (found) => found.length >= records.length + more.length);
-    assertExactlyOnce(lines, text([...records, ...more]));
+    assertExactlyOnce(lines, recordTexts([...records, ...more]));
   });
 
   it('while batches are delivered one after another (interval 0): after the restart, every record once', async () => {
@@ -90,56 +106,32 @@ describe('kill -9 of the engine during delivery', () => {
     // Batches go out in order: once a record put after the restart is there, so is everything before it.
     const marker = numberedRecords('after-restart', 1);
     await putRecords(engine.url, 'flowing', marker);
-    const lines = await waitForLines(root, (found) => found.includes(text(marker)[0]));
+    const lines = await waitForLines(root, (found) => found.includes(recordTexts(marker)[0]));
     const delivered = new Set(lines);
     // Whatever part of the second half the kill let in is delivered too, once; the first half, all of it.
     const expected = [
-      ...text(records).filter((record, index) => index < 10_000 || delivered.has(record)),
-      ...text(marker),
+      ...recordTexts(records).filter((record, index) => index < 10_000 || delivered.has(record)),
+      ...recordTexts(marker),
     ];
     assertExactlyOnce(lines, expected);
   });
 
   it('in the middle of a transform: after the restart, every record once', async () => {
     const dataDir = makeTempDir('shardtail-fh-crash-transform-');
-    engine = await startFirehoseEngine(dataDir);
-    await createDeliveryStream(
-      engine.url,
-      'transformed',
-      s3Destination('transformed-bucket', { ProcessingConfiguration: lambdaProcessing('slow-echo.js') }),
-    );
-    const records = numberedRecords('transformed', 200);
-    await putRecords(engine.url, 'transformed', records);
-    const running = engine;
-    await waitFor(() => running.logs.some((entry) => entry.function === 'slow-echo' && entry.msg === 'invoked'), {
-      timeoutMs: 10_000,
-      message: 'the transform to be under way',
-    });
+    const { running, records } = await transformUnderWay(dataDir, 'transformed', 200);
     await killed(running);
     const root = path.join(dataDir, 's3', 'transformed-bucket');
     assert.deepEqual(listObjects(root), [], 'killed before the transform answered');
 
     engine = await startFirehoseEngine(dataDir);
     const lines = await waitForLines(root, (found) => found.length >= records.length);
-    assertExactlyOnce(lines, text(records));
+    assertExactlyOnce(lines, recordTexts(records));
     assert.equal(listObjects(root).length, 1, 'the batch delivered as one object');
   });
 
   it('stopped (SIGTERM) during a transform: nothing in the error output, the batch once after restart', async () => {
     const dataDir = makeTempDir('shardtail-fh-stop-transform-');
-    engine = await startFirehoseEngine(dataDir);
-    await createDeliveryStream(
-      engine.url,
-      'stopping',
-      s3Destination('stopping-bucket', { ProcessingConfiguration: lambdaProcessing('slow-echo.js') }),
-    );
-    const records = numberedRecords('stopping', 50);
-    await putRecords(engine.url, 'stopping', records);
-    const running = engine;
-    await waitFor(() => running.logs.some((entry) => entry.function === 'slow-echo' && entry.msg === 'invoked'), {
-      timeoutMs: 10_000,
-      message: 'the transform to be under way',
-    });
+    const { running, records } = await transformUnderWay(dataDir, 'stopping', 50);
     const stopped = await running.stop();
     assert.deepEqual([stopped.code, stopped.forced], [0, false], running.output.join('\n'));
     const root = path.join(dataDir, 's3', 'stopping-bucket');
@@ -147,7 +139,7 @@ describe('kill -9 of the engine during delivery', () => {
 
     engine = await startFirehoseEngine(dataDir);
     const lines = await waitForLines(root, (found) => found.length >= records.length);
-    assertExactlyOnce(lines, text(records));
+    assertExactlyOnce(lines, recordTexts(records));
     assert.deepEqual(
       listObjects(root).filter((key) => key.startsWith('processing-failed/')),
       [],
@@ -187,6 +179,6 @@ describe('kill -9 of the engine during delivery', () => {
       }),
     );
     const lines = bodies.flatMap((body) => body.split('\n').filter((line) => line.length > 0));
-    assertExactlyOnce(lines, text(records));
+    assertExactlyOnce(lines, recordTexts(records));
   });
 });

@@ -10,10 +10,13 @@ import type { EngineProcess } from '../support/engine-process.js';
 import {
   assertExactlyOnce,
   createDeliveryStream,
+  errorDocumentsOf,
   listObjects,
   numberedRecords,
   putRecords,
+  rawDataOf,
   readObjects,
+  recordTexts,
   ROLE,
   startFirehoseEngine,
 } from '../support/firehose-delivery.js';
@@ -78,10 +81,7 @@ describe('the HTTP endpoint destination', () => {
     // What the endpoint accepted (the 3rd request on): every record once, nothing to the backup.
     const accepted = () => endpoint.received.slice(2).flatMap(dataOf);
     await waitFor(() => accepted().length >= records.length, { message: 'every record accepted' });
-    assertExactlyOnce(
-      accepted(),
-      records.map((record) => record.toString().trimEnd()),
-    );
+    assertExactlyOnce(accepted(), recordTexts(records));
     assert.deepEqual(dataOf(endpoint.received[0]), dataOf(endpoint.received[2]), 'the retry sends the same records');
     assert.deepEqual(listObjects(path.join(dataDir, 's3', 'web-backup')), []);
   });
@@ -99,17 +99,8 @@ describe('the HTTP endpoint destination', () => {
     assert.ok(endpoint.received.length >= 2, `retried: ${endpoint.received.length} attempts`);
     const objects = readObjects(root);
     for (const { key } of objects) assert.match(key, /^http-endpoint-failed\/\d{4}\/\d{2}\/\d{2}\/\d{2}\/down-1-/);
-    const documents = objects.flatMap(({ body }) =>
-      body
-        .toString()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    );
-    assertExactlyOnce(
-      documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
-      records.map((record) => record.toString().trimEnd()),
-    );
+    const documents = errorDocumentsOf(objects.map(({ body }) => body));
+    assertExactlyOnce(rawDataOf(documents), recordTexts(records));
     for (const document of documents) {
       assert.equal(document.errorCode, 'HttpEndpoint.DestinationException');
       assert.equal(document.attemptsMade, endpoint.received.length);
@@ -139,10 +130,7 @@ describe('the HTTP endpoint destination', () => {
         accepted.map((request) => firehoseRequest(request).requestId),
         [requestId],
       );
-      assertExactlyOnce(
-        accepted.flatMap(dataOf),
-        records.map((record) => record.toString().trimEnd()),
-      );
+      assertExactlyOnce(accepted.flatMap(dataOf), recordTexts(records));
     } finally {
       await crashing.stop();
     }
@@ -180,10 +168,7 @@ describe('the HTTP endpoint destination', () => {
       await waitFor(() => endpoint.received.length > before, { timeoutMs: 20_000, message: 'the request sent again' });
       const sentAgain = endpoint.received[before];
       assert.equal(firehoseRequest(sentAgain).requestId, requestId);
-      assertExactlyOnce(
-        dataOf(sentAgain),
-        records.map((record) => record.toString().trimEnd()),
-      );
+      assertExactlyOnce(dataOf(sentAgain), recordTexts(records));
       assert.deepEqual(listObjects(path.join(stopDir, 's3', 'silent-backup')), []);
     } finally {
       await stopping.stop();
@@ -215,17 +200,8 @@ describe('the HTTP endpoint destination', () => {
       timeoutMs: 15_000,
       message: 'the error output, once writable',
     });
-    const documents = readObjects(root).flatMap(({ body }) =>
-      body
-        .toString()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    );
-    assertExactlyOnce(
-      documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
-      records.map((record) => record.toString().trimEnd()),
-    );
+    const documents = errorDocumentsOf(readObjects(root).map(({ body }) => body));
+    assertExactlyOnce(rawDataOf(documents), recordTexts(records));
     assert.equal(documents[0].errorCode, 'HttpEndpoint.DestinationException');
   });
 });

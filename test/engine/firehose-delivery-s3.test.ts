@@ -12,6 +12,7 @@ import {
   numberedRecords,
   objectNamePattern,
   putRecords,
+  recordTexts,
   S3RVER_ENGINE_ENV,
   s3Destination,
   startFirehoseEngine,
@@ -67,10 +68,7 @@ describe('the S3 destination against s3rver', () => {
     await putRecords(engine.url, 'to-s3', records);
     const { lines, objects } = await waitForRecords('landing', records.length);
     for (const { key } of objects) assert.match(key, objectNamePattern('to-s3'));
-    assertExactlyOnce(
-      lines,
-      records.map((record) => record.toString().trimEnd()),
-    );
+    assertExactlyOnce(lines, recordTexts(records));
   });
 
   it('keeps records buffered while the bucket is missing and delivers them once when it appears', async () => {
@@ -89,7 +87,7 @@ describe('the S3 destination against s3rver', () => {
     await s3.client.send(new CreateBucketCommand({ Bucket: 'later-bucket' }));
     const more = numberedRecords('later', 50, 100);
     await putRecords(engine.url, 'later', more);
-    const expected = [...records, ...more].map((record) => record.toString().trimEnd());
+    const expected = recordTexts([...records, ...more]);
     const { lines } = await waitForRecords('later-bucket', expected.length, 40_000);
     assertExactlyOnce(lines, expected);
   });

@@ -14,6 +14,7 @@ import {
   linesOf,
   numberedRecords,
   readObjects,
+  recordTexts,
   ROLE,
   s3Destination,
   startFirehoseEngine,
@@ -30,8 +31,6 @@ after(async () => {
   await engine?.stop();
   await removeTempDirs();
 });
-
-const text = (records: Buffer[]) => records.map((record) => record.toString().trimEnd());
 
 /**
  * PutRecords of `records` to the Kinesis stream, spread over its shards by partition key; returns the
@@ -109,7 +108,7 @@ describe('KinesisStreamAsSource', () => {
     await updateBufferingHints(engine.url, 'from-events', { SizeInMBs: 5, IntervalInSeconds: 1 });
     const third = numberedRecords('third', 300);
     await putToStream(engine.url, 'events', third);
-    const expected = text([...first, ...second, ...third]);
+    const expected = recordTexts([...first, ...second, ...third]);
     const lines = await waitForLines(root, (found) => found.length >= expected.length, 30_000);
     assertExactlyOnce(lines, expected);
   });

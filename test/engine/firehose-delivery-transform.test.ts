@@ -10,11 +10,14 @@ import type { EngineProcess } from '../support/engine-process.js';
 import {
   assertExactlyOnce,
   createDeliveryStream,
+  errorDocumentsOf,
   lambdaProcessing,
   listObjects,
   numberedRecords,
   putRecords,
+  rawDataOf,
   readObjects,
+  recordTexts,
   s3Destination,
   startFirehoseEngine,
   waitForLines,
@@ -37,7 +40,6 @@ after(async () => {
 });
 
 const TRIES = { NumberOfRetries: '1', ShardtailFunctionTimeoutSeconds: '1' };
-const text = (records: Buffer[]) => records.map((record) => record.toString().trimEnd());
 
 /** A stream through `fixture`, with the records put; returns its bucket's folder. */
 async function streamThrough(name: string, fixture: string, records: Buffer[]): Promise<string> {
@@ -55,12 +57,8 @@ async function errorDocuments(root: string, count: number, timeoutMs = 20_000) {
   let documents: Array<Record<string, any>> = [];
   await waitFor(
     () => {
-      documents = readObjects(root, (key) => key.startsWith('processing-failed/')).flatMap(({ body }) =>
-        body
-          .toString()
-          .trim()
-          .split('\n')
-          .map((line) => JSON.parse(line) as Record<string, any>),
+      documents = errorDocumentsOf(
+        readObjects(root, (key) => key.startsWith('processing-failed/')).map(({ body }) => body),
       );
       return documents.length >= count;
     },
@@ -70,10 +68,7 @@ async function errorDocuments(root: string, count: number, timeoutMs = 20_000) {
 }
 
 function assertFailedDocuments(documents: Array<Record<string, any>>, records: Buffer[], errorCode: string): void {
-  assertExactlyOnce(
-    documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
-    text(records),
-  );
+  assertExactlyOnce(rawDataOf(documents), recordTexts(records));
   for (const document of documents) {
     assert.equal(document.errorCode, errorCode, JSON.stringify(document));
     assert.equal(document.attemptsMade, 2, 'the first invocation and NumberOfRetries 1');
@@ -132,7 +127,7 @@ describe('transforms that misbehave', () => {
     const root = await streamThrough('drops', 'drops-half.js', records);
     const lines = await waitForLines(root, (found) => found.length >= 20);
     // Kept: the 1st, 3rd, … of each invocation; one invocation here, so the even indexes.
-    assertExactlyOnce(lines, text(records.filter((_, index) => index % 2 === 0)));
+    assertExactlyOnce(lines, recordTexts(records.filter((_, index) => index % 2 === 0)));
     assert.deepEqual(
       listObjects(root).filter((key) => key.startsWith('processing-failed/')),
       [],
@@ -143,10 +138,7 @@ describe('transforms that misbehave', () => {
     const records = numberedRecords('failed', 25);
     const root = await streamThrough('failed', 'processing-failed.js', records);
     const documents = await errorDocuments(root, records.length);
-    assertExactlyOnce(
-      documents.map((document) => Buffer.from(document.rawData, 'base64').toString().trimEnd()),
-      text(records),
-    );
+    assertExactlyOnce(rawDataOf(documents), recordTexts(records));
     for (const document of documents) {
       assert.equal(document.errorCode, 'Lambda.ProcessingFailed');
       assert.equal(document.attemptsMade, 1, 'an answer is final: no retry');

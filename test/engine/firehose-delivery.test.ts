@@ -14,12 +14,15 @@ import type { EngineProcess } from '../support/engine-process.js';
 import {
   assertExactlyOnce,
   createDeliveryStream,
+  errorDocumentsOf,
   lambdaProcessing,
   listObjects,
   numberedRecords,
   objectNamePattern,
   putRecords,
+  rawDataOf,
   readObjects,
+  recordTexts,
   ROLE,
   s3Destination,
   startFirehoseEngine,
@@ -179,23 +182,11 @@ describe('@aws-sdk/client-firehose as the client', () => {
     for (const key of keys)
       assert.match(key, new RegExp(`^(custom/${year}/[a-z0-9]{11}|errors/processing-failed)${suffix}`));
     const errorObjects = readObjects(root, (key) => key.startsWith('errors/'));
-    const documents = errorObjects.flatMap(({ body }) =>
-      body
-        .toString('utf8')
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line)),
-    );
-    assert.deepEqual(
-      documents.map((document) => Buffer.from(document.rawData, 'base64').toString()).sort(),
-      bad.map(String).sort(),
-    );
+    const documents = errorDocumentsOf(errorObjects.map(({ body }) => body));
+    assert.deepEqual(rawDataOf(documents).sort(), recordTexts(bad).sort());
     for (const document of documents) assert.equal(document.errorCode, 'Lambda.ProcessingFailed');
     const delivered = readObjects(root, (key) => key.startsWith('custom/')).map(({ body }) => body.toString());
-    assertExactlyOnce(
-      delivered.join('').trim().split('\n'),
-      good.map((record) => record.toString().trim()),
-    );
+    assertExactlyOnce(delivered.join('').trim().split('\n'), recordTexts(good));
   });
 
   it('compresses objects with GZIP: names end in .gz and gunzip to the records', async () => {
@@ -213,9 +204,6 @@ describe('@aws-sdk/client-firehose as the client', () => {
       },
       { timeoutMs: 15_000, intervalMs: 100, message: () => `300 gzipped records; have ${lines.length}` },
     );
-    assertExactlyOnce(
-      lines,
-      records.map((record) => record.toString().trim()),
-    );
+    assertExactlyOnce(lines, recordTexts(records));
   });
 });

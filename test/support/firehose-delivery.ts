@@ -190,3 +190,28 @@ export const S3RVER_ENGINE_ENV = cleanEnv({
   AWS_SECRET_ACCESS_KEY: S3RVER_CREDENTIALS.secretAccessKey,
   SHARDTAIL_LOG_PRETTY: '',
 });
+
+/** Records as the lines they are delivered as (numberedRecords end in a newline). */
+export function recordTexts(records: Buffer[]): string[] {
+  return records.map((record) => record.toString().trimEnd());
+}
+
+/** The documents of error output objects, one JSON document a line. */
+export function errorDocumentsOf(bodies: Buffer[]): Array<Record<string, any>> {
+  return bodies.flatMap((body) =>
+    body
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, any>),
+  );
+}
+
+/** What the error documents say the records were (rawData), as lines. */
+export function rawDataOf(documents: Array<Record<string, any>>): string[] {
+  return documents.map((document) =>
+    Buffer.from(document.rawData as string, 'base64')
+      .toString()
+      .trimEnd(),
+  );
+}
