@@ -28,6 +28,7 @@ import {
   startFirehoseEngine,
   waitForLines,
 } from '../support/firehose-delivery.js';
+import { firehose, firehoseRequest } from '../support/firehose-http.js';
 import { DUMMY_CREDENTIALS } from '../support/sdk.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
@@ -204,6 +205,26 @@ describe('@aws-sdk/client-firehose as the client', () => {
       },
       { timeoutMs: 15_000, intervalMs: 100, message: () => `300 gzipped records; have ${lines.length}` },
     );
+    assertExactlyOnce(lines, recordTexts(records));
+  });
+
+  it('forgets the buffered records of a deleted stream: one made again under the name delivers its own', async () => {
+    await createDeliveryStream(
+      engine.url,
+      'reborn',
+      s3Destination('reborn-bucket', { BufferingHints: { SizeInMBs: 5, IntervalInSeconds: 900 } }),
+    );
+    await putRecords(engine.url, 'reborn', numberedRecords('old', 20));
+    await firehose(engine.url, 'DeleteDeliveryStream', { DeliveryStreamName: 'reborn' });
+    await waitFor(
+      async () =>
+        (await firehoseRequest(engine.url, 'DescribeDeliveryStream', { DeliveryStreamName: 'reborn' })).status === 400,
+      { message: 'the deleted stream to be gone' },
+    );
+    await createDeliveryStream(engine.url, 'reborn', s3Destination('reborn-bucket'));
+    const records = numberedRecords('new', 20);
+    await putRecords(engine.url, 'reborn', records);
+    const lines = await waitForLines(bucketDir('reborn-bucket'), (found) => found.length >= records.length);
     assertExactlyOnce(lines, recordTexts(records));
   });
 });
