@@ -14,7 +14,7 @@ import { uuidFromSeed } from './object-name.js';
 import type { ObjectSink } from './object-sink.js';
 import { processRecords, type FailedRecord, type ProcessedBatch } from './processing.js';
 import { givenUp, planErrorObject, planObjects, writeObjects, type PlannedObject } from './s3-delivery.js';
-import type { AttemptOutcome, BatchDeliverer, BatchState, DeliveryBatch } from './stream-worker.js';
+import type { AttemptOutcome, BatchDeliverer, BatchState, DeliveryBatch, RequestFailure } from './stream-worker.js';
 
 /** At most this many records go in one request to an HTTP endpoint (Firehose's own bound). */
 const HTTP_RECORDS_PER_REQUEST = 10_000;
@@ -87,13 +87,19 @@ export class FirehoseBatchDeliverer implements BatchDeliverer {
     const { now } = this.options;
     const client = this.endpointFor(config, http);
     const done = new Set(batch.state.requestsDone ?? []);
+    const failedRequests: Record<string, RequestFailure> = { ...batch.state.requestsFailed };
     const endpointFailed: FailedRecord[] = [];
     for (let index = 0; index * HTTP_RECORDS_PER_REQUEST < processed.delivered.length; index++) {
-      if (done.has(index)) continue;
       const records = processed.delivered.slice(
         index * HTTP_RECORDS_PER_REQUEST,
         (index + 1) * HTTP_RECORDS_PER_REQUEST,
       );
+      if (done.has(index)) {
+        // Given up in an earlier attempt whose backup write failed (or was cut by a crash): still owed to it.
+        const failure = failedRequests[index];
+        if (failure !== undefined) endpointFailed.push(...records.map(({ record }) => ({ record, ...failure })));
+        continue;
+      }
       // The same id in every attempt, across restarts too: the endpoint may drop what it already has.
       const requestId = uuidFromSeed(`${config.name}/${batch.batchId}/http/${index}`);
       const data = records.map((record) => record.data);
@@ -118,18 +124,13 @@ export class FirehoseBatchDeliverer implements BatchDeliverer {
       );
       if (!outcome.delivered) {
         // Retries used up (or 413): these records go to the backup bucket as http-endpoint-failed.
-        for (const record of records) {
-          endpointFailed.push({
-            record: record.record,
-            errorCode: outcome.errorCode,
-            errorMessage: outcome.errorMessage,
-            attemptsMade: outcome.attemptsMade,
-            attemptEndingMs: outcome.attemptEndingMs,
-          });
-        }
+        const { errorCode, errorMessage, attemptsMade, attemptEndingMs } = outcome;
+        const failure = { errorCode, errorMessage, attemptsMade, attemptEndingMs };
+        failedRequests[index] = failure;
+        endpointFailed.push(...records.map(({ record }) => ({ record, ...failure })));
       }
       done.add(index);
-      this.save(batch, { ...batch.state, requestsDone: [...done] });
+      this.save(batch, { ...batch.state, requestsDone: [...done], requestsFailed: failedRequests });
     }
     const backups: PlannedObject[] = [];
     if (http.backupMode === 'AllData')

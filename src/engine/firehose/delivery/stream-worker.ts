@@ -12,8 +12,20 @@ export interface BatchState {
   /** When the first failed attempt ended; retry windows are counted from it. */
   firstFailureMs?: number;
   lastError?: string;
-  /** HTTP endpoint delivery: the requests (by index) already answered 200, not to be sent again. */
+  /** HTTP endpoint delivery: the requests (by index) already answered 200 or given up, not to be sent again. */
   requestsDone?: number[];
+  /**
+   * HTTP endpoint delivery: how the requests given up (by index) failed; their records are owed to the
+   * backup's error output until it is written, by this attempt or by a later one after a failed write.
+   */
+  requestsFailed?: Record<string, RequestFailure>;
+}
+
+export interface RequestFailure {
+  errorCode: string;
+  errorMessage: string;
+  attemptsMade: number;
+  attemptEndingMs: number;
 }
 
 export type DeliveryBatch = Batch<BatchState>;
