@@ -190,6 +190,61 @@ describe('@aws-sdk/client-firehose as the client', () => {
     assertExactlyOnce(delivered.join('').trim().split('\n'), recordTexts(good));
   });
 
+  it('partitions by MetadataExtraction keys: one object per customer under partitionKeyFromQuery prefixes', async () => {
+    await createDeliveryStream(
+      engine.url,
+      'partitioned',
+      s3Destination('partitioned-bucket', {
+        Prefix: 'customer=!{partitionKeyFromQuery:customer}/level=!{partitionKeyFromQuery:level}/',
+        ErrorOutputPrefix: 'errors/!{firehose:error-output-type}/',
+        DynamicPartitioningConfiguration: { Enabled: true },
+        ProcessingConfiguration: {
+          Enabled: true,
+          Processors: [
+            {
+              Type: 'MetadataExtraction',
+              Parameters: [
+                { ParameterName: 'MetadataExtractionQuery', ParameterValue: '{customer:.customer.id,level:.level}' },
+                { ParameterName: 'JsonParsingEngine', ParameterValue: 'JQ-1.6' },
+              ],
+            },
+            { Type: 'AppendDelimiterToRecord', Parameters: [] },
+          ],
+        },
+      }),
+    );
+    const records = Array.from({ length: 30 }, (_, index) =>
+      Buffer.from(JSON.stringify({ n: index, customer: { id: `c${index % 3}` }, level: index % 2 ? 'warn' : 'info' })),
+    );
+    const unkeyed = Buffer.from(JSON.stringify({ n: 99, level: 'info' }));
+    await putRecords(engine.url, 'partitioned', [...records, unkeyed]);
+    const root = bucketDir('partitioned-bucket');
+    await waitForLines(
+      root,
+      (lines) => lines.length >= records.length,
+      15_000,
+      (key) => key.startsWith('customer='),
+    );
+    await waitFor(() => listObjects(root).some((key) => key.startsWith('errors/')), { message: 'the error object' });
+    const objects = readObjects(root, (key) => key.startsWith('customer='));
+    assert.equal(objects.length, 6, 'three customers × two levels');
+    for (const { key, body } of objects) {
+      const [, customer, level] = /^customer=(c\d)\/level=(info|warn)\//.exec(key) ?? [];
+      assert.ok(customer && level, `key ${key} is under its partition`);
+      for (const line of body.toString().trim().split('\n')) {
+        const record = JSON.parse(line) as { customer: { id: string }; level: string };
+        assert.deepEqual([record.customer.id, record.level], [customer, level], `${line} in ${key}`);
+      }
+    }
+    const delivered = objects.flatMap(({ body }) => body.toString().trim().split('\n'));
+    assertExactlyOnce(
+      delivered,
+      records.map((record) => record.toString()),
+    );
+    const documents = errorDocumentsOf(readObjects(root, (key) => key.startsWith('errors/')).map(({ body }) => body));
+    assert.deepEqual(rawDataOf(documents), [unkeyed.toString()], 'a record without the key goes to the error output');
+  });
+
   it('compresses objects with GZIP: names end in .gz and gunzip to the records', async () => {
     await createDeliveryStream(engine.url, 'zipped', s3Destination('zipped-bucket', { CompressionFormat: 'GZIP' }));
     const records = numberedRecords('zip', 300);

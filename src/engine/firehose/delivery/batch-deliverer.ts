@@ -101,7 +101,7 @@ export class FirehoseBatchDeliverer implements BatchDeliverer {
         continue;
       }
       // The same id in every attempt, across restarts too: the endpoint may drop what it already has.
-      const requestId = uuidFromSeed(`${config.name}/${batch.batchId}/http/${index}`);
+      const requestId = uuidFromSeed(`${batch.state.seed}/http/${index}`);
       const data = records.map((record) => record.data);
       // The retry window is counted from the first failure, which is saved: a restart does not reopen it.
       const usedMs = batch.state.firstFailureMs === undefined ? 0 : now() - batch.state.firstFailureMs;

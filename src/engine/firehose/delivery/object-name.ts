@@ -10,7 +10,7 @@ import type { CompressionFormat } from '../types.js';
 export interface ObjectNameParts {
   streamName: string;
   versionId: number;
-  /** The instant in the name; the pipeline uses the prefix's (the oldest record's arrival). */
+  /** The instant in the name; the pipeline uses the time its batch was cut (kept with the batch). */
   timeMs: number;
   /** From uuidFromSeed, so that a batch redelivered after a crash lands under the same key. */
   uuid: string;

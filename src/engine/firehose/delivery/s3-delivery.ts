@@ -22,7 +22,7 @@ export type ErrorOutputType = 'processing-failed' | 'http-endpoint-failed';
 /**
  * Names and fills the objects of a batch for an S3 output: one object per partition (one in all
  * without dynamic partitioning), its records concatenated in order, named as Firehose names them.
- * Every name is a function of the batch alone (its stream, first record, cut time and version), so
+ * Every name is a function of the batch alone (its seed, cut time and version, kept with it), so
  * a batch delivered again after a crash overwrites what the crash left instead of doubling it.
  */
 export function planObjects(
@@ -42,20 +42,14 @@ export function planObjects(
   const objects: PlannedObject[] = [];
   let index = 0;
   for (const members of groups.values()) {
-    const seed = `${config.name}/${batch.batchId}/${index++}`;
+    const seed = `${batch.state.seed}/${index++}`;
     const prefix = evaluatePrefix(s3.prefix, {
       timestampMs: oldestArrival(members.map((member) => member.record)),
       partitionKeys: partitioned ? (members[0].partitionKeys ?? {}) : undefined,
       randomString: seededRandomStrings(seed),
     });
     objects.push({
-      key: objectKey(prefix, {
-        streamName: config.name,
-        versionId: batch.state.versionId,
-        timeMs: batch.state.cutAtMs,
-        uuid: uuidFromSeed(seed),
-        extension: fileExtension(s3.compression, s3.fileExtension),
-      }),
+      key: keyOf(batch, config, s3, prefix, seed),
       body: Buffer.concat(members.map((member) => member.data)),
     });
   }
@@ -74,7 +68,7 @@ export function planErrorObject(
   type: ErrorOutputType,
 ): PlannedObject | undefined {
   if (failed.length === 0) return undefined;
-  const seed = `${config.name}/${batch.batchId}/${type}`;
+  const seed = `${batch.state.seed}/${type}`;
   const prefix = evaluatePrefix(errorPrefixTemplate(s3.prefix, s3.errorOutputPrefix), {
     timestampMs: oldestArrival(failed.map((entry) => entry.record)),
     errorOutputType: type,
@@ -82,13 +76,7 @@ export function planErrorObject(
   });
   const lambdaArn = config.destination.processing.lambda?.lambdaArn;
   return {
-    key: objectKey(prefix, {
-      streamName: config.name,
-      versionId: batch.state.versionId,
-      timeMs: batch.state.cutAtMs,
-      uuid: uuidFromSeed(seed),
-      extension: fileExtension(s3.compression, s3.fileExtension),
-    }),
+    key: keyOf(batch, config, s3, prefix, seed),
     body: Buffer.from(
       failed
         .map((entry) => {
@@ -113,6 +101,16 @@ export function givenUp(batch: DeliveryBatch, now: number, logger: Logger, confi
     'records dropped: delivery to S3 failed for 24 hours, the longest Firehose keeps trying',
   );
   return true;
+}
+
+function keyOf(batch: DeliveryBatch, config: DeliveryStreamConfig, s3: S3Output, prefix: string, seed: string): string {
+  return objectKey(prefix, {
+    streamName: config.name,
+    versionId: batch.state.versionId,
+    timeMs: batch.state.cutAtMs,
+    uuid: uuidFromSeed(seed),
+    extension: fileExtension(s3.compression, s3.fileExtension),
+  });
 }
 
 function oldestArrival(records: BufferedRecord[]): number {

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../../log.js';
 import type { Batch, RecordBuffer } from '../record-buffer.js';
 import type { BufferingHints, DeliveryStreamConfig } from '../types.js';
@@ -8,6 +9,12 @@ export interface BatchState {
   versionId: number;
   /** When the batch was cut: the time in the object names, so that a redelivery names them the same. */
   cutAtMs: number;
+  /**
+   * Random, drawn when the batch is cut: what its object names' random parts and its HTTP request
+   * ids are made of. Kept with the batch, so a redelivery uses the same ones; drawn, so that another
+   * engine (or a data dir started afresh) writing to the same bucket or endpoint never repeats them.
+   */
+  seed: string;
   attempts: number;
   /** When the first failed attempt ended; retry windows are counted from it. */
   firstFailureMs?: number;
@@ -145,6 +152,7 @@ export class DeliveryStreamWorker {
     return this.buffer.cut<BatchState>(this.name, hints.sizeBytes, () => ({
       versionId: this.config.versionId,
       cutAtMs: now,
+      seed: randomUUID(),
       attempts: 0,
     }));
   }
