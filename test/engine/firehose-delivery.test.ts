@@ -190,7 +190,7 @@ describe('@aws-sdk/client-firehose as the client', () => {
     assertExactlyOnce(delivered.join('').trim().split('\n'), recordTexts(good));
   });
 
-  it('partitions by MetadataExtraction keys: one object per customer under partitionKeyFromQuery prefixes', async () => {
+  it('partitions by MetadataExtraction keys: objects per partition, partitionKeyFromQuery prefixes', async () => {
     await createDeliveryStream(
       engine.url,
       'partitioned',
