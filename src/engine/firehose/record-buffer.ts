@@ -56,7 +56,7 @@ export class RecordBuffer {
       CREATE TABLE IF NOT EXISTS firehose_sequences (stream TEXT PRIMARY KEY, next_seq INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS firehose_records (
         stream TEXT NOT NULL, seq INTEGER NOT NULL, record_id TEXT NOT NULL, arrival_ms INTEGER NOT NULL,
-        data BLOB NOT NULL, kinesis TEXT, PRIMARY KEY (stream, seq)) WITHOUT ROWID;
+        data BLOB NOT NULL, kinesis TEXT, PRIMARY KEY (stream, seq));
       CREATE TABLE IF NOT EXISTS firehose_batches (
         stream TEXT NOT NULL, batch_id INTEGER NOT NULL, first_seq INTEGER NOT NULL, last_seq INTEGER NOT NULL,
         record_count INTEGER NOT NULL, bytes INTEGER NOT NULL, oldest_arrival_ms INTEGER NOT NULL,
