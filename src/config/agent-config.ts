@@ -4,6 +4,7 @@
  * agent silently ignores.
  */
 import path from 'node:path';
+import { applyEnvironmentOverrides, isEnvironmentSource } from './env-config.js';
 import { Findings, flowLabels, type FlowSource } from './findings.js';
 import { reportDuplicateFlows, reportGlobHazards, validateFlow, type ValidFlow } from './flows.js';
 import { buildAgentConfig, validateGlobals } from './global-settings.js';
@@ -16,9 +17,11 @@ export type * from './types.js';
 export { ConfigError, type ConfigProblem } from './problems.js';
 
 export async function loadAgentConfig(configPath: string): Promise<LoadedAgentConfig> {
-  const configFile = path.resolve(configPath);
+  const fromEnvironment = isEnvironmentSource(configPath);
+  const configFile = fromEnvironment ? configPath : path.resolve(configPath);
   const findings = new Findings();
   const document = await readConfigDocument(configFile, findings);
+  applyEnvironmentOverrides(document, configFile, findings);
 
   const globals = validateGlobals(document, configFile, findings);
 
@@ -38,7 +41,8 @@ export async function loadAgentConfig(configPath: string): Promise<LoadedAgentCo
       findings.error(configFile, 'flows', `${describeValue(document.flows)} is not a list of flows`);
     }
   }
-  addFlows(await readAgentDirectoryFlows(configFile, findings));
+  // A config from the environment has no directory, hence no agent.d/ beside it.
+  if (!fromEnvironment) addFlows(await readAgentDirectoryFlows(configFile, findings));
 
   if (flowSources.length === 0) {
     findings.error(

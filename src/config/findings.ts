@@ -25,6 +25,12 @@ interface Finding {
 
 export class Findings {
   private readonly list: Finding[] = [];
+  /** Key paths set by a SHARDTAIL_SET_* variable, per file: a problem there names the variable. */
+  private readonly overrides: Array<{ file: string; keyPath: string; variable: string }> = [];
+
+  overridden(file: string, keyPath: string, variable: string): void {
+    this.overrides.push({ file, keyPath, variable });
+  }
 
   /** Records an error unless the same key already has one: the first reason is the one to fix. */
   error(file: string, keyPath: string, message: string): void {
@@ -56,12 +62,24 @@ export class Findings {
   problems(severity: Finding['severity'], labels: FlowLabels): ConfigProblem[] {
     return this.list
       .filter((finding) => finding.severity === severity)
-      .map(({ file, keyPath, message }) => {
+      .map(({ file, keyPath, message: found }) => {
+        const message = this.withOverride(file, keyPath, found);
         const inFlow = /^flows\[(\d+)\]\.(.+)$/.exec(keyPath);
         const flow = inFlow === null ? undefined : labels.get(flowLabelKey(file, Number(inFlow[1])));
         if (inFlow === null || flow === undefined) return { file, key: keyPath, message };
         return { file, key: inFlow[2], flow, message };
       });
+  }
+
+  private withOverride(file: string, keyPath: string, message: string): string {
+    const override = this.overrides.find(
+      (candidate) =>
+        candidate.file === file &&
+        (keyPath === candidate.keyPath ||
+          keyPath.startsWith(`${candidate.keyPath}.`) ||
+          keyPath.startsWith(`${candidate.keyPath}[`)),
+    );
+    return override === undefined ? message : `${message} (set by ${override.variable})`;
   }
 }
 

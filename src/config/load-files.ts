@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FlowSource, Findings } from './findings.js';
 import { isJsonObject, JsoncSyntaxError, parseJsonc, type JsonObject, type JsonValue } from './jsonc.js';
+import { CONFIG_VARIABLE, isEnvironmentSource } from './env-config.js';
 import { ConfigError } from './problems.js';
 import { describeValue } from './values.js';
 
@@ -26,6 +27,10 @@ async function readJsonObjectFile(file: string, findings: Findings): Promise<Rea
   } catch (error) {
     return { ok: false, reason: describeReadError(error as NodeJS.ErrnoException) };
   }
+  return parseJsonObject(text, file, findings);
+}
+
+function parseJsonObject(text: string, file: string, findings: Findings): ReadResult {
   let document: JsonValue;
   try {
     document = parseJsonc(text, {
@@ -56,7 +61,9 @@ function describeReadError(error: NodeJS.ErrnoException): string {
 
 /** agent.json itself: without it there is nothing to check, so any read problem ends the load. */
 export async function readConfigDocument(configFile: string, findings: Findings): Promise<JsonObject> {
-  const result = await readJsonObjectFile(configFile, findings);
+  const result = isEnvironmentSource(configFile)
+    ? parseJsonObject(process.env[CONFIG_VARIABLE] ?? '', configFile, findings)
+    : await readJsonObjectFile(configFile, findings);
   if (!result.ok)
     throw new ConfigError(
       [{ file: configFile, key: '', message: result.reason }],

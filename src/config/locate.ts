@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Options } from 'yargs';
+import { CONFIG_VARIABLE, ENVIRONMENT_CONFIG_SOURCE } from './env-config.js';
 import { ConfigError } from './problems.js';
 
 /**
@@ -8,12 +9,16 @@ import { ConfigError } from './problems.js';
  */
 export const DEFAULT_CONFIG_PATHS: readonly string[] = ['/etc/shardtail/agent.json', '/etc/aws-kinesis/agent.json'];
 
-/** The -c value if given; otherwise the first default path that exists. */
+/**
+ * The -c value if given; otherwise SHARDTAIL_CONFIG when set (a container's config); otherwise the
+ * first default path that exists.
+ */
 export function resolveConfigPath(
   explicitPath: string | undefined,
   candidates: readonly string[] = DEFAULT_CONFIG_PATHS,
 ): string {
   if (explicitPath !== undefined) return explicitPath;
+  if (process.env[CONFIG_VARIABLE] !== undefined) return ENVIRONMENT_CONFIG_SOURCE;
   const found = candidates.find((candidate) => existsSync(candidate));
   if (found !== undefined) return found;
   const alternatives = candidates.slice(1);

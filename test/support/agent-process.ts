@@ -80,7 +80,10 @@ export interface AgentProcess {
 }
 
 export interface StartAgentOptions {
-  configFile: string;
+  /** Passed as -c; without it the agent finds its config itself (SHARDTAIL_CONFIG in `env`, say). */
+  configFile?: string;
+  /** Working directory; the config file's directory by default. */
+  cwd?: string;
   env?: Record<string, string>;
   /** How long to wait for "shardtail started". */
   startTimeoutMs?: number;
@@ -89,8 +92,9 @@ export interface StartAgentOptions {
 /** `node dist/cli.js start -c FILE`; resolves once it logged "shardtail started". */
 export async function startAgent(options: StartAgentOptions): Promise<AgentProcess> {
   assertCliBuilt();
-  const child = spawn(process.execPath, [CLI_PATH, 'start', '-c', options.configFile], {
-    cwd: path.dirname(options.configFile),
+  const configArgs = options.configFile === undefined ? [] : ['-c', options.configFile];
+  const child = spawn(process.execPath, [CLI_PATH, 'start', ...configArgs], {
+    cwd: options.cwd ?? (options.configFile === undefined ? REPO_ROOT : path.dirname(options.configFile)),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(options.env),
   });
