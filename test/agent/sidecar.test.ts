@@ -1,7 +1,8 @@
 /**
  * The sidecar's start-up path, without a container (none runs on this machine): the config in
  * SHARDTAIL_CONFIG and no -c, one setting overridden by a SHARDTAIL_SET_* variable, lines shipped
- * to an engine in its own process, SIGTERM while shipping, exit 0 with every line delivered once.
+ * to an engine in its own process, SIGTERM while shipping, exit 0 with every line delivered once;
+ * and `check` and `backfill` reading the same environment.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
@@ -117,5 +118,29 @@ describe('the sidecar: config from the environment', { timeout: 60_000 }, () => 
     });
     await stopCleanly(restarted);
     ledger.assertExactlyOnce(collector.records, 'a drained stop must leave nothing to resend');
+  });
+
+  test('backfill: SHARDTAIL_CONFIG and an override are honoured too', async (t) => {
+    const engine = await startEngineProcess({ dataDir: makeTempDir('shardtail-sidecar-engine-') });
+    t.after(() => engine.stop(5_000));
+    await createStream(engine.url, STREAM, 1);
+    const dir = makeTempDir('shardtail-sidecar-backfill-');
+    const sharedVolume = path.join(dir, 'shared');
+    mkdirSync(sharedVolume);
+    const ledger = new Ledger();
+    const lines: Buffer[] = [];
+    for (let i = 0; i < 500; i++) lines.push(ledger.line(seqId('old', i), 'an old line'));
+    appendLines(path.join(sharedVolume, 'old.log'), lines);
+    const result = await runCli(['backfill'], {
+      cwd: dir,
+      env: {
+        SHARDTAIL_CONFIG: sidecarConfig(dir, engine.url),
+        SHARDTAIL_SET_flows__0__filePattern: path.join(sharedVolume, '*.log'),
+      },
+    });
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    const collector = new StreamCollector(engine.url, STREAM);
+    await collector.poll();
+    ledger.assertExactlyOnce(collector.records);
   });
 });
