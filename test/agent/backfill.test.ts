@@ -16,33 +16,11 @@ import {
   logsUnder,
   runCli,
   seqId,
-  type ReceivedRecord,
 } from '../support/agent-process.js';
-import { startEngineProcess } from '../support/engine-process.js';
+import { parseBackfillSummary, readStoredRecords } from '../support/backfill.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'backfill-stream';
-const SUMMARY = /^backfill: (\d+) files, (\d+) records, (\d+) bytes in (\d+(?:\.\d+)?) s \((\d+) records\/s\)/m;
-
-interface Summary {
-  files: number;
-  records: number;
-  bytes: number;
-  seconds: number;
-  recordsPerSecond: number;
-}
-
-function parseSummary(stdout: string): Summary {
-  const match = SUMMARY.exec(stdout);
-  assert.ok(match, `no summary line in stdout:\n${stdout}`);
-  return {
-    files: Number(match[1]),
-    records: Number(match[2]),
-    bytes: Number(match[3]),
-    seconds: Number(match[4]),
-    recordsPerSecond: Number(match[5]),
-  };
-}
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -78,7 +56,7 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
         `backfill exit code (signal ${first.signal}, ${first.ms} ms); ` +
           `stderr:\n${first.stderr}\nstdout:\n${first.stdout.slice(-3000)}`,
       );
-      const summary = parseSummary(first.stdout);
+      const summary = parseBackfillSummary(first.stdout);
       t.diagnostic(`first run: ${first.stdout.trim()}`);
       assert.deepEqual(
         { files: summary.files, records: summary.records, bytes: summary.bytes },
@@ -97,7 +75,7 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
 
       const second = await runCli(['backfill', '-c', configFile], { timeoutMs: 30_000 });
       assert.equal(second.code, 0, `second backfill exit code; stderr:\n${second.stderr}`);
-      const again = parseSummary(second.stdout);
+      const again = parseBackfillSummary(second.stdout);
       t.diagnostic(`second run: ${second.stdout.trim()}`);
       assert.deepEqual(
         { records: again.records, bytes: again.bytes },
@@ -106,34 +84,14 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
       );
 
       // Read what the two runs stored, through the standalone engine on the same data dir.
-      const engine = await startEngineProcess({ dataDir: path.join(dir, 'engine') });
-      try {
-        const read = await runCli(['stream', 'read', STREAM, '--endpoint', engine.url, '--json'], {
-          timeoutMs: 30_000,
-        });
-        assert.equal(read.code, 0, `stream read: ${read.stderr}`);
-        const records: ReceivedRecord[] = read.stdout
-          .split('\n')
-          .filter((line) => line.length > 0)
-          .map((line) => {
-            const entry = JSON.parse(line);
-            return {
-              shardId: entry.shardId,
-              sequenceNumber: entry.sequenceNumber,
-              partitionKey: entry.partitionKey,
-              data: Buffer.from(entry.dataBase64, 'base64'),
-            };
-          });
-        const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
-        assert.equal(report.received, 50_000);
-        const last = records.find((record) => record.data.includes('bf-unterminated'));
-        assert.ok(
-          last && !last.data.includes(0x0a),
-          `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`,
-        );
-      } finally {
-        await engine.stop(5_000);
-      }
+      const records = await readStoredRecords(path.join(dir, 'engine'), STREAM);
+      const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
+      assert.equal(report.received, 50_000);
+      const last = records.find((record) => record.data.includes('bf-unterminated'));
+      assert.ok(
+        last && !last.data.includes(0x0a),
+        `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`,
+      );
     },
   );
 });
