@@ -52,6 +52,10 @@ export interface RunSummary {
   undelivered: number;
   /** Files with records read but not acknowledged when the run gave up; empty on success. */
   undeliveredFiles: string[];
+  /** Compressed files of formats not supported (bzip2, zstd): skipped, named in a warning. */
+  unsupportedFiles: string[];
+  /** Gzip files that failed to decompress: not shipped to their end. */
+  undecompressableFiles: string[];
 }
 
 /**
@@ -327,6 +331,8 @@ export class Agent {
       recordsPerSecond: seconds > 0 ? total.recordsSent / seconds : 0,
       undelivered: total.recordsParsed - total.recordsSent,
       undeliveredFiles: gaveUp ? this.flows.flatMap((flow) => flow.filesNotDelivered()) : [],
+      unsupportedFiles: this.flows.flatMap((flow) => flow.compressedNotRead.unsupported),
+      undecompressableFiles: this.flows.flatMap((flow) => flow.compressedNotRead.undecompressable),
     };
   }
 

@@ -51,17 +51,33 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       `backfill: ${summary.files} files, ${summary.records} records, ${summary.bytes} bytes in ` +
         `${summary.seconds.toFixed(3)} s (${Math.round(summary.recordsPerSecond)} records/s)` +
         (summary.recordsTruncated > 0 ? `, ${summary.recordsTruncated} records truncated` : '') +
+        (summary.unsupportedFiles.length > 0
+          ? `, ${summary.unsupportedFiles.length} compressed files skipped (only gzip is supported)`
+          : '') +
+        `, ${summary.undelivered + summary.undecompressableFiles.length} failures` +
         '\n',
     );
+    if (summary.undecompressableFiles.length > 0) {
+      process.stderr.write(
+        `shardtail backfill: ${summary.undecompressableFiles.length} gzip files failed to decompress and were not ` +
+          `shipped to their end: ${listOf(summary.undecompressableFiles)}\n`,
+      );
+      process.exitCode = 1;
+    }
     if (summary.undelivered > 0 || summary.undeliveredFiles.length > 0) {
       process.stderr.write(
         `shardtail backfill: ${summary.undelivered} records were not delivered (nothing acknowledged for ` +
           `${args['give-up-after-seconds']} s); ` +
           `a rerun resumes from the checkpoints. Not fully delivered (${summary.undeliveredFiles.length} files): ` +
-          `${summary.undeliveredFiles.slice(0, 20).join(', ')}${summary.undeliveredFiles.length > 20 ? ', …' : ''}\n`,
+          `${listOf(summary.undeliveredFiles)}\n`,
       );
       process.exitCode = 1;
     }
     logger.flush();
   },
 };
+
+/** The first files of a list, for a message that stays readable with thousands. */
+function listOf(files: string[]): string {
+  return `${files.slice(0, 20).join(', ')}${files.length > 20 ? ', …' : ''}`;
+}

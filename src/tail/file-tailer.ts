@@ -4,15 +4,35 @@ import type { ReadBuffers } from './read-buffers.js';
 import type { FramedChunk } from './records.js';
 
 /**
+ * How a tracked file is read: offsets are those of the records it yields (in the decompressed
+ * stream for a compressed file), which is what its checkpoint stores.
+ */
+export interface FileReader {
+  readonly readOffset: number;
+  readonly recordEndOffset: number;
+  readonly recordsRead: number;
+  readonly bytesRead: number;
+  /** A finished file that never changes (a compressed one): no truncation, copy or growth to look for. */
+  readonly compressed: boolean;
+  /** Whether anything is left to read in a file of `fileSize` bytes (as stat gives it). */
+  hasMore(fileSize: number): boolean;
+  readChunk(handle: FileHandle, fileSize: number): Promise<FramedChunk | undefined>;
+  flushUnterminated(): FramedChunk | undefined;
+  skipTo(offset: number): void;
+  restartFromZero(): void;
+}
+
+/**
  * Reads one file from an offset, chunk by chunk, and hands each chunk's records on as the framer
  * cuts them. It knows nothing of delivery: what becomes of the records, and how far the file is
  * acknowledged, is decided outside it.
  */
-export class FileTailer {
+export class FileTailer implements FileReader {
   /** Next byte to read. */
   private offset: number;
   recordsRead = 0;
   bytesRead = 0;
+  readonly compressed = false;
 
   constructor(
     private readonly framer: RecordFramer,
@@ -25,6 +45,10 @@ export class FileTailer {
 
   get readOffset(): number {
     return this.offset;
+  }
+
+  hasMore(fileSize: number): boolean {
+    return fileSize > this.offset;
   }
 
   /** Just past the last complete record read: where a copy of the file is read on from, whole lines only. */
