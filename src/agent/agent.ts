@@ -292,6 +292,18 @@ export class Agent {
     );
   }
 
+  /** A backfill's bytes read of its total (known once start() has taken the files on). */
+  bytesProgress(): { done: number; total: number } {
+    let done = 0;
+    let total = 0;
+    for (const flow of this.flows) {
+      const progress = flow.bytesProgress;
+      done += progress.done;
+      total += progress.total;
+    }
+    return { done, total };
+  }
+
   /**
    * Backfill: waits until every file was read to its end and every record acknowledged, or until
    * nothing was delivered for `giveUpAfterMs` (a destination that stays down), whichever is first.

@@ -233,6 +233,11 @@ export class Flow {
     return { unsupported: this.files.unsupported, undecompressable: this.files.undecompressable };
   }
 
+  /** Bytes read so far, of the bytes the files had to read when they were taken on: a backfill's progress. */
+  get bytesProgress(): { done: number; total: number } {
+    return { done: this.files.totals().bytes, total: this.files.plannedBytes };
+  }
+
   /** Files this flow has taken on since it started. */
   get filesSeen(): number {
     return this.files.filesSeen;

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { configOption } from '../config/locate.js';
 import { createLogger } from '../log.js';
+import { showProgress } from './backfill-progress.js';
 import { loadConfigOrExit } from './start.js';
 
 interface BackfillArgs {
@@ -38,7 +39,12 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     let summary;
     try {
       await agent.start();
-      summary = await agent.runToCompletion(args['give-up-after-seconds'] * 1000);
+      const endProgress = showProgress(() => agent.bytesProgress());
+      try {
+        summary = await agent.runToCompletion(args['give-up-after-seconds'] * 1000);
+      } finally {
+        endProgress();
+      }
     } catch (error) {
       process.stderr.write(`shardtail backfill: ${(error as Error).message}\n`);
       await agent.stop().catch(() => undefined);

@@ -55,10 +55,17 @@ export async function decompressedHeadOf(handle: FileHandle, size: number): Prom
   return Buffer.alloc(0);
 }
 
-/** A gzip file's trailer: the decompressed size mod 2^32 (of its last member). */
-export async function gzipSizeTrailer(handle: FileHandle, size: number): Promise<number | undefined> {
-  if (size < 18) return undefined;
+/**
+ * A gzip file's decompressed size as its trailer tells it (ISIZE, mod 2^32, of its last member):
+ * exact for the usual single-member file under 4 GiB; above, the first candidate not clearly below
+ * the compressed size (deflate grows incompressible data by well under 1 %). An estimate, for progress.
+ */
+export async function decompressedSizeOf(handle: FileHandle, size: number): Promise<number> {
+  if (size < 18) return 0;
   const trailer = Buffer.alloc(4);
   const { bytesRead } = await handle.read(trailer, 0, 4, size - 4);
-  return bytesRead === 4 ? trailer.readUInt32LE(0) : undefined;
+  if (bytesRead !== 4) return 0;
+  let estimate = trailer.readUInt32LE(0);
+  while (estimate < size * 0.99 - 1024) estimate += 2 ** 32;
+  return estimate;
 }

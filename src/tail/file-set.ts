@@ -6,7 +6,7 @@ import type { InitialPosition } from '../config/types.js';
 import type { DiscoveredFile } from '../discover/scan.js';
 import type { AgentEvents } from '../observe/events.js';
 import { COPY_CONFIRM_MS, CopyDetector, type CopyStart } from './copy-detection.js';
-import { compressionByName, compressionOf, decompressedHeadOf, gzipSizeTrailer } from './compression.js';
+import { compressionByName, compressionOf, decompressedHeadOf, decompressedSizeOf } from './compression.js';
 import { FileTailer, type FileReader } from './file-tailer.js';
 import { NewlineFramer } from './framer.js';
 import { GzipReader } from './gzip-reader.js';
@@ -69,6 +69,8 @@ export class FileSet {
   private readonly now: () => number;
   /** Files this set has taken on since it started. */
   filesSeen = 0;
+  /** Bytes the files taken on had to read when taken on (a gzip file's by its size trailer): a backfill's total. */
+  plannedBytes = 0;
   /** Counts of files already let go, so the totals do not shrink when a file is. */
   private readonly retired = { records: 0, bytes: 0 };
 
@@ -260,15 +262,12 @@ export class FileSet {
       skipHeaderLines: this.options.skipHeaderLines,
       startOffset: offset,
     });
+    const expected = compression === 'gzip' ? await decompressedSizeOf(handle, info.size) : info.size;
     const reader: FileReader =
       compression === 'gzip'
-        ? new GzipReader(
-            framer,
-            this.options.buffers.size,
-            offset,
-            offset > 0 && offset % 2 ** 32 === (await gzipSizeTrailer(handle, info.size)),
-          )
+        ? new GzipReader(framer, this.options.buffers.size, offset, offset > 0 && offset === expected)
         : new FileTailer(framer, this.options.buffers, offset);
+    if (reader.hasMore(info.size)) this.plannedBytes += Math.max(0, expected - offset);
     const progress = new FileProgress(offset, this.options.onSpanComplete);
     // Saved at once, whatever the start offset: a restart before the first record is delivered must
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
