@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { appendFileSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -114,6 +114,38 @@ describe('shardtail backfill of gzip-compressed rotated logs', { timeout: 55_000
     t.diagnostic(`peak RSS ${(peakKib / 1024).toFixed(1)} MiB; ${stdout.trim()}`);
     assert.ok(peakKib > 0 && peakKib < 150 * 1024, `peak RSS ${peakKib} KiB must stay under 150 MiB`);
   });
+
+  test(
+    'on a terminal, a progress bar shows bytes done of a total known from the start (.gz by its trailer)',
+    { skip: existsSync('/usr/bin/script') ? false : 'no script(1) (util-linux) for a pseudo-terminal' },
+    async () => {
+      const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-bar-'));
+      const configFile = embeddedConfig(dir, STREAM, { filePattern: 'logs/*', maxBufferAgeMillis: 200 });
+      const plain = Buffer.from(`${'p'.repeat(99)}\n`.repeat(30_000));
+      const zipped = Buffer.from(`${'g'.repeat(79)}\n`.repeat(60_000));
+      writeFileSync(path.join(logDir, 'app.log'), plain);
+      writeFileSync(path.join(logDir, 'app.log.1.gz'), gzipSync(zipped));
+      const total = plain.length + zipped.length;
+      // script(1) runs the command on a pseudo-terminal, so stderr is a TTY, and copies what it drew to stdout.
+      const command = [process.execPath, CLI_PATH, 'backfill', '-c', configFile].join(' ');
+      const child = spawn('/usr/bin/script', ['-qfec', command, '/dev/null'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: childEnv(),
+      });
+      let screen = '';
+      child.stdout.on('data', (chunk: Buffer) => (screen += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once('close', resolve));
+      assert.equal(code, 0, screen);
+      const frames = [...screen.matchAll(/(\d+)\/(\d+) bytes \| [\d.]+ MiB\/s \| ETA/g)].map((m) => ({
+        done: Number(m[1]),
+        total: Number(m[2]),
+      }));
+      assert.ok(frames.length >= 2, `a bar drawn at the start and at the end:\n${screen}`);
+      assert.deepEqual(frames[0], { done: 0, total }, 'the first frame already shows the whole total');
+      assert.deepEqual(frames.at(-1), { done: total, total }, 'the last frame shows all of it done');
+      assert.ok(frames.every((frame) => frame.total === total));
+    },
+  );
 
   test('start tails plain files only, and says once that compressed ones are not tailed', async () => {
     const { dir, logDir } = logsUnder(makeTempDir('shardtail-start-gzip-'));
