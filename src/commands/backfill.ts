@@ -1,4 +1,6 @@
+import { resolve } from 'node:path';
 import type { CommandModule } from 'yargs';
+import type { AgentConfig } from '../config/types.js';
 import { configOption } from '../config/locate.js';
 import { createLogger } from '../log.js';
 import { showProgress } from './backfill-progress.js';
@@ -9,6 +11,28 @@ interface BackfillArgs {
   'log-pretty': boolean;
   'engine-data-dir'?: string;
   'give-up-after-seconds': number;
+  flow?: string;
+  files?: string;
+}
+
+/**
+ * The flows a backfill runs: `--flow` picks one (by its 1-based place in agent.json or its id),
+ * `--files` narrows what it reads. The flow keeps its id, so its checkpoints are the ones `start`
+ * and later backfills use, and no file is shipped twice whichever glob found it.
+ */
+function selectFlows(config: AgentConfig, flow: string | undefined, files: string | undefined): AgentConfig {
+  let flows = config.flows;
+  if (flow !== undefined) {
+    const byPlace = /^\d+$/.test(flow) ? flows[Number(flow) - 1] : undefined;
+    const picked = byPlace ?? flows.find((candidate) => candidate.id === flow);
+    if (picked === undefined) {
+      const known = flows.map((candidate, i) => `${i + 1}: ${candidate.id}`).join('; ');
+      throw new Error(`--flow ${flow} is none of the ${flows.length} flows (${known})`);
+    }
+    flows = [picked];
+  }
+  if (files !== undefined) flows = flows.map((picked) => ({ ...picked, filePattern: resolve(files) }));
+  return { ...config, flows };
 }
 
 export const backfillCommand: CommandModule<object, BackfillArgs> = {
@@ -27,13 +51,27 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
         type: 'number',
         default: 60,
         describe: 'Stop and report failure when nothing was delivered for this long',
+      })
+      .option('flow', { type: 'string', describe: 'Only this flow: its place in agent.json (1, 2, …) or its id' })
+      .option('files', {
+        type: 'string',
+        describe:
+          "Only the files this glob matches (relative to the working directory), instead of the flow's filePattern",
       }),
   handler: async (args) => {
     const logger = createLogger({
       pretty: args['log-pretty'] || undefined,
       level: process.env.SHARDTAIL_LOG_LEVEL ?? 'warn',
     });
-    const { config } = await loadConfigOrExit(args.config, logger);
+    const loaded = await loadConfigOrExit(args.config, logger);
+    let config: AgentConfig;
+    try {
+      config = selectFlows(loaded.config, args.flow, args.files);
+    } catch (error) {
+      process.stderr.write(`shardtail backfill: ${(error as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
     const { Agent } = await import('../agent/agent.js');
     const agent = new Agent({ config, logger, mode: 'backfill', engineDataDir: args['engine-data-dir'] });
     let summary;

@@ -94,4 +94,24 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
       );
     },
   );
+
+  test('--files narrows a flow, which keeps its checkpoints; --flow picks one; an unknown one is refused', async () => {
+    const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-select-'));
+    const configFile = embeddedConfig(dir, STREAM, { maxBufferAgeMillis: 200 });
+    const ledger = new Ledger();
+    for (const name of ['a.log', 'b.log']) {
+      const lines = Array.from({ length: 500 }, (_, i) => ledger.line(seqId(name, i), 'selected or not'));
+      writeFileSync(path.join(logDir, name), Buffer.concat(lines));
+    }
+    const narrowed = await runCli(['backfill', '-c', configFile, '--flow', '1', '--files', `${logDir}/a*`]);
+    assert.equal(narrowed.code, 0, narrowed.stderr);
+    assert.equal(parseBackfillSummary(narrowed.stdout).records, 500, narrowed.stdout);
+    const rest = await runCli(['backfill', '-c', configFile]);
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.equal(parseBackfillSummary(rest.stdout).records, 500, `only b.log is left:\n${rest.stdout}`);
+    const unknown = await runCli(['backfill', '-c', configFile, '--flow', '2']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /--flow 2 is none of the 1 flows \(1: kinesis:backfill-stream:/);
+    ledger.assertExactlyOnce(await readStoredRecords(path.join(dir, 'engine'), STREAM), 'stream after both runs');
+  });
 });
