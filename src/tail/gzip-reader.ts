@@ -2,7 +2,7 @@ import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createGunzip, type Gunzip } from 'node:zlib';
-import type { FileReader } from './file-tailer.js';
+import { FramedReader, type FileReader } from './file-tailer.js';
 import type { RecordFramer } from './framer.js';
 import type { FramedChunk } from './records.js';
 
@@ -12,35 +12,23 @@ import type { FramedChunk } from './records.js';
  * where its .gz is read on from. Decompression is pulled one chunk at a time, so memory stays
  * what the memory budget lets the read loop hold, however large the file.
  */
-export class GzipReader implements FileReader {
-  /** Next decompressed byte to hand on. */
-  private offset: number;
+export class GzipReader extends FramedReader implements FileReader {
   /** Decompressed bytes produced so far by the current stream (below `offset` while skipping to it). */
   private produced = 0;
   private source: { handle: FileHandle; raw: Readable; gunzip: Gunzip; chunks: AsyncIterator<Buffer> } | undefined;
   private ended: boolean;
-  recordsRead = 0;
-  bytesRead = 0;
   readonly compressed = true;
 
   constructor(
-    private readonly framer: RecordFramer,
+    framer: RecordFramer,
     /** Most decompressed bytes per chunk. */
     private readonly chunkBytes: number,
     startOffset: number,
     /** Its checkpoint says it was read to its end: nothing to decompress. */
     finished = false,
   ) {
-    this.offset = startOffset;
+    super(framer, startOffset);
     this.ended = finished;
-  }
-
-  get readOffset(): number {
-    return this.offset;
-  }
-
-  get recordEndOffset(): number {
-    return this.framer.recordEndOffset;
   }
 
   hasMore(): boolean {
@@ -55,7 +43,8 @@ export class GzipReader implements FileReader {
     for (;;) {
       const next = await this.source!.chunks.next();
       if (next.done === true) {
-        this.finish();
+        this.ended = true;
+        this.close();
         return undefined;
       }
       const data = next.value;
@@ -63,11 +52,7 @@ export class GzipReader implements FileReader {
       this.produced += data.length;
       if (this.produced <= this.offset) continue;
       const fresh = start >= this.offset ? data : data.subarray(this.offset - start);
-      const chunk = this.framer.frame(fresh, fresh.length, this.offset);
-      this.offset += fresh.length;
-      this.recordsRead += chunk.records.count;
-      this.bytesRead += chunk.bytes;
-      return chunk;
+      return this.frame(fresh, fresh.length);
     }
   }
 
@@ -82,38 +67,21 @@ export class GzipReader implements FileReader {
     this.produced = 0;
   }
 
-  private finish(): void {
-    this.ended = true;
-    this.close();
-  }
-
   private close(): void {
     this.source?.raw.destroy();
     this.source?.gunzip.destroy();
     this.source = undefined;
   }
 
-  flushUnterminated(): FramedChunk | undefined {
+  override flushUnterminated(): FramedChunk | undefined {
     this.close();
-    const chunk = this.framer.flush(this.offset);
-    if (chunk !== undefined) {
-      this.recordsRead += chunk.records.count;
-      this.bytesRead += chunk.bytes;
-    }
-    return chunk;
-  }
-
-  skipTo(offset: number): void {
-    if (this.offset !== 0 || this.recordsRead > 0) throw new Error('cannot move the start of a file already read from');
-    this.offset = offset;
-    this.framer.restartAt(offset);
+    return super.flushUnterminated();
   }
 
   /** A compressed file is not truncated while read; should it be, it is read again from its start. */
-  restartFromZero(): void {
+  override restartFromZero(): void {
     this.close();
-    this.offset = 0;
     this.ended = false;
-    this.framer.restartAt(0);
+    super.restartFromZero();
   }
 }
