@@ -39,6 +39,10 @@ export interface FileSetOptions {
   now?: () => number;
 }
 
+function notReadKey(file: { dev: number; ino: number; path: string }): string {
+  return `${identityKey(file)} ${file.path}`;
+}
+
 /** Where the first bytes of a file are read to, each time they are compared: one buffer, reused. */
 const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
 
@@ -59,7 +63,10 @@ export class FileSet {
   /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
   private readonly tracking = new Set<string>();
   private readonly unreadable = new Set<string>();
-  /** Compressed files not read (a daemon tails no compressed file; a backfill reads gzip only), by identity. */
+  /**
+   * Compressed files not read (a daemon tails no compressed file; a backfill reads gzip only), by
+   * identity and path: an inode of a deleted .gz may go to a new plain log, which is read.
+   */
   private readonly notRead = new Set<string>();
   /** Compressed files of formats a backfill does not read (bzip2, zstd), skipped. */
   readonly unsupported: string[] = [];
@@ -115,6 +122,9 @@ export class FileSet {
     for (const [key, tracked] of this.files) {
       if (!seen.has(key) && tracked.phase === 'tailing') this.leave(tracked);
     }
+    // Compressed files rotated away are forgotten, so the set stays the size of what the glob matches.
+    const listed = new Set(found.map(notReadKey));
+    for (const key of this.notRead) if (!listed.has(key)) this.notRead.delete(key);
   }
 
   /** A file a watcher event named, at a path the glob matches: taken on, or followed if it moved. */
@@ -210,7 +220,7 @@ export class FileSet {
   /** Takes a file on (once, whichever discovery finds it first). `listed`: matched by the glob. */
   async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
     const key = identityKey(file);
-    if (this.files.has(key) || this.tracking.has(key) || this.notRead.has(key)) return;
+    if (this.files.has(key) || this.tracking.has(key) || this.notRead.has(notReadKey(file))) return;
     this.tracking.add(key);
     try {
       await this.open(file, initial, listed);
@@ -244,7 +254,7 @@ export class FileSet {
     // A backfill goes by content only: what is not gzip there is read as the plain file it is.
     const compression = compressionOf(head) ?? (this.options.backfill ? undefined : compressionByName(file.path));
     if (compression !== undefined && (!this.options.backfill || compression !== 'gzip')) {
-      this.notRead.add(identityKey(identity));
+      this.notRead.add(notReadKey({ ...identity, path: file.path }));
       if (this.options.backfill) {
         this.unsupported.push(file.path);
         events.compressionNotSupported(file.path, compression);
