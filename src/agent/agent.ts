@@ -52,6 +52,10 @@ export interface RunSummary {
   undelivered: number;
   /** Files with records read but not acknowledged when the run gave up; empty on success. */
   undeliveredFiles: string[];
+  /** Compressed files of formats not supported (bzip2, zstd): skipped, named in a warning. */
+  unsupportedFiles: string[];
+  /** Gzip files that failed to decompress: not shipped to their end. */
+  undecompressableFiles: string[];
 }
 
 /**
@@ -288,6 +292,18 @@ export class Agent {
     );
   }
 
+  /** A backfill's bytes read of its total (known once start() has taken the files on). */
+  bytesProgress(): { done: number; total: number } {
+    let done = 0;
+    let total = 0;
+    for (const flow of this.flows) {
+      const progress = flow.bytesProgress;
+      done += progress.done;
+      total += progress.total;
+    }
+    return { done, total };
+  }
+
   /**
    * Backfill: waits until every file was read to its end and every record acknowledged, or until
    * nothing was delivered for `giveUpAfterMs` (a destination that stays down), whichever is first.
@@ -327,6 +343,8 @@ export class Agent {
       recordsPerSecond: seconds > 0 ? total.recordsSent / seconds : 0,
       undelivered: total.recordsParsed - total.recordsSent,
       undeliveredFiles: gaveUp ? this.flows.flatMap((flow) => flow.filesNotDelivered()) : [],
+      unsupportedFiles: this.flows.flatMap((flow) => flow.compressedNotRead.unsupported),
+      undecompressableFiles: this.flows.flatMap((flow) => flow.compressedNotRead.undecompressable),
     };
   }
 

@@ -228,6 +228,16 @@ export class Flow {
     return [...[...this.files.values()].map((file) => file.path), ...this.dirty.undelivered().map((file) => file.path)];
   }
 
+  /** Compressed files skipped (unsupported formats) and gzip files that failed to decompress. */
+  get compressedNotRead(): { unsupported: readonly string[]; undecompressable: readonly string[] } {
+    return { unsupported: this.files.unsupported, undecompressable: this.files.undecompressable };
+  }
+
+  /** Bytes read so far, of the bytes the files had to read when they were taken on: a backfill's progress. */
+  get bytesProgress(): { done: number; total: number } {
+    return { done: this.files.totals().bytes, total: this.files.plannedBytes };
+  }
+
   /** Files this flow has taken on since it started. */
   get filesSeen(): number {
     return this.files.filesSeen;

@@ -1,7 +1,13 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { InitialPosition } from '../config/types.js';
 import type { AgentEvents } from '../observe/events.js';
-import { identityKey, matchesFingerprint, type FileIdentity } from '../tail/identity.js';
+import {
+  FINGERPRINT_BYTES,
+  fingerprintOf,
+  identityKey,
+  matchesFingerprint,
+  type FileIdentity,
+} from '../tail/identity.js';
 import type { FileCheckpoint } from './checkpoint-store.js';
 
 /**
@@ -11,12 +17,35 @@ import type { FileCheckpoint } from './checkpoint-store.js';
  */
 export class ResumePoints {
   private readonly byKey = new Map<string, FileCheckpoint>();
+  /** Every checkpoint by fingerprint, taken or not: a compressed copy of a file is found by its content. */
+  private readonly byFingerprint = new Map<string, FileCheckpoint>();
 
   constructor(
     checkpoints: Iterable<FileCheckpoint>,
     private readonly events: AgentEvents,
   ) {
-    for (const checkpoint of checkpoints) this.byKey.set(identityKey(checkpoint), checkpoint);
+    for (const checkpoint of checkpoints) {
+      this.byKey.set(identityKey(checkpoint), checkpoint);
+      const known = this.byFingerprint.get(checkpoint.fingerprint);
+      if (checkpoint.fingerprint !== '' && (known === undefined || known.offset < checkpoint.offset)) {
+        this.byFingerprint.set(checkpoint.fingerprint, checkpoint);
+      }
+    }
+  }
+
+  /**
+   * Where a compressed file resumes whose decompressed content began as a checkpointed file did (the
+   * .gz of a log shipped under its plain name): that file's offset. Only a whole fingerprint, or a
+   * short file's whole content, counts: a file that merely begins with another's few bytes is not it.
+   */
+  takeByContent(path: string, head: Buffer): number | undefined {
+    if (head.length === 0) return undefined;
+    const checkpoint = this.byFingerprint.get(fingerprintOf(head));
+    if (checkpoint === undefined || (head.length < FINGERPRINT_BYTES && checkpoint.offset > head.length)) {
+      return undefined;
+    }
+    this.events.resumed(path, checkpoint.offset);
+    return checkpoint.offset;
   }
 
   /**

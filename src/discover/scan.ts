@@ -38,8 +38,6 @@ export interface ScanResult {
  */
 export const MAX_FILES_PER_FLOW = 20_000;
 
-/** Rotated-and-compressed copies are never tailed, as in the Java agent (their lines were read before compression). */
-const COMPRESSED = /\.(gz|bz2|zip)$/i;
 /** Pseudo file systems: nothing in them is a log, and walking them (/proc above all) never ends. */
 const PSEUDO_FILE_SYSTEMS = ['/proc', '/sys', '/dev'];
 /** Stats of matched paths run this many at a time, so a walk of thousands of files stays bounded. */
@@ -72,7 +70,7 @@ function ignoreGlobs(excludePatterns: string[], ownState: string[]): string[] {
 
 /**
  * Whether one path is a file a scan would list (by its name: the glob, the excludes, the agent's
- * own state, compressed copies); for watcher events, which name one path at a time. picomatch is
+ * own state); for watcher events, which name one path at a time. picomatch is
  * the matcher fast-glob walks with.
  */
 export function pathMatcher(
@@ -82,7 +80,8 @@ export function pathMatcher(
     dot: true,
     ignore: ignoreGlobs(options.excludePatterns, options.ownState),
   });
-  return (path) => !COMPRESSED.test(path) && matches(path);
+  // Compressed files are listed too: the file set tells them by content (a daemon tails none, a backfill reads gzip).
+  return matches;
 }
 
 /** The directory a glob cannot reach above: where its walk starts. */
@@ -128,7 +127,7 @@ async function matchedPaths(options: ScanOptions): Promise<string[]> {
   const paths: string[] = [];
   const entries = fg.stream(options.filePattern, walkOptions(options, false)) as AsyncIterable<Entry>;
   for await (const entry of entries) {
-    if (COMPRESSED.test(entry.path) || entry.dirent.isDirectory()) continue;
+    if (entry.dirent.isDirectory()) continue;
     paths.push(entry.path);
     if (paths.length > options.maxFiles) break;
   }

@@ -12,6 +12,10 @@ export interface AgentEvents {
 
   // ---- files found, moved, shrunk, let go
   cannotOpen(path: string, code: string | undefined): void;
+  /** A daemon tails no compressed file (a rotated log is finished): called once per file, logged once per flow. */
+  compressedNotTailed(path: string, compression: string): void;
+  /** A backfill reads gzip only. */
+  compressionNotSupported(path: string, compression: string): void;
   resumed(path: string, offset: number): void;
   /** At start: the checkpointed inode now holds another file. */
   inodeReusedAtStart(path: string, previousPath: string): void;

@@ -24,6 +24,7 @@ export class LogEvents implements AgentEvents {
   private failedSaves = 0;
   private failedSaveLoggedMs = -Infinity;
   private tooManyReported = false;
+  private compressedNoticeGiven = false;
   private readonly watchFailures = new Set<string>();
 
   constructor(
@@ -63,6 +64,20 @@ export class LogEvents implements AgentEvents {
 
   cannotOpen(path: string, code: string | undefined): void {
     this.logger.error({ path, code }, 'cannot open file; skipping it until it becomes readable');
+  }
+
+  compressedNotTailed(path: string, compression: string): void {
+    if (this.compressedNoticeGiven) return;
+    // Once per flow: a glob over rotated logs matches many compressed files, at every scan.
+    this.compressedNoticeGiven = true;
+    this.logger.info(
+      { path, compression },
+      'compressed files matched by the glob are not tailed (as the Java agent does); backfill reads gzip files',
+    );
+  }
+
+  compressionNotSupported(path: string, compression: string): void {
+    this.logger.warn({ path, compression }, `${compression} files are not supported (gzip is); skipping it`);
   }
 
   resumed(path: string, offset: number): void {

@@ -6,8 +6,10 @@ import type { InitialPosition } from '../config/types.js';
 import type { DiscoveredFile } from '../discover/scan.js';
 import type { AgentEvents } from '../observe/events.js';
 import { COPY_CONFIRM_MS, CopyDetector, type CopyStart } from './copy-detection.js';
-import { FileTailer } from './file-tailer.js';
+import { compressionByName, compressionOf, decompressedHeadOf, decompressedSizeOf } from './compression.js';
+import { FileTailer, type FileReader } from './file-tailer.js';
 import { NewlineFramer } from './framer.js';
+import { GzipReader } from './gzip-reader.js';
 import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity, type FileIdentity } from './identity.js';
 import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
@@ -37,6 +39,10 @@ export interface FileSetOptions {
   now?: () => number;
 }
 
+function notReadKey(file: { dev: number; ino: number; path: string }): string {
+  return `${identityKey(file)} ${file.path}`;
+}
+
 /** Where the first bytes of a file are read to, each time they are compared: one buffer, reused. */
 const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
 
@@ -57,10 +63,21 @@ export class FileSet {
   /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
   private readonly tracking = new Set<string>();
   private readonly unreadable = new Set<string>();
+  /**
+   * Compressed files not read (a daemon tails no compressed file; a backfill reads gzip only), by
+   * identity and path: an inode of a deleted .gz may go to a new plain log, which is read.
+   */
+  private readonly notRead = new Set<string>();
+  /** Compressed files of formats a backfill does not read (bzip2, zstd), skipped. */
+  readonly unsupported: string[] = [];
+  /** Gzip files that failed to decompress (corrupt, cut off): not read to their end. */
+  readonly undecompressable: string[] = [];
   private readonly copies: CopyDetector;
   private readonly now: () => number;
   /** Files this set has taken on since it started. */
   filesSeen = 0;
+  /** Bytes the files taken on had to read when taken on (a gzip file's by its size trailer): a backfill's total. */
+  plannedBytes = 0;
   /** Counts of files already let go, so the totals do not shrink when a file is. */
   private readonly retired = { records: 0, bytes: 0 };
 
@@ -105,6 +122,9 @@ export class FileSet {
     for (const [key, tracked] of this.files) {
       if (!seen.has(key) && tracked.phase === 'tailing') this.leave(tracked);
     }
+    // Compressed files rotated away are forgotten, so the set stays the size of what the glob matches.
+    const listed = new Set(found.map(notReadKey));
+    for (const key of this.notRead) if (!listed.has(key)) this.notRead.delete(key);
   }
 
   /** A file a watcher event named, at a path the glob matches: taken on, or followed if it moved. */
@@ -200,7 +220,7 @@ export class FileSet {
   /** Takes a file on (once, whichever discovery finds it first). `listed`: matched by the glob. */
   async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
     const key = identityKey(file);
-    if (this.files.has(key) || this.tracking.has(key)) return;
+    if (this.files.has(key) || this.tracking.has(key) || this.notRead.has(notReadKey(file))) return;
     this.tracking.add(key);
     try {
       await this.open(file, initial, listed);
@@ -230,20 +250,34 @@ export class FileSet {
       await openFiles.release(handle);
       return;
     }
-    const head = headOf(handle);
-    const { offset, suspectedCopy, headPending, isCopy } = await this.startFor(
-      file.path,
-      identity,
-      handle,
-      info.size,
-      head,
-      initial,
-    );
+    let head = headOf(handle);
+    // A backfill goes by content only: what is not gzip there is read as the plain file it is.
+    const compression = compressionOf(head) ?? (this.options.backfill ? undefined : compressionByName(file.path));
+    if (compression !== undefined && (!this.options.backfill || compression !== 'gzip')) {
+      this.notRead.add(notReadKey({ ...identity, path: file.path }));
+      if (this.options.backfill) {
+        this.unsupported.push(file.path);
+        events.compressionNotSupported(file.path, compression);
+      } else events.compressedNotTailed(file.path, compression);
+      await openFiles.release(handle);
+      return;
+    }
+    if (compression === 'gzip') head = await decompressedHeadOf(handle, info.size);
+    const { offset, suspectedCopy, headPending, isCopy } =
+      compression === 'gzip'
+        ? { offset: this.startOfCompressed(file.path, identity, head) }
+        : await this.startFor(file.path, identity, handle, info.size, head, initial);
     const framer = new NewlineFramer({
       maxRecordBytes: this.options.maxRecordBytes,
       skipHeaderLines: this.options.skipHeaderLines,
       startOffset: offset,
     });
+    const expected = compression === 'gzip' ? await decompressedSizeOf(handle, info.size) : info.size;
+    const reader: FileReader =
+      compression === 'gzip'
+        ? new GzipReader(framer, this.options.buffers.size, offset, offset > 0 && offset === expected)
+        : new FileTailer(framer, this.options.buffers, offset);
+    if (reader.hasMore(info.size)) this.plannedBytes += Math.max(0, expected - offset);
     const progress = new FileProgress(offset, this.options.onSpanComplete);
     // Saved at once, whatever the start offset: a restart before the first record is delivered must
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
@@ -252,7 +286,7 @@ export class FileSet {
     const tracked = new TrackedFile(
       file.path,
       identity,
-      new FileTailer(framer, this.options.buffers, offset),
+      reader,
       progress,
       head,
       { size: info.size, mtimeMs: info.mtimeMs, nowMs: now },
@@ -269,7 +303,7 @@ export class FileSet {
     this.byPath.set(tracked.path, tracked);
     this.ready.add(tracked);
     openFiles.hold(tracked, handle);
-    this.copies.add(tracked);
+    if (compression === undefined) this.copies.add(tracked);
     if (openFiles.overLimit && !(await openFiles.closeIdle())) {
       // Every open file is busy: this one waits, closed, for a descriptor to free up.
       await openFiles.close(tracked);
@@ -303,6 +337,15 @@ export class FileSet {
     };
   }
 
+  /**
+   * Where a gzip file is read from (offsets in its decompressed content): its own checkpoint, else
+   * that of the plain file it was compressed from (found by content), else its start.
+   */
+  private startOfCompressed(path: string, identity: FileIdentity, head: Buffer): number {
+    const resume = this.options.resume;
+    return resume.take(identity, path, head, Infinity) ?? resume.takeByContent(path, head) ?? 0;
+  }
+
   /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
   async read(file: TrackedFile): Promise<number> {
     const bytes = await this.readOnce(file);
@@ -329,6 +372,7 @@ export class FileSet {
     }
     const handle = file.handle!;
     file.lastReadMs = this.now();
+    if (tailer.compressed) return this.readCompressed(file, handle);
     let info;
     try {
       info = await handle.stat();
@@ -397,6 +441,24 @@ export class FileSet {
       }
     }
     return this.atEndOfFile(file);
+  }
+
+  /** A compressed file does not change: no truncation or copy to look for; one that fails to decompress is let go. */
+  private async readCompressed(file: TrackedFile, handle: FileHandle): Promise<number> {
+    const before = file.tailer.readOffset;
+    let chunk;
+    try {
+      chunk = await file.tailer.readChunk(handle, file.size);
+    } catch (error) {
+      this.options.events.readFailed(file.path, error);
+      this.undecompressable.push(file.path);
+      await this.letGo(file);
+      return 0;
+    }
+    if (chunk === undefined) return this.atEndOfFile(file);
+    this.options.onChunk(file, chunk);
+    file.grew(this.now());
+    return Math.max(1, file.tailer.readOffset - before);
   }
 
   /** What a copytruncate left outside the glob, read from where its original was read to, then let go. */

@@ -4,20 +4,36 @@ import type { ReadBuffers } from './read-buffers.js';
 import type { FramedChunk } from './records.js';
 
 /**
- * Reads one file from an offset, chunk by chunk, and hands each chunk's records on as the framer
- * cuts them. It knows nothing of delivery: what becomes of the records, and how far the file is
- * acknowledged, is decided outside it.
+ * How a tracked file is read: offsets are those of the records it yields (in the decompressed
+ * stream for a compressed file), which is what its checkpoint stores.
  */
-export class FileTailer {
-  /** Next byte to read. */
-  private offset: number;
+export interface FileReader {
+  readonly readOffset: number;
+  readonly recordEndOffset: number;
+  readonly recordsRead: number;
+  readonly bytesRead: number;
+  /** A finished file that never changes (a compressed one): no truncation, copy or growth to look for. */
+  readonly compressed: boolean;
+  /** Whether anything is left to read in a file of `fileSize` bytes (as stat gives it). */
+  hasMore(fileSize: number): boolean;
+  readChunk(handle: FileHandle, fileSize: number): Promise<FramedChunk | undefined>;
+  flushUnterminated(): FramedChunk | undefined;
+  skipTo(offset: number): void;
+  restartFromZero(): void;
+}
+
+/**
+ * What every reader shares: the offset, the framer that cuts records, the counts, and what
+ * letting a file go or starting it elsewhere means for them.
+ */
+export abstract class FramedReader {
+  /** Next byte to read (of the decompressed stream, for a compressed file). */
+  protected offset: number;
   recordsRead = 0;
   bytesRead = 0;
 
   constructor(
-    private readonly framer: RecordFramer,
-    /** Where read buffers come from; their size is the most read per read(2). */
-    private readonly buffers: ReadBuffers,
+    protected readonly framer: RecordFramer,
     startOffset: number,
   ) {
     this.offset = startOffset;
@@ -32,27 +48,10 @@ export class FileTailer {
     return this.framer.recordEndOffset;
   }
 
-  /**
-   * Reads up to one chunk (at most to `fileSize`) from `handle` and returns its records (undefined
-   * at the end of the file for now). A chunk that ends inside a record returns the records before it.
-   */
-  async readChunk(handle: FileHandle, fileSize: number): Promise<FramedChunk | undefined> {
-    const wanted = Math.min(this.buffers.size, fileSize - this.offset);
-    if (wanted <= 0) return undefined;
-    const buffer = this.buffers.take(wanted);
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await handle.read(buffer, 0, wanted, this.offset));
-    } catch (error) {
-      this.buffers.give(buffer);
-      throw error;
-    }
-    if (bytesRead === 0) {
-      this.buffers.give(buffer);
-      return undefined;
-    }
-    const chunk = this.framer.frame(buffer, bytesRead, this.offset);
-    this.offset += bytesRead;
+  /** Frames `length` bytes of `buffer`, read at the current offset, and moves past them. */
+  protected frame(buffer: Buffer, length: number): FramedChunk {
+    const chunk = this.framer.frame(buffer, length, this.offset);
+    this.offset += length;
     this.count(chunk);
     return chunk;
   }
@@ -86,5 +85,49 @@ export class FileTailer {
   restartFromZero(): void {
     this.offset = 0;
     this.framer.restartAt(0);
+  }
+}
+
+/**
+ * Reads one file from an offset, chunk by chunk, and hands each chunk's records on as the framer
+ * cuts them. It knows nothing of delivery: what becomes of the records, and how far the file is
+ * acknowledged, is decided outside it.
+ */
+export class FileTailer extends FramedReader implements FileReader {
+  readonly compressed = false;
+
+  constructor(
+    framer: RecordFramer,
+    /** Where read buffers come from; their size is the most read per read(2). */
+    private readonly buffers: ReadBuffers,
+    startOffset: number,
+  ) {
+    super(framer, startOffset);
+  }
+
+  hasMore(fileSize: number): boolean {
+    return fileSize > this.offset;
+  }
+
+  /**
+   * Reads up to one chunk (at most to `fileSize`) from `handle` and returns its records (undefined
+   * at the end of the file for now). A chunk that ends inside a record returns the records before it.
+   */
+  async readChunk(handle: FileHandle, fileSize: number): Promise<FramedChunk | undefined> {
+    const wanted = Math.min(this.buffers.size, fileSize - this.offset);
+    if (wanted <= 0) return undefined;
+    const buffer = this.buffers.take(wanted);
+    let bytesRead: number;
+    try {
+      ({ bytesRead } = await handle.read(buffer, 0, wanted, this.offset));
+    } catch (error) {
+      this.buffers.give(buffer);
+      throw error;
+    }
+    if (bytesRead === 0) {
+      this.buffers.give(buffer);
+      return undefined;
+    }
+    return this.frame(buffer, bytesRead);
   }
 }

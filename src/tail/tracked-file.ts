@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { FileProgress } from '../acknowledge/file-progress.js';
-import type { FileTailer } from './file-tailer.js';
+import type { FileReader } from './file-tailer.js';
 import { fingerprintOf, identityKey, type FileIdentity } from './identity.js';
 
 /**
@@ -66,7 +66,7 @@ export class TrackedFile {
   constructor(
     public path: string,
     readonly identity: FileIdentity,
-    readonly tailer: FileTailer,
+    readonly tailer: FileReader,
     progress: FileProgress,
     head: Buffer,
     stats: { size: number; mtimeMs: number; nowMs: number },
@@ -107,7 +107,7 @@ export class TrackedFile {
 
   /** Read to its end and nothing more to read: can give up its descriptor. */
   get idleAtEnd(): boolean {
-    return this.phase !== 'gone' && this.tailer.readOffset >= this.size;
+    return this.phase !== 'gone' && !this.tailer.hasMore(this.size);
   }
 
   /**

@@ -16,33 +16,11 @@ import {
   logsUnder,
   runCli,
   seqId,
-  type ReceivedRecord,
 } from '../support/agent-process.js';
-import { startEngineProcess } from '../support/engine-process.js';
+import { parseBackfillSummary, readStoredRecords } from '../support/backfill.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'backfill-stream';
-const SUMMARY = /^backfill: (\d+) files, (\d+) records, (\d+) bytes in (\d+(?:\.\d+)?) s \((\d+) records\/s\)/m;
-
-interface Summary {
-  files: number;
-  records: number;
-  bytes: number;
-  seconds: number;
-  recordsPerSecond: number;
-}
-
-function parseSummary(stdout: string): Summary {
-  const match = SUMMARY.exec(stdout);
-  assert.ok(match, `no summary line in stdout:\n${stdout}`);
-  return {
-    files: Number(match[1]),
-    records: Number(match[2]),
-    bytes: Number(match[3]),
-    seconds: Number(match[4]),
-    recordsPerSecond: Number(match[5]),
-  };
-}
 
 before(assertCliBuilt);
 after(removeTempDirs);
@@ -78,7 +56,7 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
         `backfill exit code (signal ${first.signal}, ${first.ms} ms); ` +
           `stderr:\n${first.stderr}\nstdout:\n${first.stdout.slice(-3000)}`,
       );
-      const summary = parseSummary(first.stdout);
+      const summary = parseBackfillSummary(first.stdout);
       t.diagnostic(`first run: ${first.stdout.trim()}`);
       assert.deepEqual(
         { files: summary.files, records: summary.records, bytes: summary.bytes },
@@ -97,7 +75,7 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
 
       const second = await runCli(['backfill', '-c', configFile], { timeoutMs: 30_000 });
       assert.equal(second.code, 0, `second backfill exit code; stderr:\n${second.stderr}`);
-      const again = parseSummary(second.stdout);
+      const again = parseBackfillSummary(second.stdout);
       t.diagnostic(`second run: ${second.stdout.trim()}`);
       assert.deepEqual(
         { records: again.records, bytes: again.bytes },
@@ -106,34 +84,34 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
       );
 
       // Read what the two runs stored, through the standalone engine on the same data dir.
-      const engine = await startEngineProcess({ dataDir: path.join(dir, 'engine') });
-      try {
-        const read = await runCli(['stream', 'read', STREAM, '--endpoint', engine.url, '--json'], {
-          timeoutMs: 30_000,
-        });
-        assert.equal(read.code, 0, `stream read: ${read.stderr}`);
-        const records: ReceivedRecord[] = read.stdout
-          .split('\n')
-          .filter((line) => line.length > 0)
-          .map((line) => {
-            const entry = JSON.parse(line);
-            return {
-              shardId: entry.shardId,
-              sequenceNumber: entry.sequenceNumber,
-              partitionKey: entry.partitionKey,
-              data: Buffer.from(entry.dataBase64, 'base64'),
-            };
-          });
-        const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
-        assert.equal(report.received, 50_000);
-        const last = records.find((record) => record.data.includes('bf-unterminated'));
-        assert.ok(
-          last && !last.data.includes(0x0a),
-          `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`,
-        );
-      } finally {
-        await engine.stop(5_000);
-      }
+      const records = await readStoredRecords(path.join(dir, 'engine'), STREAM);
+      const report = ledger.assertExactlyOnce(records, 'stream after two backfill runs');
+      assert.equal(report.received, 50_000);
+      const last = records.find((record) => record.data.includes('bf-unterminated'));
+      assert.ok(
+        last && !last.data.includes(0x0a),
+        `the unterminated last line is shipped as it is: ${last && describeBytes(last.data)}`,
+      );
     },
   );
+
+  test('--files narrows a flow, which keeps its checkpoints; --flow picks one; an unknown one is refused', async () => {
+    const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-select-'));
+    const configFile = embeddedConfig(dir, STREAM, { maxBufferAgeMillis: 200 });
+    const ledger = new Ledger();
+    for (const name of ['a.log', 'b.log']) {
+      const lines = Array.from({ length: 500 }, (_, i) => ledger.line(seqId(name, i), 'selected or not'));
+      writeFileSync(path.join(logDir, name), Buffer.concat(lines));
+    }
+    const narrowed = await runCli(['backfill', '-c', configFile, '--flow', '1', '--files', `${logDir}/a*`]);
+    assert.equal(narrowed.code, 0, narrowed.stderr);
+    assert.equal(parseBackfillSummary(narrowed.stdout).records, 500, narrowed.stdout);
+    const rest = await runCli(['backfill', '-c', configFile]);
+    assert.equal(rest.code, 0, rest.stderr);
+    assert.equal(parseBackfillSummary(rest.stdout).records, 500, `only b.log is left:\n${rest.stdout}`);
+    const unknown = await runCli(['backfill', '-c', configFile, '--flow', '2']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /--flow 2 is none of the 1 flows \(1: kinesis:backfill-stream:/);
+    ledger.assertExactlyOnce(await readStoredRecords(path.join(dir, 'engine'), STREAM), 'stream after both runs');
+  });
 });

@@ -26,12 +26,18 @@ function tree(): string {
 const names = (dir: string, files: Array<{ path: string }>) => files.map((file) => path.relative(dir, file.path));
 
 describe('scanFiles', () => {
-  it('lists matching regular files once each, sorted, leaving compressed copies out', async () => {
+  // Compressed copies are listed too: the file set tells them by content and name (a daemon tails none of them).
+  it('lists matching regular files once each, sorted, compressed copies included', async () => {
     const dir = tree();
     const { files, truncated } = await scanFiles(options(`${dir}/logs/**/*.log*`));
-    assert.deepEqual(names(dir, files), ['logs/app.log', 'logs/sub/deeper/deep.log', 'logs/sub/worker.log']);
+    assert.deepEqual(names(dir, files), [
+      'logs/app.log',
+      'logs/app.log.1.gz',
+      'logs/sub/deeper/deep.log',
+      'logs/sub/worker.log',
+    ]);
     assert.equal(truncated, false);
-    assert.ok(files.every((file) => file.ino > 0 && file.size === 2));
+    assert.ok(files.every((file) => file.ino > 0 && file.size === (file.path.endsWith('.gz') ? 10 : 2)));
   });
 
   it(
@@ -78,7 +84,12 @@ describe('scanFiles', () => {
       checkpointFile: path.join(dir, 'logs/checkpoints.log'),
     });
     const { files } = await scanFiles(options(`${dir}/logs/**`, { ownState }));
-    assert.deepEqual(names(dir, files), ['logs/app.log', 'logs/sub/deeper/deep.log', 'logs/sub/worker.log']);
+    assert.deepEqual(names(dir, files), [
+      'logs/app.log',
+      'logs/app.log.1.gz',
+      'logs/sub/deeper/deep.log',
+      'logs/sub/worker.log',
+    ]);
   });
 
   it('stops the walk at maxFiles and says so', async () => {

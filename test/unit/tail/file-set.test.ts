@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { DirtyCheckpoints } from '../../../src/checkpoint/dirty-checkpoints.js';
 import { ResumePoints } from '../../../src/checkpoint/resume.js';
 import type { DiscoveredFile } from '../../../src/discover/scan.js';
@@ -74,6 +75,27 @@ function lines(prefix: string, from: number, to: number): string {
 }
 
 describe('FileSet', () => {
+  it('a daemon tails no compressed file (by content or name); an inode a .gz had may go to a plain log', async () => {
+    const h = harness();
+    writeFileSync(h.file('app.log.1.gz'), gzipSync(lines('gz', 0, 3)));
+    writeFileSync(h.file('app.log.2'), gzipSync(lines('gz', 3, 6)));
+    writeFileSync(h.file('app.log.3.gz'), '');
+    await h.scan('app.log.1.gz', 'app.log.2', 'app.log.3.gz');
+    await h.scan('app.log.1.gz', 'app.log.2', 'app.log.3.gz');
+    assert.equal(h.set.size, 0);
+    assert.deepEqual(
+      h.recorder.named('compressedNotTailed').map(([file]) => path.basename(String(file))),
+      ['app.log.1.gz', 'app.log.2', 'app.log.3.gz'],
+      'each file is looked at once, not at every scan',
+    );
+    // The .gz is deleted and its inode goes to a new plain file (listed as the scan would list it).
+    const old = discovered(h.file('app.log.1.gz'));
+    unlinkSync(h.file('app.log.1.gz'));
+    writeFileSync(h.file('app.log'), lines('a', 0, 2));
+    await h.set.reconcile([{ ...discovered(h.file('app.log')), dev: old.dev, ino: old.ino }], false);
+    assert.equal(h.set.size, 1, 'the plain file at another path is tailed');
+  });
+
   it('follows a renamed file by identity and reads it on, never again from its start', async () => {
     const h = harness();
     writeFileSync(h.file('app.log'), lines('a', 0, 3));
