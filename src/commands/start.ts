@@ -34,10 +34,10 @@ export async function loadConfigOrExit(explicitPath: string | undefined, logger:
 }
 
 /** The metrics, health and status listener, up before the agent so that probes see it start. */
-async function startMonitoring(listen: ListenAddress, logger: Logger) {
+async function startMonitoring(listen: ListenAddress, stallAfterMs: number | undefined, logger: Logger) {
   const { AgentMetrics } = await import('../observe/agent-metrics.js');
   const { MonitoringServer } = await import('../observe/monitoring-server.js');
-  const metrics = new AgentMetrics();
+  const metrics = new AgentMetrics({ stallAfterMs });
   const server = await MonitoringServer.start(listen, metrics);
   logger.info({ url: server.url }, 'monitoring listening');
   return { metrics, server };
@@ -73,9 +73,11 @@ export const startCommand: CommandModule<object, StartArgs> = {
     const { loadAgentConfig } = await import('../config/agent-config.js');
     const flag = args['monitoring-listen'];
     const listen = flag === undefined ? config.monitoring?.listen : (parseListenAddress(flag) as ListenAddress);
+    // Without the key (--monitoring-listen alone), the metrics' own default threshold applies.
+    const stallAfterMs = config.monitoring && config.monitoring.stallAfterSeconds * 1000;
     let monitoring: Awaited<ReturnType<typeof startMonitoring>> | undefined;
     try {
-      monitoring = listen && (await startMonitoring(listen, logger));
+      monitoring = listen && (await startMonitoring(listen, stallAfterMs, logger));
     } catch (error) {
       logger.fatal({ err: error }, `cannot start the monitoring listener: ${(error as Error).message}`);
       logger.flush();

@@ -75,6 +75,8 @@ export const monitoringSchema = z.object(
         context.addIssue({ code: 'custom', input: value, message: `${describeValue(value)} ${address}` });
         return z.NEVER;
       }),
+    /** How long unread bytes may wait with nothing read before /readyz calls the flow stalled. */
+    stallAfterSeconds: integer(1).default(60),
   },
   { error: invalid('must be an object such as { "listen": "127.0.0.1:9464" }') },
 );

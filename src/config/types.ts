@@ -89,7 +89,7 @@ export interface AgentConfig {
   /** shardtail's embedded Kinesis-compatible engine (no Java agent equivalent). */
   engine: EngineConfig;
   /** shardtail's metrics, health and status listener; undefined (off) when the key is absent. */
-  monitoring: { listen: ListenAddress } | undefined;
+  monitoring: { listen: ListenAddress; stallAfterSeconds: number } | undefined;
 }
 
 export interface EngineConfig {

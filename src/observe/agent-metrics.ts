@@ -17,7 +17,7 @@ export interface FlowSample {
 const THROTTLE_CODES = new Set(['ProvisionedThroughputExceededException', 'ThrottlingException']);
 /** Batch calls take milliseconds against a local engine and up to the socket timeout against AWS. */
 const LATENCY_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
-/** Reading is stalled once unread bytes have waited this long without a byte being read. */
+/** Unread bytes waiting this long with nothing read make a stalled flow (monitoring.stallAfterSeconds). */
 export const DEFAULT_STALL_AFTER_MS = 60_000;
 
 /** What readiness and `shardtail status` know of a flow beyond its sample. */

@@ -193,4 +193,52 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     await waitFor(async () => (await sent()) === 150, { timeoutMs: 15_000, message: () => agent.tail() });
     await stopCleanly(agent);
   });
+
+  test('reading stopped with unread bytes is reported stalled after monitoring.stallAfterSeconds', async (t) => {
+    const dir = makeTempDir('shardtail-monitoring-');
+    mkdirSync(path.join(dir, 'logs'));
+    // 3 MiB of lines against a destination nobody listens on, with a 4 KiB budget: the first
+    // chunk read fills the budget, and reading waits, with the rest of the file unread.
+    writeFileSync(path.join(dir, 'logs', 'app.log'), Buffer.concat(lines(0, 150_000, 'stuck')));
+    const configFile = writeAgentConfig(dir, {
+      'kinesis.endpoint': `http://127.0.0.1:${await freePort()}`,
+      'kinesis.region': 'us-east-1',
+      awsAccessKeyId: 'AKIDSHARDTAILTEST',
+      awsSecretAccessKey: 'shardtail-test-secret',
+      checkpointFile: 'state/checkpoints.db',
+      'cloudwatch.emitMetrics': false,
+      shutdownTimeoutMillis: 200,
+      monitoring: { listen: '127.0.0.1:0', stallAfterSeconds: 1 },
+      flows: [
+        {
+          filePattern: 'logs/*.log',
+          kinesisStream: 'nowhere',
+          initialPosition: 'START_OF_FILE',
+          publishQueueCapacity: 1,
+          maxBufferSizeBytes: 4096,
+        },
+      ],
+    });
+    const agent = await startAgent({ configFile });
+    t.after(() => agent.kill());
+    const url = agent.monitoringUrl!;
+    const stalled = await waitFor(
+      async () => {
+        const answer = await readiness(url);
+        return answer.body.flows[0]?.stalled === true ? answer : undefined;
+      },
+      { timeoutMs: 15_000, intervalMs: 200, message: () => `a stalled flow in /readyz:\n${agent.tail()}` },
+    );
+    assert.equal(stalled.status, 503);
+    assert.ok(
+      stalled.body.flows[0].reasons.some((reason: string) =>
+        /^reading stalled since \S+ with \d+ bytes unread$/.test(reason),
+      ),
+      JSON.stringify(stalled.body),
+    );
+    const behind = sampleValue(await scrape(url), 'shardtail_bytes_behind', {
+      flow: `kinesis:nowhere:${path.join(dir, 'logs/*.log')}`,
+    });
+    assert.ok(behind !== undefined && behind > 1024 * 1024, `bytes behind while stalled: ${behind}`);
+  });
 });

@@ -38,7 +38,7 @@ describe('monitoring.listen', () => {
     ];
     for (const [value, listen] of cases) {
       const { config } = await loadAgentConfig(await configWith(`"monitoring": { "listen": ${value} },`));
-      assert.deepEqual(config.monitoring, { listen }, value);
+      assert.deepEqual(config.monitoring, { listen, stallAfterSeconds: 60 }, value);
     }
   });
 
@@ -53,6 +53,9 @@ describe('monitoring.listen', () => {
       { key: 'monitoring.listen', message: "'127.0.0.1:70000' has port 70000, outside the valid range 0–65535" },
     ]);
     assert.deepEqual(await problemsOf('"monitoring": {},'), [{ key: 'monitoring.listen', message: 'is required' }]);
+    assert.deepEqual(await problemsOf('"monitoring": { "listen": 1, "stallAfterSeconds": 0 },'), [
+      { key: 'monitoring.stallAfterSeconds', message: '0 is below the minimum of 1' },
+    ]);
     assert.deepEqual(await problemsOf('"monitoring": "9464",'), [
       { key: 'monitoring', message: `'9464' must be an object such as { "listen": "127.0.0.1:9464" }` },
     ]);
