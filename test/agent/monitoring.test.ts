@@ -124,7 +124,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     );
   });
 
-  test('status without monitoring configured says so and exits 1', async () => {
+  test('status without monitoring configured says so and exits 1; a bad --monitoring-listen stops start', async () => {
     const dir = makeTempDir('shardtail-monitoring-');
     const configFile = embeddedConfig(dir, 'unmonitored');
     const result = await runCli(['status', '-c', configFile]);
@@ -134,6 +134,12 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     const chosenAtStart = await runCli(['status', '-c', portZero]);
     assert.equal(chosenAtStart.code, 1);
     assert.match(chosenAtStart.stderr, /has port 0: pass --listen/);
+    const badFlag = await runCli(['start', '-c', portZero, '--monitoring-listen', 'localhost']);
+    assert.equal(badFlag.code, 1, 'as the engine command refuses a bad --port');
+    assert.match(
+      badFlag.stderr,
+      /^shardtail: --monitoring-listen: 'localhost' is not an address such as 127\.0\.0\.1:9464/,
+    );
   });
 
   test('/readyz turns 503 while the destination is down and 200 when it is back', async (t) => {
