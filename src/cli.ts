@@ -6,11 +6,13 @@ import { checkCommand } from './commands/check.js';
 import { engineCommand } from './commands/engine.js';
 import { firehoseCommand } from './commands/firehose.js';
 import { startCommand } from './commands/start.js';
+import { statusCommand } from './commands/status.js';
 import { streamCommand } from './commands/stream.js';
 
 await yargs(hideBin(process.argv))
   .scriptName('shardtail')
   .command(startCommand)
+  .command(statusCommand)
   .command(backfillCommand)
   .command(engineCommand)
   .command(checkCommand)

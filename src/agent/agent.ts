@@ -10,6 +10,8 @@ import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
 import { InProcessClient } from '../engine/in-process-client.js';
 import { startEngine, type RunningEngine } from '../engine/server.js';
 import { ownStateGlobs } from '../discover/scan.js';
+import type { AgentObserver } from '../observe/events.js';
+import { fanOut } from '../observe/fan-out.js';
 import { LogEvents } from '../observe/log-events.js';
 import type { Destination } from '../send/destination.js';
 import { FirehoseDestination } from '../send/firehose-destination.js';
@@ -40,6 +42,8 @@ export interface AgentOptions {
   mode: RunMode;
   /** Where the embedded engine keeps data, overriding engine.dataDir (tests, benchmarks). */
   engineDataDir?: string;
+  /** What else watches the agent's events beside logging (metrics). */
+  observers?: AgentObserver[];
 }
 
 export interface RunSummary {
@@ -67,7 +71,7 @@ export class Agent {
   private readonly logger: Logger;
   private engine: RunningEngine | undefined;
   private checkpoints: CheckpointStore | undefined;
-  private readonly events: LogEvents;
+  private readonly events: AgentObserver;
   private readonly clients = new Map<string, JsonApiClient>();
   private flows: Flow[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
@@ -81,7 +85,7 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     this.config = options.config;
     this.logger = options.logger;
-    this.events = new LogEvents(options.logger);
+    this.events = fanOut([new LogEvents(options.logger), ...(options.observers ?? [])]);
     this.sendSlots = new SendSlots(options.config.maxSendingThreads);
   }
 
@@ -266,12 +270,18 @@ export class Agent {
       recordsSent: 0,
       bytesSent: 0,
       bytesBehind: 0,
+      filesOpen: 0,
     };
     for (const flow of this.flows) {
       const stats = flow.stats();
       for (const key of Object.keys(total) as Array<keyof FlowStats>) total[key] += stats[key];
     }
     return total;
+  }
+
+  /** Each flow's counts now, for metrics and `shardtail status`. */
+  flowStats(): Array<FlowStats & { flow: string }> {
+    return this.flows.map((flow) => ({ flow: flow.config.id, ...flow.stats() }));
   }
 
   private reportStatus(): void {

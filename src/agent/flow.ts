@@ -61,6 +61,8 @@ export interface FlowStats {
   bytesSent: number;
   /** Bytes in tailed files not read yet. */
   bytesBehind: number;
+  /** Descriptors held now (at most MAX_OPEN_FILES_PER_FLOW, plus files being looked at). */
+  filesOpen: number;
 }
 
 /**
@@ -79,6 +81,7 @@ export class Flow {
   private readonly batcher: Batcher;
   private readonly dirty: DirtyCheckpoints;
   private readonly files: FileSet;
+  private readonly openFiles = new OpenFiles();
   private readonly readLoop: ReadLoop;
   private readonly discovery: FlowDiscovery;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -119,7 +122,7 @@ export class Flow {
     this.dirty = new DirtyCheckpoints(config.id);
     this.files = new FileSet({
       events,
-      openFiles: new OpenFiles(),
+      openFiles: this.openFiles,
       buffers: this.readBuffers,
       resume: new ResumePoints(options.checkpoints.load(config.id), events),
       checkpoints: this.dirty,
@@ -260,6 +263,7 @@ export class Flow {
       recordsSent: this.sender.stats.recordsSent,
       bytesSent: this.sender.stats.bytesSent,
       bytesBehind: read.behind,
+      filesOpen: this.openFiles.count,
     };
   }
 

@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import type { LoadedAgentConfig } from '../config/agent-config.js';
+import { parseListenAddress, type ListenAddress } from '../config/listen-address.js';
 import { configOption, resolveConfigPath } from '../config/locate.js';
 import { ConfigError, formatProblem } from '../config/problems.js';
 import { CONFIG_ERROR_EXIT_CODE } from './check.js';
@@ -9,6 +10,7 @@ import { onShutdownSignal } from '../shutdown.js';
 interface StartArgs {
   config?: string;
   'log-pretty': boolean;
+  'monitoring-listen'?: string;
 }
 
 /** Loads agent.json for a command; prints every problem and exits 2 when it cannot be used. */
@@ -31,26 +33,74 @@ export async function loadConfigOrExit(explicitPath: string | undefined, logger:
   }
 }
 
+/** The metrics, health and status listener, up before the agent so that probes see it start. */
+async function startMonitoring(listen: ListenAddress, stallAfterMs: number | undefined, logger: Logger) {
+  const { AgentMetrics } = await import('../observe/agent-metrics.js');
+  const { MonitoringServer } = await import('../observe/monitoring-server.js');
+  const metrics = new AgentMetrics({ stallAfterMs });
+  const server = await MonitoringServer.start(listen, metrics);
+  logger.info({ url: server.url }, 'monitoring listening');
+  return { metrics, server };
+}
+
 export const startCommand: CommandModule<object, StartArgs> = {
   command: 'start',
   describe: 'Run the agent: tail the files of agent.json and ship them until SIGTERM',
   builder: (yargs) =>
-    yargs.option('config', configOption).option('log-pretty', {
-      type: 'boolean',
-      default: false,
-      describe: 'Human-readable logs instead of JSON',
-    }),
+    yargs
+      .option('config', configOption)
+      .option('log-pretty', {
+        type: 'boolean',
+        default: false,
+        describe: 'Human-readable logs instead of JSON',
+      })
+      .option('monitoring-listen', {
+        type: 'string',
+        describe:
+          'Serve /metrics, /healthz, /readyz and /status on HOST:PORT (a bare port: on 127.0.0.1); ' +
+          'overrides monitoring.listen',
+      })
+      .check((args) => {
+        const listen = args['monitoring-listen'];
+        const address = listen === undefined ? undefined : parseListenAddress(listen);
+        if (typeof address === 'string') throw new Error(`--monitoring-listen: '${listen}' ${address}`);
+        return true;
+      }),
   handler: async (args) => {
     const logger = createLogger({ pretty: args['log-pretty'] || undefined });
     const { config } = await loadConfigOrExit(args.config, logger);
     const { Agent } = await import('../agent/agent.js');
     const { loadAgentConfig } = await import('../config/agent-config.js');
-    let agent = new Agent({ config, logger, mode: 'daemon' });
+    const flag = args['monitoring-listen'];
+    const listen = flag === undefined ? config.monitoring?.listen : (parseListenAddress(flag) as ListenAddress);
+    // Without the key (--monitoring-listen alone), the metrics' own default threshold applies.
+    const stallAfterMs = config.monitoring && config.monitoring.stallAfterSeconds * 1000;
+    let monitoring: Awaited<ReturnType<typeof startMonitoring>> | undefined;
     try {
-      await agent.start();
+      monitoring = listen && (await startMonitoring(listen, stallAfterMs, logger));
+    } catch (error) {
+      logger.fatal({ err: error }, `cannot start the monitoring listener: ${(error as Error).message}`);
+      logger.flush();
+      process.exitCode = 1;
+      return;
+    }
+    const observers = monitoring ? [monitoring.metrics.observer()] : [];
+    let agent = new Agent({ config, logger, mode: 'daemon', observers });
+    const runAgent = async (next: InstanceType<typeof Agent>) => {
+      await next.start();
+      monitoring?.metrics.sampleFrom(() => next.flowStats());
+      if (monitoring) monitoring.server.agentRunning = true;
+    };
+    const stopAgent = async () => {
+      if (monitoring) monitoring.server.agentRunning = false;
+      return agent.stop();
+    };
+    try {
+      await runAgent(agent);
     } catch (error) {
       logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
       await agent.stop().catch(() => undefined);
+      await monitoring?.server.stop();
       logger.flush();
       process.exitCode = 1;
       return;
@@ -78,9 +128,10 @@ export const startCommand: CommandModule<object, StartArgs> = {
             logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
             return;
           }
-          await agent.stop();
-          agent = new Agent({ config: next, logger, mode: 'daemon' });
-          await agent.start();
+          // The listener stays where it was started: a changed monitoring.listen applies at the next start.
+          await stopAgent();
+          agent = new Agent({ config: next, logger, mode: 'daemon', observers });
+          await runAgent(agent);
           logger.info({ config: next.configFile, flows: next.flows.length }, 'reloaded agent.json');
         })
         .catch((error) => logger.error({ err: error }, 'reload failed'));
@@ -92,7 +143,8 @@ export const startCommand: CommandModule<object, StartArgs> = {
     await onShutdownSignal(logger);
     process.off('SIGHUP', reload);
     await reloading;
-    const { drained } = await agent.stop();
+    const { drained } = await stopAgent();
+    await monitoring?.server.stop();
     logger.info({ drained }, 'shardtail stopped');
     logger.flush();
     clearInterval(keepAlive);

@@ -8,6 +8,7 @@ import {
   AUTO_CREATE_STREAMS_KEYS,
   engineSchema,
   globalSchema,
+  monitoringSchema,
   IGNORED_GLOBAL_KEYS,
   type GlobalSettings,
 } from './schema.js';
@@ -32,6 +33,9 @@ export function validateGlobals(document: JsonObject, file: string, findings: Fi
       );
     }
   }
+
+  if (isJsonObject(document.monitoring))
+    warnAboutUnknownKeys(document.monitoring, Object.keys(monitoringSchema.shape), file, 'monitoring', findings);
 
   const parsed = globalSchema.safeParse(document);
   if (!parsed.success) {
@@ -106,5 +110,6 @@ export function buildAgentConfig(configFile: string, settings: GlobalSettings, f
       emitMetrics: settings['log.emitMetrics'],
     },
     engine: { ...settings.engine, dataDir: resolvePath(settings.engine.dataDir, configFile) },
+    monitoring: settings.monitoring,
   };
 }

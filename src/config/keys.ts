@@ -37,8 +37,13 @@ export function warnAboutUnknownKeys(
 
 export function describeUnknownGlobalKey(key: string, value: JsonValue): string {
   if (FLOW_KEYS.has(key)) return `is a per-flow key and is ignored here; move it into an entry of "flows"`;
-  if (key.startsWith('engine.')) {
-    return `is ignored: engine settings are a nested object, e.g. "engine": { "${key.slice('engine.'.length)}": … }`;
+  for (const nested of ['engine', 'monitoring']) {
+    if (key.startsWith(`${nested}.`)) {
+      return (
+        `is ignored: ${nested} settings are a nested object, e.g. ` +
+        `"${nested}": { "${key.slice(nested.length + 1)}": … }`
+      );
+    }
   }
   if (isJsonObject(value)) {
     const flatKeys = Object.keys(value)

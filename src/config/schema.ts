@@ -8,10 +8,12 @@
  */
 import { z } from 'zod';
 import type { JsonValue } from './jsonc.js';
+import { parseListenAddress } from './listen-address.js';
 import { FIREHOSE_LIMITS, KINESIS_LIMITS } from '../client/api-limits.js';
 import {
   bool,
   booleanFromText,
+  describeValue,
   endpoint,
   integer,
   invalid,
@@ -59,6 +61,26 @@ export const engineSchema = z.object(
   { error: invalid('must be an object') },
 );
 
+/** shardtail's own: the metrics, health and status listener (off when the key is absent). */
+export const monitoringSchema = z.object(
+  {
+    listen: z
+      .preprocess(
+        (value) => (typeof value === 'number' ? String(value) : value),
+        z.string({ error: invalid('is not an address such as "127.0.0.1:9464" or a port') }),
+      )
+      .transform((value, context) => {
+        const address = parseListenAddress(value);
+        if (typeof address !== 'string') return address;
+        context.addIssue({ code: 'custom', input: value, message: `${describeValue(value)} ${address}` });
+        return z.NEVER;
+      }),
+    /** How long unread bytes may wait with nothing read before /readyz calls the flow stalled. */
+    stallAfterSeconds: integer(1).default(60),
+  },
+  { error: invalid('must be an object such as { "listen": "127.0.0.1:9464" }') },
+);
+
 export const AUTO_CREATE_STREAMS_KEYS: readonly string[] = Object.keys(autoCreateStreamsSchema.shape);
 
 export const globalSchema = z.object({
@@ -98,6 +120,7 @@ export const globalSchema = z.object({
   'log.emitInternalMetrics': bool().default(false),
   'log.emitMetrics': bool().default(false),
   engine: engineSchema.prefault({}),
+  monitoring: monitoringSchema.optional(),
 });
 
 export type GlobalSettings = z.output<typeof globalSchema>;

@@ -4,6 +4,7 @@
  * been applied by the loader, so code reading this never needs its own fallback. `undefined`
  * appears only where the Java agent's own default is "not set".
  */
+import type { ListenAddress } from './listen-address.js';
 import type { JsonValue } from './jsonc.js';
 import type { ConfigProblem } from './problems.js';
 import type { LogFormat } from './schema.js';
@@ -87,6 +88,8 @@ export interface AgentConfig {
 
   /** shardtail's embedded Kinesis-compatible engine (no Java agent equivalent). */
   engine: EngineConfig;
+  /** shardtail's metrics, health and status listener; undefined (off) when the key is absent. */
+  monitoring: { listen: ListenAddress; stallAfterSeconds: number } | undefined;
 }
 
 export interface EngineConfig {

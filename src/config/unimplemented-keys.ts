@@ -199,6 +199,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly strin
     'shutdownTimeoutMillis',
     'log.statusReportingPeriodSeconds',
     'engine',
+    'monitoring',
   ],
   flow: [
     'filePattern',

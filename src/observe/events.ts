@@ -36,6 +36,8 @@ export interface AgentEvents {
   recordTruncated(path: string, originalBytes: number, limit: number): void;
 
   // ---- sending
+  /** One batch call returned (`code` undefined) or threw (its error code), after `durationMs`. */
+  callEnded(durationMs: number, code: string | undefined): void;
   /** A call's records were all accepted. */
   delivered(records: number, bytes: number): void;
   /** A call failed with an error retrying can fix (throttling, 5xx, the network); it is sent again. */
@@ -52,6 +54,17 @@ export interface AgentEvents {
   checkpointStoreUnavailable(file: string, error: unknown): void;
   checkpointsExpired(count: number, ttlDays: number): void;
   checkpointExpiryFailed(error: unknown): void;
+}
+
+/** What a flow's sends go to, as events name it. */
+export interface DestinationName {
+  service: string;
+  streamName: string;
+}
+
+/** An implementation for the agent as a whole that also gives each flow its own. */
+export interface AgentObserver extends AgentEvents {
+  forFlow(flowId: string, destination: DestinationName): AgentEvents;
 }
 
 /** An implementation that ignores everything, to extend or to use where nothing is watched. */

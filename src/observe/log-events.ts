@@ -1,23 +1,17 @@
 import type { Logger } from '../log.js';
-import type { AgentEvents } from './events.js';
+import type { AgentObserver, DestinationName } from './events.js';
 
 /** Retryable send failures are logged at most this often per error code: an outage is visible but not noisy. */
 const RETRYABLE_LOG_INTERVAL_MS = 30_000;
 /** Failed checkpoint saves are retried after every batch: the first is logged, then a reminder this often. */
 const FAILED_SAVE_LOG_INTERVAL_MS = 30_000;
 
-/** What a flow's sends are logged as: its service and stream name. */
-export interface Destination {
-  service: string;
-  streamName: string;
-}
-
 /**
  * The agent's events as log lines: the messages, levels and fields operators and tests read.
  * Repetitive failures are logged once or now and then, as noted at each; every event is still
  * a call, for whatever else listens.
  */
-export class LogEvents implements AgentEvents {
+export class LogEvents implements AgentObserver {
   private readonly retryableLoggedMs = new Map<string, number>();
   /** Non-retryable codes logged since the destination last accepted records. */
   private readonly reported = new Set<string>();
@@ -29,12 +23,12 @@ export class LogEvents implements AgentEvents {
 
   constructor(
     private readonly logger: Logger,
-    private readonly destination?: Destination,
+    private readonly destination?: DestinationName,
     private readonly now: () => number = Date.now,
   ) {}
 
   /** The events of one flow, logged with its id. */
-  forFlow(flowId: string, destination: Destination): LogEvents {
+  forFlow(flowId: string, destination: DestinationName): LogEvents {
     return new LogEvents(this.logger.child({ flow: flowId }), destination, this.now);
   }
 
@@ -164,6 +158,9 @@ export class LogEvents implements AgentEvents {
     this.logger.warn({ path, originalBytes, limit }, 'record longer than the API allows was truncated');
   }
 
+  /** Calls are counted by metrics; their failures are logged by the events that follow. */
+  callEnded(): void {}
+
   delivered(): void {
     if (this.reported.size === 0) return;
     this.logger.info({ stream: this.destination?.streamName }, 'destination accepts records again');
@@ -189,7 +186,7 @@ export class LogEvents implements AgentEvents {
     this.sendRetried(code, message);
   }
 
-  private destinationNames(): Destination {
+  private destinationNames(): DestinationName {
     return this.destination ?? { service: 'destination', streamName: '' };
   }
 

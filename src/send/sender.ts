@@ -98,7 +98,7 @@ export class Sender {
       const packed = destination.packer.pack(batch);
       let results: EntryResult[];
       try {
-        results = await this.options.slots.run(() => destination.put(packed.entries));
+        results = await this.options.slots.run(() => this.timedPut(packed.entries));
       } catch (error) {
         const apiError =
           error instanceof AwsApiError
@@ -127,6 +127,20 @@ export class Sender {
       batch = failed.batch;
     }
     this.options.onBatchDone();
+  }
+
+  /** A batch call, timed from when it got its slot (waiting for one is not the destination's latency). */
+  private async timedPut(entries: unknown[]): Promise<EntryResult[]> {
+    const started = performance.now();
+    try {
+      const results = await this.options.destination.put(entries);
+      this.options.events.callEnded(performance.now() - started, undefined);
+      return results;
+    } catch (error) {
+      const code = error instanceof AwsApiError ? error.code : 'InternalError';
+      this.options.events.callEnded(performance.now() - started, code);
+      throw error;
+    }
   }
 
   /**

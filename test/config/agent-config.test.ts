@@ -102,6 +102,7 @@ describe('defaults (research §1a, §1b, §1c)', () => {
         dataDir: '/var/lib/shardtail/engine',
         autoCreateStreams: { shards: 1 },
       },
+      monitoring: undefined,
     });
   });
 

@@ -60,6 +60,8 @@ export interface AgentProcess {
   logs: LogEntry[];
   /** URL of the embedded engine, when the config runs one. */
   engineUrl: string | undefined;
+  /** Where the monitoring listener is (from its "monitoring listening" line), when it is on. */
+  monitoringUrl: string | undefined;
   exited: Promise<ProcessExit>;
   /** Resolves with the first log entry (already seen or future) that matches. */
   waitForLog(match: (entry: LogEntry) => boolean, timeoutMs?: number, what?: string): Promise<LogEntry>;
@@ -87,13 +89,15 @@ export interface StartAgentOptions {
   env?: Record<string, string>;
   /** How long to wait for "shardtail started". */
   startTimeoutMs?: number;
+  /** More arguments for `start`. */
+  args?: string[];
 }
 
 /** `node dist/cli.js start -c FILE`; resolves once it logged "shardtail started". */
 export async function startAgent(options: StartAgentOptions): Promise<AgentProcess> {
   assertCliBuilt();
   const configArgs = options.configFile === undefined ? [] : ['-c', options.configFile];
-  const child = spawn(process.execPath, [CLI_PATH, 'start', ...configArgs], {
+  const child = spawn(process.execPath, [CLI_PATH, 'start', ...configArgs, ...(options.args ?? [])], {
     cwd: options.cwd ?? (options.configFile === undefined ? REPO_ROOT : path.dirname(options.configFile)),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: childEnv(options.env),
@@ -169,6 +173,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     '"shardtail started"',
   );
   const engineLog = logs.find((entry) => entry.msg === 'embedded engine listening');
+  const monitoringLog = logs.find((entry) => entry.msg === 'monitoring listening');
   const endWith = async (signal: NodeJS.Signals) => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);
     return exited;
@@ -179,6 +184,7 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
     output,
     logs,
     engineUrl: typeof engineLog?.url === 'string' ? engineLog.url : undefined,
+    monitoringUrl: typeof monitoringLog?.url === 'string' ? monitoringLog.url : undefined,
     exited,
     waitForLog,
     tail,
