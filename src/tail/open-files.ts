@@ -30,11 +30,22 @@ export class OpenFiles {
     return this.descriptors > this.limit;
   }
 
-  /** Opens `path` for reading; throws as open(2) does. */
+  /**
+   * Opens `path` for reading; throws as open(2) does. At the limit an idle file's descriptor is
+   * closed first (and its close awaited), so that even a transient open does not take the flow past
+   * it; when every open file is busy the caller gets one over, and gives a descriptor back once the
+   * new file is held (see FileSet). The slot is counted before the open is awaited, so that opens
+   * in flight at once each make room for themselves.
+   */
   async open(path: string): Promise<FileHandle> {
-    const handle = await open(path, 'r');
+    if (this.descriptors >= this.limit) await this.closeIdle();
     this.descriptors++;
-    return handle;
+    try {
+      return await open(path, 'r');
+    } catch (error) {
+      this.descriptors--;
+      throw error;
+    }
   }
 
   async release(handle: FileHandle): Promise<void> {
