@@ -13,16 +13,17 @@ export interface RecordFailure {
 }
 
 /**
- * The error output object's content: one JSON document per record, each ending in a newline, in
- * Firehose's field order. `rawData` is the record as it was before the failed step: the input of the
- * transform for processing-failed, what was sent for http-endpoint-failed.
+ * The error output object's content: one JSON document per failed record (each with how it
+ * failed), each ending in a newline, in Firehose's field order. `rawData` is the record as it was
+ * before the failed step: the input of the transform for processing-failed, what was sent for
+ * http-endpoint-failed.
  */
-export function errorDocuments(records: readonly BufferedRecord[], failure: RecordFailure): Buffer {
-  const lines = records.map((record) => `${JSON.stringify(errorDocument(record, failure))}\n`);
+export function errorDocuments(failed: ReadonlyArray<RecordFailure & { record: BufferedRecord }>): Buffer {
+  const lines = failed.map((failure) => `${JSON.stringify(errorDocument(failure.record, failure))}\n`);
   return Buffer.from(lines.join(''), 'utf8');
 }
 
-export function errorDocument(record: BufferedRecord, failure: RecordFailure): Record<string, unknown> {
+function errorDocument(record: BufferedRecord, failure: RecordFailure): Record<string, unknown> {
   const document: Record<string, unknown> = {
     attemptsMade: failure.attemptsMade,
     arrivalTimestamp: record.approximateArrivalMs,

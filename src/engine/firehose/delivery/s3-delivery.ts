@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from '../../../log.js';
 import { errorPrefixTemplate, evaluatePrefix } from '../prefix.js';
 import type { BufferedRecord, DeliveryStreamConfig, S3Output } from '../types.js';
-import { errorDocument } from './error-records.js';
+import { errorDocuments } from './error-records.js';
 import { compress, fileExtension, objectKey, uuidFromSeed } from './object-name.js';
 import type { ObjectSink } from './object-sink.js';
 import type { FailedRecord, ProcessedRecord } from './processing.js';
@@ -77,13 +77,8 @@ export function planErrorObject(
   const lambdaArn = config.destination.processing.lambda?.lambdaArn;
   return {
     key: keyOf(batch, config, s3, prefix, seed),
-    body: Buffer.from(
-      failed
-        .map((entry) => {
-          const failure = { ...entry, lambdaArn: type === 'processing-failed' ? lambdaArn : undefined };
-          return `${JSON.stringify(errorDocument(entry.record, failure))}\n`;
-        })
-        .join(''),
+    body: errorDocuments(
+      failed.map((entry) => ({ ...entry, lambdaArn: type === 'processing-failed' ? lambdaArn : undefined })),
     ),
   };
 }

@@ -19,13 +19,14 @@ describe('error output documents', () => {
 
   it('are one JSON document per record, in Firehose field order, with lambdaArn for processing-failed', () => {
     const binary: BufferedRecord = { ...direct, seq: 2, recordId: 'r2', data: Buffer.from([0, 255, 10]) };
-    const out = errorDocuments([direct, binary], {
+    const failure = {
       attemptsMade: 4,
       errorCode: 'Lambda.FunctionError',
       errorMessage: 'The Lambda function was successfully invoked but it returned an error result.',
       attemptEndingMs: 1594266081318,
       lambdaArn: 'arn:aws:lambda:us-east-1:123456789012:function:xform:$LATEST',
-    });
+    };
+    const out = errorDocuments([direct, binary].map((record) => ({ record, ...failure })));
     const [first, second] = lines(out);
     assert.equal(
       first,
@@ -45,7 +46,8 @@ describe('error output documents', () => {
       { ...direct, kinesis: { ...kinesis, subsequenceNumber: 3 } },
     ];
     const failure = { attemptsMade: 5, errorCode: 'HttpEndpoint.DestinationException', errorMessage: 'x' };
-    const docs = lines(errorDocuments(records, { ...failure, attemptEndingMs: 2 })).map((line) => JSON.parse(line));
+    const failed = records.map((record) => ({ record, ...failure, attemptEndingMs: 2 }));
+    const docs = lines(errorDocuments(failed)).map((line) => JSON.parse(line));
     assert.deepEqual(Object.keys(docs[0]), [
       'attemptsMade',
       'arrivalTimestamp',
@@ -62,12 +64,15 @@ describe('error output documents', () => {
   });
 
   it('keep messages with quotes and newlines on one line', () => {
-    const out = errorDocuments([direct], {
-      attemptsMade: 1,
-      errorCode: 'HttpEndpoint.DestinationException',
-      errorMessage: 'line one\nline "two"',
-      attemptEndingMs: 3,
-    });
+    const out = errorDocuments([
+      {
+        record: direct,
+        attemptsMade: 1,
+        errorCode: 'HttpEndpoint.DestinationException',
+        errorMessage: 'line one\nline "two"',
+        attemptEndingMs: 3,
+      },
+    ]);
     assert.equal(lines(out).length, 1);
     assert.equal(JSON.parse(lines(out)[0]).errorMessage, 'line one\nline "two"');
   });
