@@ -304,10 +304,6 @@ export class FileSet {
     this.ready.add(tracked);
     openFiles.hold(tracked, handle);
     if (compression === undefined) this.copies.add(tracked);
-    if (openFiles.overLimit && !(await openFiles.closeIdle())) {
-      // Every open file is busy: this one waits, closed, for a descriptor to free up.
-      await openFiles.close(tracked);
-    }
   }
 
   /**
@@ -348,7 +344,7 @@ export class FileSet {
 
   /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
   async read(file: TrackedFile): Promise<number> {
-    const bytes = await this.readOnce(file);
+    const bytes = await this.options.openFiles.reading(file, () => this.readOnce(file));
     if (!file.isReady) this.ready.delete(file);
     return bytes;
   }

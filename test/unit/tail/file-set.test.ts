@@ -4,7 +4,17 @@
  * (confirmed, suspected and not, still being written).
  */
 import assert from 'node:assert/strict';
-import { appendFileSync, renameSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  readdirSync,
+  readlinkSync,
+  renameSync,
+  statSync,
+  symlinkSync,
+  truncateSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
@@ -26,12 +36,12 @@ function discovered(file: string): DiscoveredFile {
   return { path: file, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
 }
 
-function harness() {
+function harness(maxOpenFiles?: number) {
   const dir = makeTempDir('shardtail-unit-files-');
   const recorder = recordingEvents();
   const clock = { ms: 1_000_000 };
   const shipped = new Map<string, string[]>();
-  const openFiles = new OpenFiles();
+  const openFiles = new OpenFiles(maxOpenFiles);
   const set = new FileSet({
     events: recorder.events,
     openFiles,
@@ -74,7 +84,55 @@ function lines(prefix: string, from: number, to: number): string {
   return text;
 }
 
+/** Descriptors this process holds on files under `dir`. */
+function descriptorsUnder(dir: string): number {
+  let count = 0;
+  for (const fd of readdirSync('/proc/self/fd')) {
+    try {
+      if (readlinkSync(`/proc/self/fd/${fd}`).startsWith(dir)) count++;
+    } catch {
+      // closed since it was listed
+    }
+  }
+  return count;
+}
+
 describe('FileSet', () => {
+  it('holds no more descriptors than its bound while files are taken on and read, and reads each whole', async () => {
+    const limit = 4;
+    const h = harness(limit);
+    const names = Array.from({ length: 24 }, (_, i) => `f${i}.log`);
+    for (const name of names) writeFileSync(h.file(name), lines(name, 0, 50));
+    let peak = 0;
+    let sampling = true;
+    const sample = () => {
+      peak = Math.max(peak, descriptorsUnder(h.dir));
+      if (sampling) setImmediate(sample);
+    };
+    sample();
+    // A listing takes files on while watcher events notice some of them and the read loop reads
+    // those it has, one at a time (as the agent's discovery and read loop do).
+    const taking = Promise.all([
+      h.set.reconcile(
+        names.map((name) => discovered(h.file(name))),
+        true,
+      ),
+      ...names.filter((_, i) => i % 3 === 0).map((name) => h.set.noticed(discovered(h.file(name)))),
+    ]);
+    const wanted = names.length * 50;
+    const reading = (async () => {
+      for (let round = 0; round < 500 && [...h.shipped.values()].flat().length < wanted; round++) {
+        for (const file of h.set.readyFiles()) await h.set.read(file);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await Promise.all([taking, reading]);
+    sampling = false;
+    for (const name of names) assert.deepEqual(h.shipped.get(h.file(name)), lines(name, 0, 50).split(/(?<=\n)/), name);
+    assert.ok(peak <= limit, `${peak} descriptors at peak, over the bound of ${limit}`);
+    assert.ok(h.openFiles.count <= limit);
+  });
+
   it('a daemon tails no compressed file (by content or name); an inode a .gz had may go to a plain log', async () => {
     const h = harness();
     writeFileSync(h.file('app.log.1.gz'), gzipSync(lines('gz', 0, 3)));
