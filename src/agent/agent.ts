@@ -3,23 +3,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { AgentConfig, FlowConfig } from '../config/agent-config.js';
 import { usesEmbeddedEngine } from '../config/embedded-engine.js';
 import type { Logger } from '../log.js';
-import type { CredentialProvider } from '../client/credentials.js';
-import { resolveEndpoint } from '../client/endpoint.js';
-import type { AwsService, JsonApiClient } from '../client/json-api-client.js';
 import { CheckpointStore } from '../checkpoint/checkpoint-store.js';
-import { InProcessClient } from '../engine/in-process-client.js';
 import { startEngine, type RunningEngine } from '../engine/server.js';
 import { ownStateGlobs } from '../discover/scan.js';
 import type { AgentObserver } from '../observe/events.js';
 import { fanOut } from '../observe/fan-out.js';
 import { LogEvents } from '../observe/log-events.js';
-import type { Destination } from '../send/destination.js';
-import { FirehoseDestination } from '../send/firehose-destination.js';
-import { KinesisDestination } from '../send/kinesis-destination.js';
 import { SendSlots } from '../send/send-slots.js';
 import { MemoryBudget } from '../acknowledge/memory-budget.js';
+import { Destinations } from './destinations.js';
 import { ensureEmbeddedStream } from './embedded-streams.js';
 import { Flow, type FlowStats, type RunMode } from './flow.js';
+import { flowChanges, type FlowChanges } from './flow-changes.js';
 
 /**
  * Everything read but not yet acknowledged, across flows. With the JS heap (about 30 MiB, up to
@@ -67,13 +62,15 @@ export interface RunSummary {
  * checkpoint saves and progress lines, and an orderly stop that drains in-flight batches.
  */
 export class Agent {
-  private readonly config: AgentConfig;
+  private config: AgentConfig;
   private readonly logger: Logger;
   private engine: RunningEngine | undefined;
   private checkpoints: CheckpointStore | undefined;
   private readonly events: AgentObserver;
-  private readonly clients = new Map<string, JsonApiClient>();
+  private destinations: Destinations | undefined;
   private flows: Flow[] = [];
+  /** Globs of the agent's own state and the engine's data, which no flow tails. */
+  private ownState: string[] = [];
   private checkpointTimer: NodeJS.Timeout | undefined;
   private statusTimer: NodeJS.Timeout | undefined;
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -112,41 +109,13 @@ export class Agent {
       });
       this.logger.info({ url: this.engine.url }, 'embedded engine listening');
     }
-    const ownState = ownStateGlobs({
+    this.destinations = new Destinations(config, this.engine, this.logger);
+    this.ownState = ownStateGlobs({
       directories: config.engine.embedded ? [resolve(this.engineDataDir)] : [],
       checkpointFile: resolve(config.checkpointFile),
     });
-    for (const flowConfig of config.flows) {
-      const destination = await this.destinationFor(flowConfig);
-      const autoCreate = config.engine.autoCreateStreams;
-      if (this.usesEmbedded(flowConfig) && autoCreate !== false)
-        await ensureEmbeddedStream(destination, {
-          shards: autoCreate.shards,
-          engineDataDir: this.engineDataDir,
-          logger: this.logger,
-        });
-      this.flows.push(
-        new Flow({
-          config: flowConfig,
-          destination,
-          checkpoints: this.checkpoints,
-          events: this.events.forFlow(flowConfig.id, destination),
-          mode: this.options.mode,
-          agentBudget: this.budget,
-          maxInFlight: MAX_IN_FLIGHT_PER_FLOW,
-          sendSlots: this.sendSlots,
-          onBatchDelivered: () => this.saveCheckpoints(),
-          ownState,
-        }),
-      );
-    }
-    for (const flow of this.flows) {
-      await flow.start();
-      this.logger.info(
-        { flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName },
-        'flow started',
-      );
-    }
+    for (const flowConfig of config.flows) this.flows.push(await this.createFlow(flowConfig));
+    for (const flow of this.flows) await this.startFlow(flow);
     // What is older than the TTL once every file found has been saved afresh belongs to files that
     // are gone, deleted while the agent was stopped included.
     this.expireCheckpoints();
@@ -158,76 +127,90 @@ export class Agent {
     this.statusTimer.unref();
   }
 
+  private async createFlow(flowConfig: FlowConfig): Promise<Flow> {
+    const destination = await this.destinations!.for(flowConfig);
+    const autoCreate = this.config.engine.autoCreateStreams;
+    if (this.usesEmbedded(flowConfig) && autoCreate !== false)
+      await ensureEmbeddedStream(destination, {
+        shards: autoCreate.shards,
+        engineDataDir: this.engineDataDir,
+        logger: this.logger,
+      });
+    return new Flow({
+      config: flowConfig,
+      destination,
+      checkpoints: this.checkpoints!,
+      events: this.events.forFlow(flowConfig.id, destination),
+      mode: this.options.mode,
+      agentBudget: this.budget,
+      maxInFlight: MAX_IN_FLIGHT_PER_FLOW,
+      sendSlots: this.sendSlots,
+      onBatchDelivered: () => this.saveCheckpoints(),
+      ownState: this.ownState,
+    });
+  }
+
+  private async startFlow(flow: Flow): Promise<void> {
+    await flow.start();
+    this.logger.info(
+      { flow: flow.config.id, filePattern: flow.config.filePattern, stream: flow.config.streamName },
+      'flow started',
+    );
+  }
+
+  /**
+   * Takes on a reloaded agent.json whose global settings are those running (else it returns
+   * undefined: the caller restarts the whole agent). Flows are matched by id (destination and
+   * filePattern, as checkpoints are): an unchanged one runs on untouched, a removed one is drained
+   * and stopped, a changed one is drained, stopped and started again from its checkpoints, a new
+   * one is started.
+   */
+  async reconfigure(next: AgentConfig): Promise<FlowChanges | undefined> {
+    const changes = flowChanges(this.config, next);
+    if (changes === undefined) return undefined;
+    const ending = new Set([...changes.removed, ...changes.changed]);
+    const stopping = this.flows.filter((flow) => ending.has(flow.config.id));
+    const { drained } = await this.stopFlows(stopping, this.config.shutdownTimeoutMillis);
+    if (!drained)
+      this.logger.warn(
+        { flows: [...ending] },
+        'reload: records of the stopped flows were not all acknowledged in time; they are sent again at their start',
+      );
+    this.flows = this.flows.filter((flow) => !ending.has(flow.config.id));
+    this.config = next;
+    for (const id of [...changes.changed, ...changes.added]) {
+      const flow = await this.createFlow(next.flows.find((config) => config.id === id)!);
+      this.flows.push(flow);
+      await this.startFlow(flow);
+    }
+    // Kept in agent.json's order, which status and metrics follow.
+    const order = new Map(next.flows.map((flow, index) => [flow.id, index]));
+    this.flows.sort((a, b) => order.get(a.config.id)! - order.get(b.config.id)!);
+    return changes;
+  }
+
+  /**
+   * Stops reading, sends what was read, waits up to `timeoutMs` for acknowledgements, saves
+   * checkpoints and closes the flows. Whatever is unacknowledged then is read again next time.
+   */
+  private async stopFlows(flows: Flow[], timeoutMs: number): Promise<{ drained: boolean }> {
+    for (const flow of flows) await flow.stopReading();
+    for (const flow of flows) flow.flush();
+    const idle = Promise.all(flows.map((flow) => flow.sender.idle())).then(() => true);
+    // A timer that holds the process up: while the sender only waits on unref'd backoff timers (a
+    // destination that is down), nothing else would, and Node would quit with exit code 13 in the
+    // middle of the shutdown, before checkpoints are saved.
+    const timeout = new AbortController();
+    const timedOut = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
+    const drained = await Promise.race([idle, timedOut]);
+    timeout.abort();
+    this.saveCheckpoints();
+    for (const flow of flows) await flow.close();
+    return { drained };
+  }
+
   private usesEmbedded(flow: FlowConfig): boolean {
     return usesEmbeddedEngine(this.config, flow);
-  }
-
-  private async destinationFor(flow: FlowConfig): Promise<Destination> {
-    const service: AwsService = flow.kind === 'kinesisStream' ? 'kinesis' : 'firehose';
-    let client: JsonApiClient;
-    if (this.usesEmbedded(flow)) {
-      const engine = this.engine!;
-      client = this.clientFor(
-        `embedded:${service}`,
-        () => new InProcessClient(service === 'kinesis' ? engine.kinesis : engine.firehose),
-      );
-    } else {
-      const endpoint = service === 'kinesis' ? this.config.kinesis.endpoint : this.config.firehose.endpoint;
-      // The Java agent has no firehose.region: Firehose signs for the region of its endpoint, else us-east-1.
-      const region = service === 'kinesis' ? this.config.kinesis.region : undefined;
-      const resolved = resolveEndpoint({ service, endpoint, region });
-      // Loaded only when something goes over HTTP: the embedded engine alone starts faster without it.
-      const { HttpJsonApiClient } = await import('../client/http-client.js');
-      const credentials = await this.credentials(resolved.region);
-      client = this.clientFor(`${service}:${resolved.endpoint}:${resolved.region}`, () => {
-        this.logger.info(
-          { service, endpoint: resolved.endpoint, region: resolved.region, regionSource: resolved.regionSource },
-          'destination endpoint',
-        );
-        return new HttpJsonApiClient({
-          service,
-          endpoint: resolved.endpoint,
-          region: resolved.region,
-          credentials,
-          connections: Math.max(1, Math.min(this.config.maxConnections, 64)),
-          requestTimeoutMs: this.config.socketTimeoutMillis,
-          userAgent:
-            this.config.userAgentOverride ?? [this.config.userAgent, 'shardtail/0.1'].filter(Boolean).join(' '),
-        });
-      });
-    }
-    return flow.kind === 'kinesisStream'
-      ? new KinesisDestination(flow.streamName, client, flow.partitioning)
-      : // The Java agent aggregates single lines only: with multiLineStartPattern the setting is ignored.
-        new FirehoseDestination(
-          flow.streamName,
-          client,
-          flow.multiLineStartPattern === undefined ? flow.aggregatedRecordSizeBytes : 0,
-        );
-  }
-
-  private credentialProvider: CredentialProvider | undefined;
-
-  private async credentials(region: string): Promise<CredentialProvider> {
-    const { createCredentialProvider } = await import('../client/credentials.js');
-    this.credentialProvider ??= createCredentialProvider({
-      accessKeyId: this.config.staticCredentials?.accessKeyId,
-      secretAccessKey: this.config.staticCredentials?.secretAccessKey,
-      assumeRoleArn: this.config.assumeRole?.roleArn,
-      assumeRoleExternalId: this.config.assumeRole?.externalId,
-      stsEndpoint: this.config.sts.endpoint,
-      region,
-    });
-    return this.credentialProvider;
-  }
-
-  private clientFor(key: string, create: () => JsonApiClient): JsonApiClient {
-    let client = this.clients.get(key);
-    if (!client) {
-      client = create();
-      this.clients.set(key, client);
-    }
-    return client;
   }
 
   private expireCheckpoints(): void {
@@ -365,20 +348,9 @@ export class Agent {
   async stop(timeoutMs = this.config.shutdownTimeoutMillis): Promise<{ drained: boolean }> {
     clearInterval(this.statusTimer);
     clearInterval(this.expiryTimer);
-    for (const flow of this.flows) await flow.stopReading();
-    for (const flow of this.flows) flow.flush();
-    const idle = Promise.all(this.flows.map((flow) => flow.sender.idle())).then(() => true);
-    // A timer that holds the process up: while the sender only waits on unref'd backoff timers (a
-    // destination that is down), nothing else would, and Node would quit with exit code 13 in the
-    // middle of the shutdown, before checkpoints are saved.
-    const timeout = new AbortController();
-    const timedOut = sleep(timeoutMs, false, { signal: timeout.signal }).catch(() => false);
-    const drained = await Promise.race([idle, timedOut]);
-    timeout.abort();
+    const { drained } = await this.stopFlows(this.flows, timeoutMs);
     clearInterval(this.checkpointTimer);
-    this.saveCheckpoints();
-    for (const flow of this.flows) await flow.close();
-    for (const client of this.clients.values()) await client.close();
+    await this.destinations?.close();
     await this.engine?.stop();
     this.checkpoints?.close();
     if (!drained)

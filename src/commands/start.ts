@@ -111,8 +111,9 @@ export const startCommand: CommandModule<object, StartArgs> = {
     );
 
     // SIGHUP (systemctl reload) re-reads agent.json: a config that does not load is reported and
-    // the running agent carries on; a good one replaces it after an orderly stop, which drains and
-    // checkpoints, so the new flows resume exactly where the old ones were acknowledged.
+    // the running agent carries on. A good one is taken on flow by flow (unchanged flows run on
+    // untouched); when a global setting changed, the whole agent is replaced after an orderly stop,
+    // which drains and checkpoints, so the new flows resume exactly where the old ones were acknowledged.
     let reloading = Promise.resolve();
     const reload = () => {
       reloading = reloading
@@ -128,11 +129,17 @@ export const startCommand: CommandModule<object, StartArgs> = {
             logger.error({ problems }, 'reload: agent.json has problems; keeping the running configuration');
             return;
           }
+          const changes = await agent.reconfigure(next);
+          if (changes !== undefined) {
+            logger.info({ config: next.configFile, flows: next.flows.length, ...changes }, 'reloaded agent.json');
+            return;
+          }
           // The listener stays where it was started: a changed monitoring.listen applies at the next start.
+          logger.info('reload: global settings changed; restarting every flow');
           await stopAgent();
           agent = new Agent({ config: next, logger, mode: 'daemon', observers });
           await runAgent(agent);
-          logger.info({ config: next.configFile, flows: next.flows.length }, 'reloaded agent.json');
+          logger.info({ config: next.configFile, flows: next.flows.length, restarted: true }, 'reloaded agent.json');
         })
         .catch((error) => logger.error({ err: error }, 'reload failed'));
     };

@@ -163,7 +163,7 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
     assert.match(result.stdout, /^backfill: 1 files, 3 records, 14 bytes in /);
   });
 
-  test('SIGHUP to a config that adds one: reloaded, its delivery stream created, the flows carry on', async () => {
+  test('SIGHUP to a config that adds a flow and changes a global setting: the agent restarts', async () => {
     const { dir, logDir } = logsUnder(makeTempDir('shardtail-reload-'));
     const configFile = embeddedConfig(dir, 'app');
     const agent = await startAgent({ configFile });
@@ -173,6 +173,8 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
         engine: embeddedEngine('engine'),
         checkpointFile: 'state/checkpoints.db',
         'cloudwatch.emitMetrics': false,
+        // A global setting: flows cannot be taken on one by one, the whole agent restarts.
+        checkpointTimeToLiveDays: 3,
         flows: [
           {
             filePattern: 'logs/*.log',
@@ -184,7 +186,8 @@ describe('a Firehose flow on the embedded engine', { timeout: 40_000 }, () => {
         ],
       });
       agent.child.kill('SIGHUP');
-      await agent.waitForLog((entry) => entry.msg === 'reloaded agent.json', 15_000, 'the reload');
+      const reloaded = await agent.waitForLog((entry) => entry.msg === 'reloaded agent.json', 15_000, 'the reload');
+      assert.equal(reloaded.restarted, true);
       // The reloaded agent runs a new engine on a new port: read it from the log.
       const listening = await waitFor(
         () => agent.logs.filter((entry) => entry.msg === 'embedded engine listening').at(1),
