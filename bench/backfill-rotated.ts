@@ -87,7 +87,8 @@ try {
   console.log(
     `input: ${fileCount} rotated files (${Math.ceil(fileCount / 2)} plain, ${Math.floor(fileCount / 2)} gzip), ` +
       `${lineCount.toLocaleString('en-US')} lines, ${mib.toFixed(0)} MiB of lines, ` +
-      `${(diskBytes / 2 ** 20).toFixed(0)} MiB on disk; ${runs} runs, each a backfill from scratch and a rerun on its checkpoints`,
+      `${(diskBytes / 2 ** 20).toFixed(0)} MiB on disk; ${runs} runs, ` +
+      'each a backfill from scratch and a rerun on its checkpoints',
   );
   const glob = join(logDir, 'app.log*');
   const floors = [];
