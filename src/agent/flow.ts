@@ -233,7 +233,7 @@ export class Flow {
 
   /** Compressed files skipped (unsupported formats) and gzip files that failed to decompress. */
   get compressedNotRead(): { unsupported: readonly string[]; undecompressable: readonly string[] } {
-    return { unsupported: this.files.unsupported, undecompressable: this.files.undecompressable };
+    return this.files.compressed;
   }
 
   /** Bytes read so far, of the bytes the files had to read when they were taken on: a backfill's progress. */
