@@ -374,8 +374,16 @@ export class FileSet {
     for (const file of this.files.values()) {
       records += file.tailer.recordsRead;
       bytes += file.tailer.bytesRead;
-      behind += Math.max(0, file.size - file.tailer.readOffset);
+      behind += file.bytesBehind;
     }
     return { records, bytes, behind };
+  }
+
+  /** The `limit` files with the most bytes not read yet, most first; files read to their end are not among them. */
+  mostBehind(limit: number): Array<{ path: string; bytesBehind: number }> {
+    const behind: Array<{ path: string; bytesBehind: number }> = [];
+    for (const file of this.files.values())
+      if (file.bytesBehind > 0) behind.push({ path: file.path, bytesBehind: file.bytesBehind });
+    return behind.sort((a, b) => b.bytesBehind - a.bytesBehind).slice(0, limit);
   }
 }

@@ -143,6 +143,11 @@ export class TrackedFile {
     return this.phase === 'tailing';
   }
 
+  /** Bytes of it not read yet, by its size at the last stat. */
+  get bytesBehind(): number {
+    return Math.max(0, this.size - this.tailer.readOffset);
+  }
+
   /** Read to its end and nothing more to read: can give up its descriptor. */
   get idleAtEnd(): boolean {
     return this.phase !== 'gone' && !this.tailer.hasMore(this.size);

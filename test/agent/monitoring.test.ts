@@ -53,6 +53,21 @@ async function freePort(): Promise<number> {
 
 const bytesOf = (buffers: Buffer[]) => buffers.reduce((n, b) => n + b.length, 0);
 
+/** Everything read was acknowledged: no batch in flight, no budget used, no file with unread bytes. */
+function assertCaughtUp(samples: PromSample[], flow: { flow: string }): void {
+  assert.equal(sampleValue(samples, 'shardtail_bytes_behind', flow), 0);
+  assert.equal(sampleValue(samples, 'shardtail_batches_in_flight', flow), 0);
+  assert.equal(sampleValue(samples, 'shardtail_memory_budget_used_bytes', flow), 0);
+  assert.ok(sampleValue(samples, 'shardtail_memory_budget_limit_bytes', flow)! > 0);
+  assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_used_bytes'), 0);
+  assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_limit_bytes'), 32 * 1024 * 1024);
+  assert.deepEqual(
+    samples.filter((sample) => sample.name === 'shardtail_file_bytes_behind'),
+    [],
+    'a file read to its end has no bytes-behind series',
+  );
+}
+
 describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
   test('/metrics counts exactly what was shipped, bytes behind reaches 0; status asks the daemon', async (t) => {
     const dir = makeTempDir('shardtail-monitoring-');
@@ -97,6 +112,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     assert.ok(calls !== undefined && calls >= 1);
     assert.equal(sampleValue(samples, 'shardtail_send_latency_seconds_count', flow), calls);
     assert.ok(sampleValue(samples, 'process_resident_memory_bytes')! > 0, 'process metrics are there');
+    assertCaughtUp(samples, flow);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await readiness(url)).status, 200);
 
@@ -142,7 +158,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     );
   });
 
-  test('/readyz turns 503 while the destination is down and 200 when it is back', async (t) => {
+  test('/readyz turns 503 while the destination is down and 200 when it is back; the gauges follow', async (t) => {
     const engineDir = makeTempDir('shardtail-monitoring-engine-');
     let engine = await startEngineProcess({ dataDir: engineDir });
     t.after(() => engine.stop(5_000));
@@ -163,7 +179,16 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
       // The flag below wins: nothing may listen on this port.
       monitoring: { listen: '127.0.0.1:1' },
       flows: [
-        { filePattern: 'logs/*.log', kinesisStream: stream, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 50 },
+        {
+          filePattern: 'logs/*.log',
+          kinesisStream: stream,
+          initialPosition: 'START_OF_FILE',
+          maxBufferAgeMillis: 50,
+          // A 64 KiB budget: what is appended while the destination is down is read a chunk (1 MiB)
+          // at most, and the rest of it waits in the file.
+          maxBufferSizeBytes: 65536,
+          publishQueueCapacity: 1,
+        },
       ],
     });
     const agent = await startAgent({ configFile, args: ['--monitoring-listen', '127.0.0.1:0'] });
@@ -177,7 +202,8 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
 
     const { port } = engine;
     await engine.stop(5_000);
-    appendLines(file, lines(100, 50, 'during'));
+    const during = lines(100, 100_000, 'during');
+    appendLines(file, during);
     const down = await waitFor(
       async () => {
         const answer = await readiness(url);
@@ -190,13 +216,40 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     const status = await runCli(['status', '--listen', url.replace('http://', '')]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /NOT READY/);
+    const behind = await waitFor(
+      async () => {
+        const s = await scrape(url);
+        return sampleValue(s, 'shardtail_batches_in_flight', flow) === 1 &&
+          sampleValue(s, 'shardtail_file_bytes_behind', { ...flow, file }) !== undefined
+          ? s
+          : undefined;
+      },
+      { timeoutMs: 15_000, message: () => `a batch in flight and ${file} behind:\n${agent.tail()}` },
+    );
+    const fileBehind = sampleValue(behind, 'shardtail_file_bytes_behind', { ...flow, file })!;
+    assert.ok(fileBehind > 0 && fileBehind < bytesOf(during), `${fileBehind} bytes of app.log behind`);
+    assert.equal(sampleValue(behind, 'shardtail_bytes_behind', flow), fileBehind, 'the one file is all of it');
+    const used = sampleValue(behind, 'shardtail_memory_budget_used_bytes', flow)!;
+    assert.ok(used >= 65536, `the read chunk holds the budget: ${used} bytes used`);
+    assert.equal(sampleValue(behind, 'shardtail_memory_budget_limit_bytes', flow), 65536);
+    assert.equal(sampleValue(behind, 'shardtail_agent_memory_budget_used_bytes'), used, 'one flow: all of it');
 
     engine = await startEngineProcess({ dataDir: engineDir, port });
     await waitFor(async () => (await readiness(url)).status === 200, {
       timeoutMs: 15_000,
       message: () => `/readyz 200 once the engine is back:\n${agent.tail()}`,
     });
-    await waitFor(async () => (await sent()) === 150, { timeoutMs: 15_000, message: () => agent.tail() });
+    const caughtUp = await waitFor(
+      async () => {
+        const s = await scrape(url);
+        return sampleValue(s, 'shardtail_records_sent_total', flow) === 100_100 &&
+          sampleValue(s, 'shardtail_bytes_behind', flow) === 0
+          ? s
+          : undefined;
+      },
+      { timeoutMs: 30_000, message: () => `all 100100 lines sent, nothing behind:\n${agent.tail()}` },
+    );
+    assertCaughtUp(caughtUp, flow);
     await stopCleanly(agent);
   });
 
