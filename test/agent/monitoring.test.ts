@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -20,6 +19,7 @@ import {
   writeAgentConfig,
 } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
+import { freePort } from '../support/free-port.js';
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
@@ -40,15 +40,6 @@ async function readiness(url: string): Promise<{ status: number; body: { ready: 
 
 function lines(from: number, count: number, tag: string): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(`${tag} line ${from + i}\n`));
-}
-
-/** A port free a moment ago (the OS does not hand it out again at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 const bytesOf = (buffers: Buffer[]) => buffers.reduce((n, b) => n + b.length, 0);
