@@ -33,6 +33,34 @@ async function scrape(url: string): Promise<PromSample[]> {
   return parsePrometheusText(await response.text());
 }
 
+/** The first scrape that shows `records` sent and nothing left to read. */
+function scrapeCaughtUp(
+  url: string,
+  flow: { flow: string },
+  records: number,
+  agent: { tail: () => string },
+  timeoutMs: number,
+): Promise<PromSample[]> {
+  return scrapeUntil(
+    url,
+    (s) =>
+      sampleValue(s, 'shardtail_records_sent_total', flow) === records &&
+      sampleValue(s, 'shardtail_bytes_behind', flow) === 0,
+    { timeoutMs, message: () => `records_sent ${records} and bytes_behind 0:\n${agent.tail()}` },
+  );
+}
+
+async function scrapeUntil(
+  url: string,
+  wanted: (samples: PromSample[]) => boolean,
+  options: { timeoutMs: number; message: () => string },
+): Promise<PromSample[]> {
+  return waitFor(async () => {
+    const samples = await scrape(url);
+    return wanted(samples) ? samples : undefined;
+  }, options);
+}
+
 async function readiness(url: string): Promise<{ status: number; body: { ready: boolean; flows: any[] } }> {
   const response = await fetch(`${url}/readyz`);
   return { status: response.status, body: (await response.json()) as { ready: boolean; flows: any[] } };
@@ -80,16 +108,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     appendLines(path.join(dir, 'logs', 'app.log'), more);
     const collector = new StreamCollector(agent.engineUrl!, stream);
     await collector.until((records) => records.length >= 1000, { timeoutMs: 20_000, agent });
-    const samples = await waitFor(
-      async () => {
-        const s = await scrape(url);
-        return sampleValue(s, 'shardtail_records_sent_total', flow) === 1000 &&
-          sampleValue(s, 'shardtail_bytes_behind', flow) === 0
-          ? s
-          : undefined;
-      },
-      { timeoutMs: 10_000, message: () => `records_sent 1000 and bytes_behind 0:\n${agent.tail()}` },
-    );
+    const samples = await scrapeCaughtUp(url, flow, 1000, agent, 10_000);
     const totalBytes = bytesOf(written) + bytesOf(more);
     await collector.poll();
     assert.equal(collector.records.length, 1000, 'the stream holds each line once');
@@ -207,14 +226,11 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     const status = await runCli(['status', '--listen', url.replace('http://', '')]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /NOT READY/);
-    const behind = await waitFor(
-      async () => {
-        const s = await scrape(url);
-        return sampleValue(s, 'shardtail_batches_in_flight', flow) === 1 &&
-          sampleValue(s, 'shardtail_file_bytes_behind', { ...flow, file }) !== undefined
-          ? s
-          : undefined;
-      },
+    const behind = await scrapeUntil(
+      url,
+      (s) =>
+        sampleValue(s, 'shardtail_batches_in_flight', flow) === 1 &&
+        sampleValue(s, 'shardtail_file_bytes_behind', { ...flow, file }) !== undefined,
       { timeoutMs: 15_000, message: () => `a batch in flight and ${file} behind:\n${agent.tail()}` },
     );
     const fileBehind = sampleValue(behind, 'shardtail_file_bytes_behind', { ...flow, file })!;
@@ -230,17 +246,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
       timeoutMs: 15_000,
       message: () => `/readyz 200 once the engine is back:\n${agent.tail()}`,
     });
-    const caughtUp = await waitFor(
-      async () => {
-        const s = await scrape(url);
-        return sampleValue(s, 'shardtail_records_sent_total', flow) === 100_100 &&
-          sampleValue(s, 'shardtail_bytes_behind', flow) === 0
-          ? s
-          : undefined;
-      },
-      { timeoutMs: 30_000, message: () => `all 100100 lines sent, nothing behind:\n${agent.tail()}` },
-    );
-    assertCaughtUp(caughtUp, flow);
+    assertCaughtUp(await scrapeCaughtUp(url, flow, 100_100, agent, 30_000), flow);
     await stopCleanly(agent);
   });
 
