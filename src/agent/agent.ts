@@ -254,6 +254,9 @@ export class Agent {
       bytesSent: 0,
       bytesBehind: 0,
       filesOpen: 0,
+      batchesInFlight: 0,
+      memoryBudgetUsed: 0,
+      memoryBudgetLimit: 0,
     };
     for (const flow of this.flows) {
       const stats = flow.stats();
@@ -263,8 +266,13 @@ export class Agent {
   }
 
   /** Each flow's counts now, for metrics and `shardtail status`. */
-  flowStats(): Array<FlowStats & { flow: string }> {
-    return this.flows.map((flow) => ({ flow: flow.config.id, ...flow.stats() }));
+  flowStats(): Array<FlowStats & { flow: string; filesBehind: Array<{ path: string; bytesBehind: number }> }> {
+    return this.flows.map((flow) => ({ flow: flow.config.id, ...flow.stats(), filesBehind: flow.filesBehind() }));
+  }
+
+  /** The budget every flow's draws on: bytes read and not yet acknowledged across flows, and its limit. */
+  memoryBudget(): { used: number; limit: number } {
+    return { used: this.budget.used, limit: this.budget.limit };
   }
 
   private reportStatus(): void {

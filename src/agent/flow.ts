@@ -49,6 +49,8 @@ export interface FlowOptions {
  */
 const MAX_FLOW_BUDGET_BYTES = 8 * 1024 * 1024;
 const DEFAULT_CHUNK_BYTES = 1024 * 1024;
+/** Per-file bytes behind are reported for this many files of a flow at most, so metrics labels stay few. */
+const FILES_BEHIND_REPORTED = 10;
 /** Files grown this recently have their path checked on every poll, for rotations the watcher missed. */
 const ACTIVE_FILE_MS = 5000;
 
@@ -63,6 +65,11 @@ export interface FlowStats {
   bytesBehind: number;
   /** Descriptors held now (at most MAX_OPEN_FILES_PER_FLOW, plus files being looked at). */
   filesOpen: number;
+  /** Batches the sender is delivering now (sent, or waiting to be sent again). */
+  batchesInFlight: number;
+  /** Bytes read and not yet acknowledged, held against the flow's memory budget, and that budget. */
+  memoryBudgetUsed: number;
+  memoryBudgetLimit: number;
 }
 
 /**
@@ -233,7 +240,7 @@ export class Flow {
 
   /** Compressed files skipped (unsupported formats) and gzip files that failed to decompress. */
   get compressedNotRead(): { unsupported: readonly string[]; undecompressable: readonly string[] } {
-    return { unsupported: this.files.unsupported, undecompressable: this.files.undecompressable };
+    return this.files.compressed;
   }
 
   /** Bytes read so far, of the bytes the files had to read when they were taken on: a backfill's progress. */
@@ -264,7 +271,15 @@ export class Flow {
       bytesSent: this.sender.stats.bytesSent,
       bytesBehind: read.behind,
       filesOpen: this.openFiles.count,
+      batchesInFlight: this.sender.batchesInFlight,
+      memoryBudgetUsed: this.budget.used,
+      memoryBudgetLimit: this.budget.limit,
     };
+  }
+
+  /** The files with the most bytes not read yet (a few only: each is a metrics label), most first. */
+  filesBehind(limit = FILES_BEHIND_REPORTED): Array<{ path: string; bytesBehind: number }> {
+    return this.files.mostBehind(limit);
   }
 
   /** Stops finding and reading files; what was read can still be flushed and delivered. */

@@ -1,8 +1,8 @@
 import { Presets, SingleBar } from 'cli-progress';
 
-/** How often the bar is redrawn, and how often a log line is written where there is no terminal. */
+/** How often the bar is redrawn, and how often a log line is written where there is no terminal (by default). */
 const BAR_REDRAW_MS = 200;
-const LOG_LINE_MS = 5000;
+export const LOG_LINE_SECONDS = 5;
 
 export interface BytesProgress {
   done: number;
@@ -18,7 +18,13 @@ function mib(bytes: number): string {
  * total, rate and time left on a terminal; elsewhere (a pipe, a journal) a line every few seconds.
  * Returns the function that ends it.
  */
-export function showProgress(read: () => BytesProgress, stream: NodeJS.WriteStream = process.stderr): () => void {
+export function showProgress(
+  read: () => BytesProgress,
+  {
+    stream = process.stderr,
+    lineEveryMs = LOG_LINE_SECONDS * 1000,
+  }: { stream?: NodeJS.WriteStream; lineEveryMs?: number } = {},
+): () => void {
   const startedMs = Date.now();
   const rate = (done: number) => done / Math.max(0.001, (Date.now() - startedMs) / 1000);
   if (stream.isTTY) {
@@ -53,7 +59,7 @@ export function showProgress(read: () => BytesProgress, stream: NodeJS.WriteStre
       `backfill: ${done} of ${total} bytes (${total > 0 ? ((100 * done) / total).toFixed(1) : '100.0'} %), ` +
         `${mib(perSecond)} MiB/s, about ${Number.isFinite(left) ? Math.round(left) : '?'} s left\n`,
     );
-  }, LOG_LINE_MS);
+  }, lineEveryMs);
   timer.unref();
   return () => clearInterval(timer);
 }

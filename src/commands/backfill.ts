@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import type { AgentConfig } from '../config/types.js';
 import { configOption } from '../config/locate.js';
 import { createLogger } from '../log.js';
-import { showProgress } from './backfill-progress.js';
+import { LOG_LINE_SECONDS, showProgress } from './backfill-progress.js';
 import { loadConfigOrExit } from './start.js';
 
 interface BackfillArgs {
@@ -11,6 +11,7 @@ interface BackfillArgs {
   'log-pretty': boolean;
   'engine-data-dir'?: string;
   'give-up-after-seconds': number;
+  'progress-every-seconds': number;
   flow?: string;
   files?: string;
 }
@@ -52,6 +53,17 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
         default: 60,
         describe: 'Stop and report failure when nothing was delivered for this long',
       })
+      .option('progress-every-seconds', {
+        type: 'number',
+        default: LOG_LINE_SECONDS,
+        describe:
+          'When stderr is not a terminal: write a progress line (bytes done of total, rate, time left) this often',
+      })
+      .check((args) => {
+        const every = args['progress-every-seconds'];
+        if (!(every > 0)) throw new Error(`--progress-every-seconds: '${every}' is not a number of seconds above 0`);
+        return true;
+      })
       .option('flow', { type: 'string', describe: 'Only this flow: its place in agent.json (1, 2, …) or its id' })
       .option('files', {
         type: 'string',
@@ -77,7 +89,9 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     let summary;
     try {
       await agent.start();
-      const endProgress = showProgress(() => agent.bytesProgress());
+      const endProgress = showProgress(() => agent.bytesProgress(), {
+        lineEveryMs: args['progress-every-seconds'] * 1000,
+      });
       try {
         summary = await agent.runToCompletion(args['give-up-after-seconds'] * 1000);
       } finally {

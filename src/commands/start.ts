@@ -88,7 +88,10 @@ export const startCommand: CommandModule<object, StartArgs> = {
     let agent = new Agent({ config, logger, mode: 'daemon', observers });
     const runAgent = async (next: InstanceType<typeof Agent>) => {
       await next.start();
-      monitoring?.metrics.sampleFrom(() => next.flowStats());
+      monitoring?.metrics.sampleFrom(
+        () => next.flowStats(),
+        () => next.memoryBudget(),
+      );
       if (monitoring) monitoring.server.agentRunning = true;
     };
     const stopAgent = async () => {

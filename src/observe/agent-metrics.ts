@@ -11,6 +11,17 @@ export interface FlowSample {
   bytesParsed: number;
   recordsSent: number;
   bytesBehind: number;
+  batchesInFlight: number;
+  memoryBudgetUsed: number;
+  memoryBudgetLimit: number;
+  /** The flow's busiest files by bytes not read yet (a few, so the `file` label stays bounded). */
+  filesBehind: Array<{ path: string; bytesBehind: number }>;
+}
+
+/** The agent-wide memory budget the flows' budgets draw on. */
+export interface BudgetSample {
+  used: number;
+  limit: number;
 }
 
 /** The error codes that mean "slow down" rather than "broken". */
@@ -45,6 +56,7 @@ export class AgentMetrics {
   private readonly stalls = new Map<string, StallWatch>();
   private lastCheckpointSaveMs: number;
   private samples: () => FlowSample[] = () => [];
+  private agentBudget: (() => BudgetSample) | undefined;
 
   private readonly recordsSent = this.counter('records_sent_total', 'Records the destination accepted');
   private readonly bytesSent = this.counter('bytes_sent_total', 'Bytes of the records the destination accepted');
@@ -78,6 +90,55 @@ export class AgentMetrics {
     this.sampled('bytes_behind', 'Bytes in tracked files not read yet', (s) => s.bytesBehind, Gauge);
     this.sampled('files_tracked', 'Files the flow tails', (s) => s.files, Gauge);
     this.sampled('files_open', 'File descriptors the flow holds', (s) => s.filesOpen, Gauge);
+    this.sampled(
+      'batches_in_flight',
+      'Batches being delivered (sent, or waiting to be sent again)',
+      (s) => s.batchesInFlight,
+      Gauge,
+    );
+    this.sampled(
+      'memory_budget_used_bytes',
+      "Bytes read and not yet acknowledged, of the flow's budget",
+      (s) => s.memoryBudgetUsed,
+      Gauge,
+    );
+    this.sampled(
+      'memory_budget_limit_bytes',
+      "The flow's memory budget: reading pauses when it is used up",
+      (s) => s.memoryBudgetLimit,
+      Gauge,
+    );
+    const fileBehind: Gauge<'flow' | 'file'> = new Gauge({
+      name: 'shardtail_file_bytes_behind',
+      help: 'Bytes not read yet in the files furthest behind, a few per flow (files read to their end are left out)',
+      labelNames: ['flow', 'file'],
+      registers: [this.registry],
+      collect: () => {
+        // Reset each scrape: a file caught up, or let go, is no longer a series.
+        fileBehind.reset();
+        for (const sample of this.samples())
+          for (const file of sample.filesBehind)
+            fileBehind.set({ flow: sample.flow, file: file.path }, file.bytesBehind);
+      },
+    });
+    const agentBudget = (name: string, help: string, value: (budget: BudgetSample) => number) => {
+      const gauge: Gauge = new Gauge({
+        name: `shardtail_agent_memory_budget_${name}`,
+        help,
+        registers: [this.registry],
+        collect: () => {
+          gauge.reset();
+          const budget = this.agentBudget?.();
+          if (budget !== undefined) gauge.set(value(budget));
+        },
+      });
+    };
+    agentBudget(
+      'used_bytes',
+      'Bytes read and not yet acknowledged across flows, of the budget they share',
+      (b) => b.used,
+    );
+    agentBudget('limit_bytes', 'The budget all flows share: reading pauses when it is used up', (b) => b.limit);
     const sinceSave: Gauge = new Gauge({
       name: 'shardtail_seconds_since_checkpoint_save',
       help: 'Seconds since checkpoints were last saved (since start before the first save)',
@@ -90,9 +151,13 @@ export class AgentMetrics {
     return (this.options.now ?? Date.now)();
   }
 
-  /** Where scrapes, readiness and status read the flows from (the running Agent's, which a reload replaces). */
-  sampleFrom(samples: () => FlowSample[]): void {
+  /**
+   * Where scrapes, readiness and status read the flows (and the agent-wide budget) from: the running
+   * Agent's, which a reload replaces.
+   */
+  sampleFrom(samples: () => FlowSample[], agentBudget?: () => BudgetSample): void {
     this.samples = samples;
+    this.agentBudget = agentBudget;
   }
 
   private counter(name: string, help: string): Counter<'flow'> {

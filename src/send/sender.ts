@@ -47,6 +47,11 @@ export class Sender {
     this.pump();
   }
 
+  /** Batches being delivered now (sent, or waiting to be sent again). */
+  get batchesInFlight(): number {
+    return this.inFlight;
+  }
+
   /** Batches waiting or in flight. */
   get pending(): number {
     return this.queue.length + this.inFlight;

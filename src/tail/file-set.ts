@@ -1,16 +1,14 @@
 import { stat, type FileHandle } from 'node:fs/promises';
-import { FileProgress, type Span } from '../acknowledge/file-progress.js';
+import type { Span } from '../acknowledge/file-progress.js';
 import type { DirtyCheckpoints } from '../checkpoint/dirty-checkpoints.js';
-import { startOfNewFile, type ResumePoints } from '../checkpoint/resume.js';
+import type { ResumePoints } from '../checkpoint/resume.js';
 import type { InitialPosition } from '../config/types.js';
 import type { DiscoveredFile } from '../discover/scan.js';
 import type { AgentEvents } from '../observe/events.js';
-import { COPY_CONFIRM_MS, CopyDetector, type CopyStart } from './copy-detection.js';
-import { compressionByName, compressionOf, decompressedHeadOf, decompressedSizeOf } from './compression.js';
-import { FileTailer, type FileReader } from './file-tailer.js';
-import { NewlineFramer } from './framer.js';
-import { GzipReader } from './gzip-reader.js';
-import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity, type FileIdentity } from './identity.js';
+import { CompressedFiles } from './compressed-files.js';
+import { CopyDetector } from './copy-detection.js';
+import { FileIntake } from './file-intake.js';
+import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity } from './identity.js';
 import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
 import type { FramedChunk } from './records.js';
@@ -39,10 +37,6 @@ export interface FileSetOptions {
   now?: () => number;
 }
 
-function notReadKey(file: { dev: number; ino: number; path: string }): string {
-  return `${identityKey(file)} ${file.path}`;
-}
-
 /** Where the first bytes of a file are read to, each time they are compared: one buffer, reused. */
 const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
 
@@ -62,17 +56,10 @@ export class FileSet {
   private readonly ready = new Set<TrackedFile>();
   /** Identities being opened right now, so two concurrent discoveries do not both take a file on. */
   private readonly tracking = new Set<string>();
-  private readonly unreadable = new Set<string>();
-  /**
-   * Compressed files not read (a daemon tails no compressed file; a backfill reads gzip only), by
-   * identity and path: an inode of a deleted .gz may go to a new plain log, which is read.
-   */
-  private readonly notRead = new Set<string>();
-  /** Compressed files of formats a backfill does not read (bzip2, zstd), skipped. */
-  readonly unsupported: string[] = [];
-  /** Gzip files that failed to decompress (corrupt, cut off): not read to their end. */
-  readonly undecompressable: string[] = [];
+  /** Which compressed files are read (gzip, in a backfill), which are skipped, which failed to decompress. */
+  readonly compressed: CompressedFiles;
   private readonly copies: CopyDetector;
+  private readonly intake: FileIntake;
   private readonly now: () => number;
   /** Files this set has taken on since it started. */
   filesSeen = 0;
@@ -84,6 +71,19 @@ export class FileSet {
   constructor(private readonly options: FileSetOptions) {
     this.now = options.now ?? Date.now;
     this.copies = new CopyDetector(options.events, this.now);
+    this.compressed = new CompressedFiles({
+      events: options.events,
+      resume: options.resume,
+      backfill: options.backfill,
+      chunkBytes: options.buffers.size,
+    });
+    this.intake = new FileIntake({
+      ...options,
+      compressed: this.compressed,
+      copies: this.copies,
+      onReady: (file) => this.ready.add(file),
+      now: this.now,
+    });
   }
 
   get size(): number {
@@ -122,9 +122,7 @@ export class FileSet {
     for (const [key, tracked] of this.files) {
       if (!seen.has(key) && tracked.phase === 'tailing') this.leave(tracked);
     }
-    // Compressed files rotated away are forgotten, so the set stays the size of what the glob matches.
-    const listed = new Set(found.map(notReadKey));
-    for (const key of this.notRead) if (!listed.has(key)) this.notRead.delete(key);
+    this.compressed.forgetUnlisted(found);
   }
 
   /** A file a watcher event named, at a path the glob matches: taken on, or followed if it moved. */
@@ -165,7 +163,7 @@ export class FileSet {
       return;
     }
     const elsewhere = tracked.path !== file.path && !(await isAlias(tracked));
-    const moved = elsewhere ? await this.sameFileAt(tracked, file.path) : undefined;
+    const moved = elsewhere ? await tracked.foundAt(file.path, this.options.openFiles) : undefined;
     if (moved === 'unknown') return;
     if (moved === 'reused') {
       // The tracked file was deleted while closed and its inode went to this new file: the old
@@ -190,37 +188,10 @@ export class FileSet {
     this.byPath.set(path, file);
   }
 
-  /**
-   * Whether `path`, listed with the identity (device, inode) of `file`, holds that very file
-   * ('same'), a new file that got its inode after it was deleted ('reused'), or nothing that can be
-   * told now ('unknown': gone again, or another file by now; the next scan settles it). A listing
-   * can be older than what the file set knows (a scan of thousands of files takes a while): the path
-   * is looked at now. An inode cannot be recycled while it is open, so an open file found there is
-   * itself; a closed one is itself only if it still begins with the bytes it began with.
-   */
-  private async sameFileAt(file: TrackedFile, path: string): Promise<'same' | 'reused' | 'unknown'> {
-    if (file.handle !== undefined) {
-      const info = await stat(path).catch(() => undefined);
-      return info !== undefined && sameIdentity(info, file.identity) ? 'same' : 'unknown';
-    }
-    const openFiles = this.options.openFiles;
-    const handle = await openFiles.open(path).catch(() => undefined);
-    if (handle === undefined) return 'unknown';
-    try {
-      const info = await handle.stat();
-      if (!sameIdentity(info, file.identity)) return 'unknown';
-      // A file closed before it had any bytes may be this one moved or another that got its inode:
-      // nothing was read from it, so taking it afresh is right either way.
-      return file.head.length > 0 && isCopyOf(headOf(handle, scratchHead), file.head) ? 'same' : 'reused';
-    } finally {
-      await openFiles.release(handle);
-    }
-  }
-
   /** Takes a file on (once, whichever discovery finds it first). `listed`: matched by the glob. */
   async track(file: DiscoveredFile, initial: boolean, listed = true): Promise<void> {
     const key = identityKey(file);
-    if (this.files.has(key) || this.tracking.has(key) || this.notRead.has(notReadKey(file))) return;
+    if (this.files.has(key) || this.tracking.has(key) || this.compressed.skipped(file)) return;
     this.tracking.add(key);
     try {
       await this.open(file, initial, listed);
@@ -229,117 +200,18 @@ export class FileSet {
     }
   }
 
-  private async open(file: DiscoveredFile, initial: boolean, listed: boolean): Promise<void> {
-    const { openFiles, events } = this.options;
-    let handle: FileHandle;
-    try {
-      handle = await openFiles.open(file.path);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT') return;
-      if (!this.unreadable.has(file.path)) {
-        this.unreadable.add(file.path);
-        events.cannotOpen(file.path, code);
-      }
-      return;
-    }
-    this.unreadable.delete(file.path);
-    const info = await handle.stat();
-    const identity = { dev: info.dev, ino: info.ino };
-    if (this.files.has(identityKey(identity))) {
-      await openFiles.release(handle);
-      return;
-    }
-    let head = headOf(handle);
-    // A backfill goes by content only: what is not gzip there is read as the plain file it is.
-    const compression = compressionOf(head) ?? (this.options.backfill ? undefined : compressionByName(file.path));
-    if (compression !== undefined && (!this.options.backfill || compression !== 'gzip')) {
-      this.notRead.add(notReadKey({ ...identity, path: file.path }));
-      if (this.options.backfill) {
-        this.unsupported.push(file.path);
-        events.compressionNotSupported(file.path, compression);
-      } else events.compressedNotTailed(file.path, compression);
-      await openFiles.release(handle);
-      return;
-    }
-    if (compression === 'gzip') head = await decompressedHeadOf(handle, info.size);
-    const { offset, suspectedCopy, headPending, isCopy } =
-      compression === 'gzip'
-        ? { offset: this.startOfCompressed(file.path, identity, head) }
-        : await this.startFor(file.path, identity, handle, info.size, head, initial);
-    const framer = new NewlineFramer({
-      maxRecordBytes: this.options.maxRecordBytes,
-      skipHeaderLines: this.options.skipHeaderLines,
-      startOffset: offset,
-    });
-    const expected = compression === 'gzip' ? await decompressedSizeOf(handle, info.size) : info.size;
-    const reader: FileReader =
-      compression === 'gzip'
-        ? new GzipReader(framer, this.options.buffers.size, offset, offset > 0 && offset === expected)
-        : new FileTailer(framer, this.options.buffers, offset);
-    if (reader.hasMore(info.size)) this.plannedBytes += Math.max(0, expected - offset);
-    const progress = new FileProgress(offset, this.options.onSpanComplete);
-    // Saved at once, whatever the start offset: a restart before the first record is delivered must
-    // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
-    progress.touch();
-    const now = this.now();
-    const tracked = new TrackedFile(
-      file.path,
-      identity,
-      reader,
-      progress,
-      head,
-      { size: info.size, mtimeMs: info.mtimeMs, nowMs: now },
-      this.options.minPollMs,
-      (ready) => this.ready.add(ready),
-    );
-    tracked.suspectedCopy = suspectedCopy;
-    if (isCopy) tracked.copyFrom = offset;
-    tracked.headPending = headPending ?? false;
-    if (suspectedCopy !== undefined || headPending) tracked.pausedUntilMs = now + COPY_CONFIRM_MS;
-    if (!listed) tracked.phase = 'leaving';
+  private async open(found: DiscoveredFile, initial: boolean, listed: boolean): Promise<void> {
+    const taken = await this.intake.take(found, initial, (identity) => this.files.has(identityKey(identity)));
+    if (taken === undefined) return;
+    const { file, handle } = taken;
+    if (!listed) file.phase = 'leaving';
     this.filesSeen++;
-    this.files.set(tracked.key, tracked);
-    this.byPath.set(tracked.path, tracked);
-    this.ready.add(tracked);
-    openFiles.hold(tracked, handle);
-    if (compression === undefined) this.copies.add(tracked);
-  }
-
-  /**
-   * Where reading a newly tracked file starts: its own checkpoint, where its original was read to (a copy), or
-   * initialPosition.
-   */
-  private async startFor(
-    path: string,
-    identity: FileIdentity,
-    handle: FileHandle,
-    size: number,
-    head: Buffer,
-    initial: boolean,
-  ): Promise<CopyStart> {
-    const resumed = this.options.resume.take(identity, path, head, size);
-    if (resumed !== undefined) return { offset: resumed };
-    // Copies are made while the agent runs; at start, and in a backfill, every file without a
-    // checkpoint is a file of its own.
-    const copy = initial || this.options.backfill ? undefined : this.copies.startOf(head);
-    if (copy !== undefined) return copy;
-    return {
-      offset: await startOfNewFile(handle, size, {
-        presentAtFirstStart: initial,
-        backfill: this.options.backfill,
-        initialPosition: this.options.initialPosition,
-      }),
-    };
-  }
-
-  /**
-   * Where a gzip file is read from (offsets in its decompressed content): its own checkpoint, else
-   * that of the plain file it was compressed from (found by content), else its start.
-   */
-  private startOfCompressed(path: string, identity: FileIdentity, head: Buffer): number {
-    const resume = this.options.resume;
-    return resume.take(identity, path, head, Infinity) ?? resume.takeByContent(path, head) ?? 0;
+    this.plannedBytes += taken.plannedBytes;
+    this.files.set(file.key, file);
+    this.byPath.set(file.path, file);
+    this.ready.add(file);
+    this.options.openFiles.hold(file, handle);
+    if (!file.tailer.compressed) this.copies.add(file);
   }
 
   /** One chunk from one file; handles truncation, the end of the file, and letting go. Returns the bytes read. */
@@ -439,15 +311,11 @@ export class FileSet {
     return this.atEndOfFile(file);
   }
 
-  /** A compressed file does not change: no truncation or copy to look for; one that fails to decompress is let go. */
+  /** A compressed file, read on; one that failed to decompress is let go. */
   private async readCompressed(file: TrackedFile, handle: FileHandle): Promise<number> {
     const before = file.tailer.readOffset;
-    let chunk;
-    try {
-      chunk = await file.tailer.readChunk(handle, file.size);
-    } catch (error) {
-      this.options.events.readFailed(file.path, error);
-      this.undecompressable.push(file.path);
+    const chunk = await this.compressed.readChunk(file, handle);
+    if (chunk === 'failed') {
       await this.letGo(file);
       return 0;
     }
@@ -506,8 +374,16 @@ export class FileSet {
     for (const file of this.files.values()) {
       records += file.tailer.recordsRead;
       bytes += file.tailer.bytesRead;
-      behind += Math.max(0, file.size - file.tailer.readOffset);
+      behind += file.bytesBehind;
     }
     return { records, bytes, behind };
+  }
+
+  /** The `limit` files with the most bytes not read yet, most first; files read to their end are not among them. */
+  mostBehind(limit: number): Array<{ path: string; bytesBehind: number }> {
+    const behind: Array<{ path: string; bytesBehind: number }> = [];
+    for (const file of this.files.values())
+      if (file.bytesBehind > 0) behind.push({ path: file.path, bytesBehind: file.bytesBehind });
+    return behind.sort((a, b) => b.bytesBehind - a.bytesBehind).slice(0, limit);
   }
 }

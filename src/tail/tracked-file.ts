@@ -1,7 +1,16 @@
-import type { FileHandle } from 'node:fs/promises';
+import { stat, type FileHandle } from 'node:fs/promises';
 import { FileProgress } from '../acknowledge/file-progress.js';
 import type { FileReader } from './file-tailer.js';
-import { fingerprintOf, identityKey, type FileIdentity } from './identity.js';
+import {
+  FINGERPRINT_BYTES,
+  fingerprintOf,
+  headOf,
+  identityKey,
+  isCopyOf,
+  sameIdentity,
+  type FileIdentity,
+} from './identity.js';
+import type { OpenFiles } from './open-files.js';
 
 /**
  * Where a tracked file is in its life:
@@ -10,6 +19,9 @@ import { fingerprintOf, identityKey, type FileIdentity } from './identity.js';
  * - `gone`: let go; nothing more is read, though its last records may still be in flight.
  */
 export type TrackedPhase = 'tailing' | 'leaving' | 'gone';
+
+/** Where the first bytes of a file at a path are read to, to compare them with a tracked file's: one buffer, reused. */
+const scratchHead = Buffer.alloc(FINGERPRINT_BYTES);
 
 /** Idle files are polled less and less often, down to this, so thousands of them cost little. */
 export const MAX_IDLE_POLL_MS = 2000;
@@ -101,8 +113,39 @@ export class TrackedFile {
     return handle;
   }
 
+  /**
+   * Whether `path`, listed with the identity (device, inode) of this file, holds it
+   * ('same'), a new file that got its inode after it was deleted ('reused'), or nothing that can be
+   * told now ('unknown': gone again, or another file by now; the next scan settles it). A listing
+   * can be older than what the file set knows (a scan of thousands of files takes a while): the path
+   * is looked at now. An inode cannot be recycled while it is open, so an open file found there is
+   * itself; a closed one is itself only if it still begins with the bytes it began with.
+   */
+  async foundAt(path: string, openFiles: OpenFiles): Promise<'same' | 'reused' | 'unknown'> {
+    if (this.openHandle !== undefined) {
+      const info = await stat(path).catch(() => undefined);
+      return info !== undefined && sameIdentity(info, this.identity) ? 'same' : 'unknown';
+    }
+    const handle = await openFiles.open(path).catch(() => undefined);
+    if (handle === undefined) return 'unknown';
+    try {
+      const info = await handle.stat();
+      if (!sameIdentity(info, this.identity)) return 'unknown';
+      // A file closed before it had any bytes may be this one moved or another that got its inode:
+      // nothing was read from it, so taking it afresh is right either way.
+      return this.head.length > 0 && isCopyOf(headOf(handle, scratchHead), this.head) ? 'same' : 'reused';
+    } finally {
+      await openFiles.release(handle);
+    }
+  }
+
   get listed(): boolean {
     return this.phase === 'tailing';
+  }
+
+  /** Bytes of it not read yet, by its size at the last stat. */
+  get bytesBehind(): number {
+    return Math.max(0, this.size - this.tailer.readOffset);
   }
 
   /** Read to its end and nothing more to read: can give up its descriptor. */

@@ -10,15 +10,21 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
   assertCliBuilt,
+  createStream,
   describeBytes,
   embeddedConfig,
   Ledger,
   logsUnder,
+  remoteConfig,
   runCli,
   seqId,
 } from '../support/agent-process.js';
 import { parseBackfillSummary, readStoredRecords } from '../support/backfill.js';
+import { spawnCli } from '../support/cli-process.js';
+import { startEngineProcess } from '../support/engine-process.js';
+import { freePort } from '../support/free-port.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { waitFor } from '../support/wait.js';
 
 const STREAM = 'backfill-stream';
 
@@ -113,5 +119,63 @@ describe('shardtail backfill', { timeout: 55_000 }, () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /--flow 2 is none of the 1 flows \(1: kinesis:backfill-stream:/);
     ledger.assertExactlyOnce(await readStoredRecords(path.join(dir, 'engine'), STREAM), 'stream after both runs');
+  });
+
+  test('without a terminal, progress lines give bytes done of the total, the rate and the time left', async (t) => {
+    const { dir, logDir } = logsUnder(makeTempDir('shardtail-backfill-progress-'));
+    const file = path.join(logDir, 'big.log');
+    const count = 100_000;
+    writeFileSync(file, Array.from({ length: count }, (_, i) => `progress line ${i}\n`).join(''));
+    const size = statSync(file).size;
+    // The destination is down when the backfill starts, so it runs for as long as the test needs to
+    // see progress lines; a 64 KiB budget keeps most of the file unread meanwhile.
+    const port = await freePort();
+    const stream = 'progress';
+    const configFile = remoteConfig(
+      dir,
+      `http://127.0.0.1:${port}`,
+      stream,
+      { maxBufferSizeBytes: 65536, publishQueueCapacity: 1 },
+      { retryMaxBackoffMillis: 300 },
+    );
+    const backfill = spawnCli(['backfill', '-c', configFile, '--progress-every-seconds', '0.2']);
+    t.after(() => backfill.child.kill('SIGKILL'));
+    const LINE = /^backfill: (\d+) of (\d+) bytes \((\d+\.\d) %\), (\d+\.\d) MiB\/s, about (\d+|\?) s left$/;
+    const progress = () =>
+      backfill
+        .stderr()
+        .split('\n')
+        .filter((line) => line.startsWith('backfill: '));
+    await waitFor(() => progress().length >= 2, {
+      timeoutMs: 15_000,
+      message: () => `two progress lines on stderr:\n${backfill.stderr()}`,
+    });
+    const engine = await startEngineProcess({ dataDir: path.join(dir, 'engine'), port });
+    t.after(() => engine.stop(5_000));
+    await createStream(engine.url, stream, 1);
+    const exit = await backfill.exited;
+    assert.equal(exit.code, 0, `backfill exit (signal ${exit.signal}); stderr:\n${backfill.stderr()}`);
+    const summary = parseBackfillSummary(backfill.lines.join('\n'));
+    assert.deepEqual({ records: summary.records, bytes: summary.bytes }, { records: count, bytes: size });
+
+    const lines = progress();
+    assert.ok(lines.length >= 2, backfill.stderr());
+    let before = 0;
+    for (const line of lines) {
+      const match = LINE.exec(line);
+      assert.ok(match, `a progress line: ${JSON.stringify(line)}`);
+      const [done, total, percent] = [Number(match[1]), Number(match[2]), Number(match[3])];
+      assert.equal(total, size, 'the total is known from the first line');
+      assert.ok(done >= before && done <= total, `${done} after ${before}, of ${total}`);
+      assert.equal(percent, Number(((100 * done) / total).toFixed(1)));
+      before = done;
+    }
+    assert.ok(Number(LINE.exec(lines[0])![1]) < size, 'the first lines come while most of the file is unread');
+    const drawn = ['\r', '\u001b['].filter((control) => backfill.stderr().includes(control));
+    assert.deepEqual(drawn, [], 'no progress bar drawn where there is no terminal');
+
+    const refused = await runCli(['backfill', '-c', configFile, '--progress-every-seconds', '0']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /--progress-every-seconds: '0' is not a number of seconds above 0/);
   });
 });

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import {
@@ -20,6 +19,7 @@ import {
   writeAgentConfig,
 } from '../support/agent-process.js';
 import { startEngineProcess } from '../support/engine-process.js';
+import { freePort } from '../support/free-port.js';
 import { parsePrometheusText, sampleValue, type PromSample } from '../support/prometheus-text.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 import { waitFor } from '../support/wait.js';
@@ -33,6 +33,34 @@ async function scrape(url: string): Promise<PromSample[]> {
   return parsePrometheusText(await response.text());
 }
 
+/** The first scrape that shows `records` sent and nothing left to read. */
+function scrapeCaughtUp(
+  url: string,
+  flow: { flow: string },
+  records: number,
+  agent: { tail: () => string },
+  timeoutMs: number,
+): Promise<PromSample[]> {
+  return scrapeUntil(
+    url,
+    (s) =>
+      sampleValue(s, 'shardtail_records_sent_total', flow) === records &&
+      sampleValue(s, 'shardtail_bytes_behind', flow) === 0,
+    { timeoutMs, message: () => `records_sent ${records} and bytes_behind 0:\n${agent.tail()}` },
+  );
+}
+
+async function scrapeUntil(
+  url: string,
+  wanted: (samples: PromSample[]) => boolean,
+  options: { timeoutMs: number; message: () => string },
+): Promise<PromSample[]> {
+  return waitFor(async () => {
+    const samples = await scrape(url);
+    return wanted(samples) ? samples : undefined;
+  }, options);
+}
+
 async function readiness(url: string): Promise<{ status: number; body: { ready: boolean; flows: any[] } }> {
   const response = await fetch(`${url}/readyz`);
   return { status: response.status, body: (await response.json()) as { ready: boolean; flows: any[] } };
@@ -42,16 +70,22 @@ function lines(from: number, count: number, tag: string): Buffer[] {
   return Array.from({ length: count }, (_, i) => Buffer.from(`${tag} line ${from + i}\n`));
 }
 
-/** A port free a moment ago (the OS does not hand it out again at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 const bytesOf = (buffers: Buffer[]) => buffers.reduce((n, b) => n + b.length, 0);
+
+/** Everything read was acknowledged: no batch in flight, no budget used, no file with unread bytes. */
+function assertCaughtUp(samples: PromSample[], flow: { flow: string }): void {
+  assert.equal(sampleValue(samples, 'shardtail_bytes_behind', flow), 0);
+  assert.equal(sampleValue(samples, 'shardtail_batches_in_flight', flow), 0);
+  assert.equal(sampleValue(samples, 'shardtail_memory_budget_used_bytes', flow), 0);
+  assert.ok(sampleValue(samples, 'shardtail_memory_budget_limit_bytes', flow)! > 0);
+  assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_used_bytes'), 0);
+  assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_limit_bytes'), 32 * 1024 * 1024);
+  assert.deepEqual(
+    samples.filter((sample) => sample.name === 'shardtail_file_bytes_behind'),
+    [],
+    'a file read to its end has no bytes-behind series',
+  );
+}
 
 describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
   test('/metrics counts exactly what was shipped, bytes behind reaches 0; status asks the daemon', async (t) => {
@@ -74,16 +108,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     appendLines(path.join(dir, 'logs', 'app.log'), more);
     const collector = new StreamCollector(agent.engineUrl!, stream);
     await collector.until((records) => records.length >= 1000, { timeoutMs: 20_000, agent });
-    const samples = await waitFor(
-      async () => {
-        const s = await scrape(url);
-        return sampleValue(s, 'shardtail_records_sent_total', flow) === 1000 &&
-          sampleValue(s, 'shardtail_bytes_behind', flow) === 0
-          ? s
-          : undefined;
-      },
-      { timeoutMs: 10_000, message: () => `records_sent 1000 and bytes_behind 0:\n${agent.tail()}` },
-    );
+    const samples = await scrapeCaughtUp(url, flow, 1000, agent, 10_000);
     const totalBytes = bytesOf(written) + bytesOf(more);
     await collector.poll();
     assert.equal(collector.records.length, 1000, 'the stream holds each line once');
@@ -97,6 +122,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     assert.ok(calls !== undefined && calls >= 1);
     assert.equal(sampleValue(samples, 'shardtail_send_latency_seconds_count', flow), calls);
     assert.ok(sampleValue(samples, 'process_resident_memory_bytes')! > 0, 'process metrics are there');
+    assertCaughtUp(samples, flow);
     assert.equal((await fetch(`${url}/healthz`)).status, 200);
     assert.equal((await readiness(url)).status, 200);
 
@@ -142,7 +168,7 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     );
   });
 
-  test('/readyz turns 503 while the destination is down and 200 when it is back', async (t) => {
+  test('/readyz turns 503 while the destination is down and 200 when it is back; the gauges follow', async (t) => {
     const engineDir = makeTempDir('shardtail-monitoring-engine-');
     let engine = await startEngineProcess({ dataDir: engineDir });
     t.after(() => engine.stop(5_000));
@@ -163,7 +189,16 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
       // The flag below wins: nothing may listen on this port.
       monitoring: { listen: '127.0.0.1:1' },
       flows: [
-        { filePattern: 'logs/*.log', kinesisStream: stream, initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 50 },
+        {
+          filePattern: 'logs/*.log',
+          kinesisStream: stream,
+          initialPosition: 'START_OF_FILE',
+          maxBufferAgeMillis: 50,
+          // A 64 KiB budget: what is appended while the destination is down is read a chunk (1 MiB)
+          // at most, and the rest of it waits in the file.
+          maxBufferSizeBytes: 65536,
+          publishQueueCapacity: 1,
+        },
       ],
     });
     const agent = await startAgent({ configFile, args: ['--monitoring-listen', '127.0.0.1:0'] });
@@ -177,7 +212,8 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
 
     const { port } = engine;
     await engine.stop(5_000);
-    appendLines(file, lines(100, 50, 'during'));
+    const during = lines(100, 100_000, 'during');
+    appendLines(file, during);
     const down = await waitFor(
       async () => {
         const answer = await readiness(url);
@@ -190,13 +226,27 @@ describe('shardtail start with monitoring', { timeout: 60_000 }, () => {
     const status = await runCli(['status', '--listen', url.replace('http://', '')]);
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /NOT READY/);
+    const behind = await scrapeUntil(
+      url,
+      (s) =>
+        sampleValue(s, 'shardtail_batches_in_flight', flow) === 1 &&
+        sampleValue(s, 'shardtail_file_bytes_behind', { ...flow, file }) !== undefined,
+      { timeoutMs: 15_000, message: () => `a batch in flight and ${file} behind:\n${agent.tail()}` },
+    );
+    const fileBehind = sampleValue(behind, 'shardtail_file_bytes_behind', { ...flow, file })!;
+    assert.ok(fileBehind > 0 && fileBehind < bytesOf(during), `${fileBehind} bytes of app.log behind`);
+    assert.equal(sampleValue(behind, 'shardtail_bytes_behind', flow), fileBehind, 'the one file is all of it');
+    const used = sampleValue(behind, 'shardtail_memory_budget_used_bytes', flow)!;
+    assert.ok(used >= 65536, `the read chunk holds the budget: ${used} bytes used`);
+    assert.equal(sampleValue(behind, 'shardtail_memory_budget_limit_bytes', flow), 65536);
+    assert.equal(sampleValue(behind, 'shardtail_agent_memory_budget_used_bytes'), used, 'one flow: all of it');
 
     engine = await startEngineProcess({ dataDir: engineDir, port });
     await waitFor(async () => (await readiness(url)).status === 200, {
       timeoutMs: 15_000,
       message: () => `/readyz 200 once the engine is back:\n${agent.tail()}`,
     });
-    await waitFor(async () => (await sent()) === 150, { timeoutMs: 15_000, message: () => agent.tail() });
+    assertCaughtUp(await scrapeCaughtUp(url, flow, 100_100, agent, 30_000), flow);
     await stopCleanly(agent);
   });
 

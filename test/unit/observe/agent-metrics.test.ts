@@ -18,6 +18,10 @@ function sample(overrides: Partial<FlowSample> = {}): FlowSample {
     bytesParsed: 100,
     recordsSent: 6,
     bytesBehind: 0,
+    batchesInFlight: 0,
+    memoryBudgetUsed: 0,
+    memoryBudgetLimit: 8192,
+    filesBehind: [],
     ...overrides,
   };
 }
@@ -79,6 +83,45 @@ describe('AgentMetrics', () => {
     samples = await scrape(metrics);
     assert.equal(sampleValue(samples, 'shardtail_seconds_since_checkpoint_save'), 1.5);
     assert.equal(sampleValue(samples, 'shardtail_bytes_behind', { flow: 'f2' }), undefined);
+  });
+
+  test('batches in flight, memory budgets (per flow, shared) and the busiest files: sampled each scrape', async () => {
+    const metrics = new AgentMetrics({ processMetrics: false });
+    const busy = [
+      { path: '/logs/a.log', bytesBehind: 900 },
+      { path: '/logs/b "quoted".log', bytesBehind: 40 },
+    ];
+    let flows = [
+      sample({ batchesInFlight: 1, memoryBudgetUsed: 5000, bytesBehind: 940, filesBehind: busy }),
+      sample({ flow: 'f2', filesBehind: [{ path: '/other/c.log', bytesBehind: 7 }] }),
+    ];
+    let agentBudget = { used: 5000, limit: 32768 };
+    metrics.sampleFrom(
+      () => flows,
+      () => agentBudget,
+    );
+    let samples = await scrape(metrics);
+    assert.equal(sampleValue(samples, 'shardtail_batches_in_flight', { flow: 'f1' }), 1);
+    assert.equal(sampleValue(samples, 'shardtail_batches_in_flight', { flow: 'f2' }), 0);
+    assert.equal(sampleValue(samples, 'shardtail_memory_budget_used_bytes', { flow: 'f1' }), 5000);
+    assert.equal(sampleValue(samples, 'shardtail_memory_budget_limit_bytes', { flow: 'f1' }), 8192);
+    assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_used_bytes'), 5000);
+    assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_limit_bytes'), 32768);
+    assert.equal(sampleValue(samples, 'shardtail_file_bytes_behind', { flow: 'f1', file: '/logs/a.log' }), 900);
+    assert.equal(sampleValue(samples, 'shardtail_file_bytes_behind', { flow: 'f1', file: '/logs/b "quoted".log' }), 40);
+    assert.equal(sampleValue(samples, 'shardtail_file_bytes_behind', { flow: 'f2', file: '/other/c.log' }), 7);
+
+    // a.log caught up and left the flow's busiest files; f2 was removed by a reload.
+    flows = [sample({ batchesInFlight: 0, memoryBudgetUsed: 0, filesBehind: [busy[1]] })];
+    agentBudget = { used: 0, limit: 32768 };
+    samples = await scrape(metrics);
+    assert.equal(sampleValue(samples, 'shardtail_batches_in_flight', { flow: 'f1' }), 0);
+    assert.equal(sampleValue(samples, 'shardtail_agent_memory_budget_used_bytes'), 0);
+    assert.deepEqual(
+      samples.filter((s) => s.name === 'shardtail_file_bytes_behind').map((s) => [s.labels, s.value]),
+      [[{ flow: 'f1', file: '/logs/b "quoted".log' }, 40]],
+      'only files still behind have a series',
+    );
   });
 
   test('a flow is stalled once unread bytes wait longer than the threshold with nothing read', () => {

@@ -331,4 +331,23 @@ describe('FileSet', () => {
     assert.equal(file.phase, 'gone');
     assert.deepEqual(h.shipped.get(h.file('gone.log')), ['complete\n', 'half']);
   });
+
+  it('names the files furthest behind, most first, at most `limit` of them, none read to its end', async () => {
+    const h = harness();
+    // f0 has 100 bytes unread, f1 200, … f11 1200: nothing is read yet.
+    const names = Array.from({ length: 12 }, (_, i) => `f${i}.log`);
+    names.forEach((name, i) => writeFileSync(h.file(name), 'x'.repeat(99) + '\n' + 'y'.repeat(100 * i)));
+    await h.scan(...names);
+    const expected = (indices: number[]) =>
+      indices.map((i) => ({ path: h.file(`f${i}.log`), bytesBehind: 100 * (i + 1) }));
+    assert.deepEqual(h.set.mostBehind(10), expected([11, 10, 9, 8, 7, 6, 5, 4, 3, 2]));
+    await h.readAll('f11.log');
+    await h.readAll('f9.log');
+    assert.deepEqual(h.set.mostBehind(10), expected([10, 8, 7, 6, 5, 4, 3, 2, 1, 0]), 'read to their end: left out');
+    assert.deepEqual(h.set.mostBehind(2), expected([10, 8]));
+    assert.equal(
+      h.set.totals().behind,
+      expected([10, 8, 7, 6, 5, 4, 3, 2, 1, 0]).reduce((n, f) => n + f.bytesBehind, 0),
+    );
+  });
 });
