@@ -301,7 +301,7 @@ export function describeCause(error: unknown): string {
  * Some servers quote the request back (kinesalite's IncompleteSignatureException includes the whole
  * Authorization header). The secret key never travels, but the access key id and session token do.
  */
-function redactEchoedCredentials(message: string, requestHeaders: Record<string, string>): string {
+export function redactEchoedCredentials(message: string, requestHeaders: Record<string, string>): string {
   let redacted = message;
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(requestHeaders.authorization ?? '')?.[1];
   for (const secret of [requestHeaders['x-amz-security-token'], accessKeyId]) {
@@ -332,7 +332,7 @@ function stringMember(object: Record<string, unknown> | undefined, key: string):
   return typeof value === 'string' ? value : undefined;
 }
 
-function snippet(text: string): string {
+export function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return JSON.stringify(flat.length > 200 ? `${flat.slice(0, 200)}…` : flat);
 }

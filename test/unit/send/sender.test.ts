@@ -115,7 +115,7 @@ describe('Sender', () => {
     assert.deepEqual(delivered, ['y\n']);
   });
 
-  it("maps each entry's result to every record it carries (an entry of several records); calls count records", async () => {
+  it("maps each entry's result to every record it carries (an entry of several records)", async () => {
     // Two records per entry: the result of entry 1 fails both its records, and only those.
     const pairs: EntryPacker<Entry> = {
       fill: () => ({ take: (_span, from, to) => to - from, entries: 0, full: false }),
