@@ -15,6 +15,7 @@ import {
   assertCliBuilt,
   embeddedConfig,
   logsUnder,
+  runCli,
   startAgent,
   stopCleanly,
   StreamCollector,
@@ -111,6 +112,7 @@ async function recomputedAuthorization(request: CapturedRequest, origin: string)
 function shipLines(
   cloudwatchEndpoint: string,
   count: number,
+  top: Record<string, unknown> = {},
 ): { configFile: string; stream: string; bytes: number; logFile: string } {
   const { dir, logDir } = logsUnder(makeTempDir('shardtail-cloudwatch-'));
   const stream = 'metered';
@@ -126,6 +128,7 @@ function shipLines(
       awsAccessKeyId: KEYS.accessKeyId,
       awsSecretAccessKey: KEYS.secretAccessKey,
       shutdownTimeoutMillis: SHUTDOWN_TIMEOUT_MS,
+      ...top,
     },
   );
   const text = Array.from({ length: count }, (_, i) => `metered line ${i}\n`).join('');
@@ -196,6 +199,39 @@ describe('CloudWatch metrics', { timeout: 90_000 }, () => {
       );
       assert.equal(request.headers.authorization, await recomputedAuthorization(request, server.origin));
     }
+  });
+
+  test('backfill: what added up is sent when it stops, however long the buffer time', async (t) => {
+    const server = await LocalServer.start();
+    t.after(() => server.stop());
+    server.handler = (_request, response) => response.writeHead(200).end('<PutMetricDataResponse/>');
+    const lines = 1200;
+    const { configFile, bytes } = shipLines(server.origin, lines, { 'cloudwatch.metricsBufferTimeMillis': 3_600_000 });
+    const backfill = await runCli(['backfill', '-c', configFile]);
+    assert.equal(backfill.code, 0, backfill.stderr);
+    const datums = server.requests.flatMap(datumsOf);
+    assert.equal(sumOf(datums, 'RecordsSent'), lines, JSON.stringify(datums));
+    assert.equal(sumOf(datums, 'BytesSent'), bytes);
+  });
+
+  test('left out of agent.json, with every flow on the embedded engine: off, and start says so', async (t) => {
+    const server = await LocalServer.start();
+    t.after(() => server.stop());
+    const lines = 10;
+    const { configFile, stream } = shipLines(server.origin, lines, { 'cloudwatch.emitMetrics': undefined });
+    const agent = await startAgent({ configFile });
+    t.after(() => agent.kill());
+    await agent.waitForLog(
+      (entry) =>
+        entry.msg ===
+        'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
+          server.origin,
+      5_000,
+      'the line saying metrics are off',
+    );
+    await allShipped(agent, stream, lines, 10_000);
+    await stopCleanly(agent);
+    assert.equal(server.requests.length, 0);
   });
 
   for (const variant of ['hangs', 'is gone'] as const) {
