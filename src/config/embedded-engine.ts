@@ -24,7 +24,13 @@ export function metricsByDefault(config: AgentConfig): boolean {
 /** The one line `check` (and `start`) give when metrics are off only because of the embedded engine. */
 export function metricsOffNote(config: AgentConfig): string | undefined {
   if (!config.cloudwatch.offForEmbeddedEngine) return undefined;
-  const { endpoint } = resolveCloudWatchEndpoint(config);
+  let endpoint: string;
+  try {
+    endpoint = resolveCloudWatchEndpoint(config).endpoint;
+  } catch (error) {
+    // A bad AWS_REGION matters to none of these flows: it is no reason for `check` to fail.
+    endpoint = `CloudWatch (${(error as Error).message})`;
+  }
   return (
     'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
     endpoint

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { runCheck } from '../../src/commands/check.js';
 import { ConfigError } from '../../src/config/agent-config.js';
 import { resolveConfigPath } from '../../src/config/locate.js';
+import { withEnv } from '../client/http-test-support.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const fixture = (name: string) => path.join(fixtures, name, 'agent.json');
@@ -135,6 +136,12 @@ describe('runCheck', () => {
       await output({ 'cloudwatch.endpoint': 'http://127.0.0.1:9' }),
       'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
         'http://127.0.0.1:9\nOK (1 flow)\n',
+    );
+    assert.equal(
+      await withEnv({ AWS_REGION: 'EU-WEST-1' }, () => output({})),
+      'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
+        'CloudWatch (environment variable AWS_REGION: "EU-WEST-1" is not a valid region name (regions are lower ' +
+        'case: "eu-west-1"))\nOK (1 flow)\n',
     );
     assert.equal(await output({ 'cloudwatch.emitMetrics': true }), 'OK (1 flow)\n');
     assert.equal(await output({ 'cloudwatch.emitMetrics': false }), 'OK (1 flow)\n');
