@@ -15,6 +15,7 @@ export const WARN_INTERVAL_MS = 60_000;
 /** Metrics are not worth holding up shutdown or a batch of datums for long. */
 const REQUEST_TIMEOUT_MS = 5_000;
 const STOP_DEADLINE_MS = 2_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 type MetricName = 'RecordSendAttempts' | 'RecordsSent' | 'RecordSendErrors' | 'BytesSent' | 'ServiceErrors';
 type MetricsLogger = Pick<Logger, 'debug' | 'info' | 'warn'>;
@@ -59,7 +60,8 @@ export class CloudWatchMetrics {
   constructor(private readonly options: CloudWatchMetricsOptions) {}
 
   start(): void {
-    this.timer = setInterval(() => this.flush(), this.options.bufferTimeMs);
+    // Timers take at most 2^31 - 1 ms; a longer one would fire at once, and again every millisecond.
+    this.timer = setInterval(() => this.flush(), Math.min(this.options.bufferTimeMs, MAX_TIMER_MS));
     this.timer.unref();
   }
 

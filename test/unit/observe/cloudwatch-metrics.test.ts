@@ -246,6 +246,16 @@ describe('CloudWatchMetrics', () => {
     await metrics.stop();
   });
 
+  test('a buffer time longer than a timer can wait is not taken as "at once"', async (t) => {
+    const { metrics } = harness({ bufferTimeMs: 2 ** 40 });
+    const timers = t.mock.method(globalThis, 'setInterval');
+    metrics.start();
+    const delay = timers.mock.calls[0].arguments[1] as number;
+    // Node fires longer delays after 1 ms, and then every millisecond.
+    assert.equal(delay, 2 ** 31 - 1);
+    await metrics.stop();
+  });
+
   test('stop() sends what added up since the last flush, and gives up on a hanging call at its deadline', async () => {
     const answered = harness();
     answered.flow('s').callEnded(1, undefined, 1);
