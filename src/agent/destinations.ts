@@ -69,15 +69,8 @@ export class Destinations {
   }
 
   async credentials(region: string): Promise<CredentialProvider> {
-    const { createCredentialProvider } = await import('../client/credentials.js');
-    this.credentialProvider ??= createCredentialProvider({
-      accessKeyId: this.config.staticCredentials?.accessKeyId,
-      secretAccessKey: this.config.staticCredentials?.secretAccessKey,
-      assumeRoleArn: this.config.assumeRole?.roleArn,
-      assumeRoleExternalId: this.config.assumeRole?.externalId,
-      stsEndpoint: this.config.sts.endpoint,
-      region,
-    });
+    const { agentCredentialProvider } = await import('../client/credentials.js');
+    this.credentialProvider ??= agentCredentialProvider(this.config, region);
     return this.credentialProvider;
   }
 

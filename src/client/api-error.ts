@@ -47,3 +47,17 @@ export function bareErrorCode(type: string): string {
   const colon = afterHash.indexOf(':');
   return colon >= 0 ? afterHash.slice(0, colon) : afterHash;
 }
+
+/** The system error code (ECONNREFUSED, ETIMEDOUT…) of a transport failure, or of its cause. */
+export function errorCode(error: unknown): string | undefined {
+  const code =
+    (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+export function describeCause(error: unknown): string {
+  const code = errorCode(error);
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === undefined || message.includes(code)) return message || 'unknown error';
+  return message ? `${code} ${message}` : code;
+}

@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import type * as SdkProviders from '@aws-sdk/credential-providers';
+import type { AgentConfig } from '../config/types.js';
 import { blankToUndefined, normalizeEndpointUrl } from './endpoint.js';
 
 export interface AwsCredentials {
@@ -104,6 +105,18 @@ export function createCredentialProvider(options: CredentialOptions): Credential
   );
   // fromTemporaryCredentials calls STS on every invocation; the cache is what makes it per-hour.
   return cachingCredentialProvider(() => assumeRole());
+}
+
+/** The chain agent.json describes (keys, assumeRoleARN, sts.endpoint), for clients that sign for `region`. */
+export function agentCredentialProvider(config: AgentConfig, region: string): CredentialProvider {
+  return createCredentialProvider({
+    accessKeyId: config.staticCredentials?.accessKeyId,
+    secretAccessKey: config.staticCredentials?.secretAccessKey,
+    assumeRoleArn: config.assumeRole?.roleArn,
+    assumeRoleExternalId: config.assumeRole?.externalId,
+    stsEndpoint: config.sts.endpoint,
+    region,
+  });
 }
 
 /** Explicit keys, wrapped once so that logging them (JSON or util.inspect) shows no secret. */

@@ -71,6 +71,26 @@ export function resolveEndpoint(options: EndpointOptions, env: NodeJS.ProcessEnv
   };
 }
 
+/**
+ * Where CloudWatch metrics go, and the region they are signed for: `cloudwatch.endpoint` as given,
+ * signed for the region its host names; else the public endpoint of the region the Kinesis client
+ * signs for (the Java agent has no cloudwatch.region, and its SDK used the client's region).
+ */
+export function resolveCloudWatchEndpoint(
+  config: { cloudwatch: { endpoint?: string }; kinesis: { endpoint?: string; region?: string } },
+  env: NodeJS.ProcessEnv = process.env,
+): { endpoint: string; region: string } {
+  const kinesis = resolveEndpoint({ service: 'kinesis', ...config.kinesis }, env);
+  const configured = blankToUndefined(config.cloudwatch.endpoint);
+  if (configured === undefined)
+    return { endpoint: regionalEndpoint(CLOUDWATCH_SERVICE, kinesis.region), region: kinesis.region };
+  const url = normalizeEndpointUrl(configured, 'cloudwatch.endpoint');
+  return { endpoint: url.origin, region: regionFromHostname(url.hostname, CLOUDWATCH_SERVICE) ?? kinesis.region };
+}
+
+/** CloudWatch's SigV4 service name and host label. */
+export const CLOUDWATCH_SERVICE = 'monitoring';
+
 /** `https://<service>.<region>.<partition DNS suffix>`. */
 export function regionalEndpoint(service: string, region: string): string {
   return `https://${service}.${region}.${dnsSuffixForRegion(region)}`;

@@ -1,7 +1,7 @@
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Pool } from 'undici';
-import { AwsApiError, bareErrorCode } from './api-error.js';
+import { AwsApiError, bareErrorCode, describeCause, errorCode } from './api-error.js';
 import { REDACTED, type CredentialProvider } from './credentials.js';
 import { normalizeEndpointUrl } from './endpoint.js';
 import { TARGET_PREFIX, type AwsService, type JsonApiClient } from './json-api-client.js';
@@ -284,24 +284,11 @@ const REQUEST_BUG_CODES = new Set([
   'ERR_INVALID_CHAR',
 ]);
 
-export function errorCode(error: unknown): string | undefined {
-  const code =
-    (error as { code?: unknown } | null)?.code ?? (error as { cause?: { code?: unknown } } | null)?.cause?.code;
-  return typeof code === 'string' ? code : undefined;
-}
-
-export function describeCause(error: unknown): string {
-  const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
-  if (code === undefined || message.includes(code)) return message || 'unknown error';
-  return message ? `${code} ${message}` : code;
-}
-
 /**
  * Some servers quote the request back (kinesalite's IncompleteSignatureException includes the whole
  * Authorization header). The secret key never travels, but the access key id and session token do.
  */
-function redactEchoedCredentials(message: string, requestHeaders: Record<string, string>): string {
+export function redactEchoedCredentials(message: string, requestHeaders: Record<string, string>): string {
   let redacted = message;
   const accessKeyId = /Credential=([^/,\s]+)\//.exec(requestHeaders.authorization ?? '')?.[1];
   for (const secret of [requestHeaders['x-amz-security-token'], accessKeyId]) {
@@ -332,7 +319,7 @@ function stringMember(object: Record<string, unknown> | undefined, key: string):
   return typeof value === 'string' ? value : undefined;
 }
 
-function snippet(text: string): string {
+export function snippet(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return JSON.stringify(flat.length > 200 ? `${flat.slice(0, 200)}…` : flat);
 }

@@ -85,7 +85,10 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
       return;
     }
     const { Agent } = await import('../agent/agent.js');
-    const agent = new Agent({ config, logger, mode: 'backfill', engineDataDir: args['engine-data-dir'] });
+    const { startCloudWatchMetrics } = await import('../observe/cloudwatch-metrics.js');
+    const cloudwatch = await startCloudWatchMetrics(config, logger);
+    const observers = cloudwatch ? [cloudwatch.observer()] : [];
+    const agent = new Agent({ config, logger, mode: 'backfill', engineDataDir: args['engine-data-dir'], observers });
     let summary;
     try {
       await agent.start();
@@ -100,11 +103,13 @@ export const backfillCommand: CommandModule<object, BackfillArgs> = {
     } catch (error) {
       process.stderr.write(`shardtail backfill: ${(error as Error).message}\n`);
       await agent.stop().catch(() => undefined);
+      await cloudwatch?.stop();
       process.exitCode = 1;
       return;
     }
     // After giving up, delivery has failed for give-up-after-seconds already: stop without waiting more.
     await agent.stop(summary.undeliveredFiles.length > 0 ? 0 : undefined);
+    await cloudwatch?.stop();
     process.stdout.write(
       `backfill: ${summary.files} files, ${summary.records} records, ${summary.bytes} bytes in ` +
         `${summary.seconds.toFixed(3)} s (${Math.round(summary.recordsPerSecond)} records/s)` +

@@ -7,7 +7,7 @@ export const CONFIG_ERROR_EXIT_CODE = 2;
 
 export interface CheckResult {
   exitCode: 0 | typeof CONFIG_ERROR_EXIT_CODE;
-  /** Warnings, then either `FILE: OK (N flows)` or one line per problem; newline-terminated. */
+  /** Warnings (and notes), then either `FILE: OK (N flows)` or one line per problem; newline-terminated. */
   output: string;
 }
 
@@ -15,12 +15,18 @@ export interface CheckResult {
 export async function runCheck(configPath: string | undefined): Promise<CheckResult> {
   // Loaded when used, so that other commands do not pay for the config schema at start-up.
   const { loadAgentConfig } = await import('../config/agent-config.js');
+  const { metricsOffNote } = await import('../config/embedded-engine.js');
   try {
     const { config, warnings } = await loadAgentConfig(resolveConfigPath(configPath));
     const flowCount = `${config.flows.length} flow${config.flows.length === 1 ? '' : 's'}`;
+    const metricsOff = metricsOffNote(config);
     return {
       exitCode: 0,
-      output: toLines([...warnings.map(formatWarning), `${config.configFile}: OK (${flowCount})`]),
+      output: toLines([
+        ...warnings.map(formatWarning),
+        ...(metricsOff === undefined ? [] : [`${config.configFile}: ${metricsOff}`]),
+        `${config.configFile}: OK (${flowCount})`,
+      ]),
     };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;

@@ -84,7 +84,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       process.exitCode = 1;
       return;
     }
-    const observers = monitoring ? [monitoring.metrics.observer()] : [];
+    const { startCloudWatchMetrics } = await import('../observe/cloudwatch-metrics.js');
+    const cloudwatch = await startCloudWatchMetrics(config, logger);
+    const observers = [
+      ...(monitoring ? [monitoring.metrics.observer()] : []),
+      ...(cloudwatch ? [cloudwatch.observer()] : []),
+    ];
     let agent = new Agent({ config, logger, mode: 'daemon', observers });
     const runAgent = async (next: InstanceType<typeof Agent>) => {
       await next.start();
@@ -103,6 +108,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
     } catch (error) {
       logger.fatal({ err: error }, `cannot start: ${(error as Error).message}`);
       await agent.stop().catch(() => undefined);
+      await cloudwatch?.stop();
       await monitoring?.server.stop();
       logger.flush();
       process.exitCode = 1;
@@ -154,6 +160,7 @@ export const startCommand: CommandModule<object, StartArgs> = {
     process.off('SIGHUP', reload);
     await reloading;
     const { drained } = await stopAgent();
+    await cloudwatch?.stop();
     await monitoring?.server.stop();
     logger.info({ drained }, 'shardtail stopped');
     logger.flush();

@@ -1,5 +1,6 @@
 /** The top-level keys of agent.json: validated against the schema, then turned into the resolved AgentConfig. */
 import os from 'node:os';
+import { metricsByDefault } from './embedded-engine.js';
 import type { Findings } from './findings.js';
 import { isJsonObject, type JsonObject } from './jsonc.js';
 import { describeUnknownGlobalKey, warnAboutUnknownKeys } from './keys.js';
@@ -65,7 +66,7 @@ export function buildAgentConfig(configFile: string, settings: GlobalSettings, f
   const maxSendingThreads =
     settings.maxSendingThreads ?? Math.max(2, settings.maxSendingThreadsPerCore * os.availableParallelism());
   const { awsAccessKeyId, awsSecretAccessKey, assumeRoleARN } = settings;
-  return {
+  const config: AgentConfig = {
     configFile,
     flows,
     checkpointFile: resolvePath(settings.checkpointFile, configFile),
@@ -75,7 +76,8 @@ export function buildAgentConfig(configFile: string, settings: GlobalSettings, f
       connectionTimeoutSeconds: settings['checkpoints.connectionTimeoutSeconds'],
     },
     cloudwatch: {
-      emitMetrics: settings['cloudwatch.emitMetrics'],
+      emitMetrics: settings['cloudwatch.emitMetrics'] ?? true,
+      offForEmbeddedEngine: false,
       endpoint: settings['cloudwatch.endpoint'],
       namespace: settings['cloudwatch.namespace'],
       tagInstance: settings['cloudwatch.tagInstance'],
@@ -112,4 +114,9 @@ export function buildAgentConfig(configFile: string, settings: GlobalSettings, f
     engine: { ...settings.engine, dataDir: resolvePath(settings.engine.dataDir, configFile) },
     monitoring: settings.monitoring,
   };
+  if (settings['cloudwatch.emitMetrics'] === undefined && !metricsByDefault(config)) {
+    config.cloudwatch.emitMetrics = false;
+    config.cloudwatch.offForEmbeddedEngine = true;
+  }
+  return config;
 }

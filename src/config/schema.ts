@@ -88,7 +88,8 @@ export const globalSchema = z.object({
   checkpointTimeToLiveDays: integer(0).default(7),
   'checkpoints.queryTimeoutSeconds': integer(0).default(30),
   'checkpoints.connectionTimeoutSeconds': integer(0).default(5),
-  'cloudwatch.emitMetrics': bool().default(true),
+  // No default here: left out, it depends on where the flows go (metricsByDefault, embedded-engine.ts).
+  'cloudwatch.emitMetrics': bool().optional(),
   'cloudwatch.endpoint': endpoint(),
   'cloudwatch.namespace': nonEmptyText().default('AWSKinesisAgent'),
   'cloudwatch.tagInstance': bool().default(false),

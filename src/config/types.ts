@@ -29,9 +29,11 @@ export interface AgentConfig {
   };
 
   cloudwatch: {
-    /** Default true. */
+    /** Default true (the Java agent's), but false when every flow goes to the embedded engine. */
     emitMetrics: boolean;
-    /** Absolute URL; undefined = the SDK default (the Java agent has no cloudwatch.region). */
+    /** Off only because every flow goes to the embedded engine and agent.json does not set it: `check` says so. */
+    offForEmbeddedEngine: boolean;
+    /** Absolute URL; undefined = the region's (the Java agent has no cloudwatch.region). */
     endpoint: string | undefined;
     /** Default AWSKinesisAgent. */
     namespace: string;

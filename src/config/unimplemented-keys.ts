@@ -36,10 +36,6 @@ interface ListRow {
 export type UnimplementedKey = Row<'global', GlobalSettings> | Row<'flow', AnyFlowSettings> | ListRow;
 
 const NOT_YET = 'is not implemented yet:';
-const NO_METRICS =
-  `${NOT_YET} no CloudWatch metrics are sent (progress is logged every ` + `log.statusReportingPeriodSeconds instead)`;
-/** A cloudwatch.* setting matters only while metrics are on, which is the Java agent's default. */
-const metricsWanted = (settings: GlobalSettings) => settings['cloudwatch.emitMetrics'];
 
 /** What a flow ships instead of what each converter would have made of a line. */
 const PROCESSING_INSTEAD: Readonly<Record<DataProcessingOption['optionName'], string>> = {
@@ -52,16 +48,6 @@ const PROCESSING_INSTEAD: Readonly<Record<DataProcessingOption['optionName'], st
 };
 
 export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
-  // Only an explicit true: a file that leaves it out (the Java default, true) never asked for metrics
-  // in so many words, and warning about every such file would bury the warnings that matter.
-  { scope: 'global', key: 'cloudwatch.emitMetrics', warnWhen: metricsWanted, message: NO_METRICS },
-  // The other cloudwatch.* keys: whenever metrics are on, explicitly or by default; false turns them off in the Java
-  // agent too.
-  { scope: 'global', key: 'cloudwatch.endpoint', warnWhen: metricsWanted, message: NO_METRICS },
-  { scope: 'global', key: 'cloudwatch.namespace', warnWhen: metricsWanted, message: NO_METRICS },
-  { scope: 'global', key: 'cloudwatch.tagInstance', warnWhen: metricsWanted, message: NO_METRICS },
-  { scope: 'global', key: 'cloudwatch.metricsBufferTimeMillis', warnWhen: metricsWanted, message: NO_METRICS },
-  { scope: 'global', key: 'cloudwatch.metricsQueueSize', warnWhen: metricsWanted, message: NO_METRICS },
   // false is the default and asks for nothing.
   {
     scope: 'global',
@@ -182,6 +168,12 @@ export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly strin
   global: [
     'checkpointFile',
     'checkpointTimeToLiveDays',
+    'cloudwatch.emitMetrics',
+    'cloudwatch.endpoint',
+    'cloudwatch.namespace',
+    'cloudwatch.tagInstance',
+    'cloudwatch.metricsBufferTimeMillis',
+    'cloudwatch.metricsQueueSize',
     'kinesis.endpoint',
     'kinesis.region',
     'firehose.endpoint',

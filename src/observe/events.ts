@@ -36,8 +36,8 @@ export interface AgentEvents {
   recordTruncated(path: string, originalBytes: number, limit: number): void;
 
   // ---- sending
-  /** One batch call returned (`code` undefined) or threw (its error code), after `durationMs`. */
-  callEnded(durationMs: number, code: string | undefined): void;
+  /** One batch call of `records` records returned (`code` undefined) or threw (its error code), after `durationMs`. */
+  callEnded(durationMs: number, code: string | undefined, records: number): void;
   /** A call's records were all accepted. */
   delivered(records: number, bytes: number): void;
   /** A call failed with an error retrying can fix (throttling, 5xx, the network); it is sent again. */

@@ -103,7 +103,7 @@ export class Sender {
       const packed = destination.packer.pack(batch);
       let results: EntryResult[];
       try {
-        results = await this.options.slots.run(() => this.timedPut(packed.entries));
+        results = await this.options.slots.run(() => this.timedPut(packed.entries, batch.count));
       } catch (error) {
         const apiError =
           error instanceof AwsApiError
@@ -135,15 +135,15 @@ export class Sender {
   }
 
   /** A batch call, timed from when it got its slot (waiting for one is not the destination's latency). */
-  private async timedPut(entries: unknown[]): Promise<EntryResult[]> {
+  private async timedPut(entries: unknown[], records: number): Promise<EntryResult[]> {
     const started = performance.now();
     try {
       const results = await this.options.destination.put(entries);
-      this.options.events.callEnded(performance.now() - started, undefined);
+      this.options.events.callEnded(performance.now() - started, undefined, records);
       return results;
     } catch (error) {
       const code = error instanceof AwsApiError ? error.code : 'InternalError';
-      this.options.events.callEnded(performance.now() - started, code);
+      this.options.events.callEnded(performance.now() - started, code, records);
       throw error;
     }
   }

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import {
   regionalEndpoint,
   regionFromHostname,
+  resolveCloudWatchEndpoint,
   resolveEndpoint,
   type EndpointOptions,
   type ResolvedEndpoint,
@@ -302,5 +303,31 @@ describe('regionalEndpoint', () => {
   it('uses the partition DNS suffix', () => {
     assert.equal(regionalEndpoint('kinesis', 'us-isob-east-1'), 'https://kinesis.us-isob-east-1.sc2s.sgov.gov');
     assert.equal(regionalEndpoint('firehose', 'eusc-de-east-1'), 'https://firehose.eusc-de-east-1.amazonaws.eu');
+  });
+});
+
+describe('resolveCloudWatchEndpoint', () => {
+  const none = { endpoint: undefined, region: undefined };
+  it("without cloudwatch.endpoint: the public endpoint of the Kinesis client's region", () => {
+    assert.deepEqual(
+      resolveCloudWatchEndpoint({ cloudwatch: {}, kinesis: { endpoint: 'kinesis.ap-south-1.amazonaws.com' } }, NO_ENV),
+      { endpoint: 'https://monitoring.ap-south-1.amazonaws.com', region: 'ap-south-1' },
+    );
+    assert.deepEqual(resolveCloudWatchEndpoint({ cloudwatch: {}, kinesis: none }, { AWS_REGION: 'cn-north-1' }), {
+      endpoint: 'https://monitoring.cn-north-1.amazonaws.com.cn',
+      region: 'cn-north-1',
+    });
+  });
+
+  it("cloudwatch.endpoint: signed for the region its host names, else the Kinesis client's", () => {
+    const kinesis = { endpoint: undefined, region: 'eu-west-1' };
+    assert.deepEqual(
+      resolveCloudWatchEndpoint({ cloudwatch: { endpoint: 'https://monitoring.us-west-2.amazonaws.com' }, kinesis }),
+      { endpoint: 'https://monitoring.us-west-2.amazonaws.com', region: 'us-west-2' },
+    );
+    assert.deepEqual(resolveCloudWatchEndpoint({ cloudwatch: { endpoint: 'http://127.0.0.1:9' }, kinesis }), {
+      endpoint: 'http://127.0.0.1:9',
+      region: 'eu-west-1',
+    });
   });
 });

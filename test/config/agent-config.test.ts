@@ -70,6 +70,7 @@ describe('defaults (research §1a, §1b, §1c)', () => {
       checkpoints: { queryTimeoutSeconds: 30, connectionTimeoutSeconds: 5 },
       cloudwatch: {
         emitMetrics: true,
+        offForEmbeddedEngine: false,
         endpoint: undefined,
         namespace: 'AWSKinesisAgent',
         tagInstance: false,
@@ -103,6 +104,37 @@ describe('defaults (research §1a, §1b, §1c)', () => {
         autoCreateStreams: { shards: 1 },
       },
       monitoring: undefined,
+    });
+  });
+
+  test('cloudwatch.emitMetrics left out: true, unless every flow goes to the embedded engine', async () => {
+    const cloudwatchOf = async (top: Record<string, unknown>) => {
+      const configPath = await scratchConfig({
+        'agent.json': JSON.stringify({
+          engine: { embedded: true },
+          ...top,
+          flows: [
+            { filePattern: '/l/*.log', kinesisStream: 's' },
+            { filePattern: '/m/*.log', deliveryStream: 'd' },
+          ],
+        }),
+      });
+      const { emitMetrics, offForEmbeddedEngine } = (await loadAgentConfig(configPath)).config.cloudwatch;
+      return { emitMetrics, offForEmbeddedEngine };
+    };
+    assert.deepEqual(await cloudwatchOf({}), { emitMetrics: false, offForEmbeddedEngine: true });
+    assert.deepEqual(await cloudwatchOf({ 'cloudwatch.emitMetrics': 'true' }), {
+      emitMetrics: true,
+      offForEmbeddedEngine: false,
+    });
+    // One flow to AWS is enough for the Java default to mean what it says.
+    assert.deepEqual(await cloudwatchOf({ 'firehose.endpoint': 'firehose.eu-west-1.amazonaws.com' }), {
+      emitMetrics: true,
+      offForEmbeddedEngine: false,
+    });
+    assert.deepEqual(await cloudwatchOf({ engine: { embedded: false } }), {
+      emitMetrics: true,
+      offForEmbeddedEngine: false,
     });
   });
 
@@ -205,6 +237,7 @@ describe('every Java agent key, written the ways the Java agent accepts', () => 
     assert.equal(config.checkpoints.connectionTimeoutSeconds, 9);
     assert.deepEqual(config.cloudwatch, {
       emitMetrics: false, // "no"
+      offForEmbeddedEngine: false,
       endpoint: 'https://monitoring.eu-west-1.amazonaws.com',
       namespace: 'MyAgent',
       tagInstance: true, // "Y"

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { runCheck } from '../../src/commands/check.js';
 import { ConfigError } from '../../src/config/agent-config.js';
 import { resolveConfigPath } from '../../src/config/locate.js';
+import { withEnv } from '../client/http-test-support.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/config/', import.meta.url));
 const fixture = (name: string) => path.join(fixtures, name, 'agent.json');
@@ -91,10 +92,6 @@ describe('runCheck', () => {
     const result = await runCheck(file);
     assert.equal(result.exitCode, 0, result.output);
     assert.deepEqual(result.output.trimEnd().split('\n'), [
-      `${file}: cloudwatch.emitMetrics: warning: is not implemented yet: no CloudWatch metrics are sent ` +
-        `(progress is logged every log.statusReportingPeriodSeconds instead)`,
-      `${file}: cloudwatch.endpoint: warning: is not implemented yet: no CloudWatch metrics are sent (progress ` +
-        `is logged every log.statusReportingPeriodSeconds instead)`,
       `${file}: useHttpGzip: warning: is not implemented yet: request bodies are sent uncompressed`,
       `${file}: dataProcessingOptions[0] (flows[0] (deliveryStream web-access-logs)): warning: LOGTOJSON is ` +
         `not implemented yet: lines are shipped as they are, not as JSON, and lines that do not match are not dropped`,
@@ -111,13 +108,43 @@ describe('runCheck', () => {
       { filePattern: '/l/*.log', kinesisStream: 'app' },
       { filePattern: '/w/*.log', deliveryStream: 'web' },
     ];
-    await writeFile(file, JSON.stringify({ engine: { embedded: true }, flows }));
-    assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
+    await writeFile(file, JSON.stringify({ engine: { embedded: true }, 'kinesis.region': 'eu-west-1', flows }));
+    assert.deepEqual(await runCheck(file), {
+      exitCode: 0,
+      output:
+        `${file}: cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send ` +
+        `metrics to https://monitoring.eu-west-1.amazonaws.com\n${file}: OK (2 flows)\n`,
+    });
     await writeFile(
       file,
       JSON.stringify({ engine: { embedded: true }, 'firehose.endpoint': 'http://127.0.0.1:1', flows }),
     );
     assert.deepEqual(await runCheck(file), { exitCode: 0, output: `${file}: OK (2 flows)\n` });
+  });
+
+  test('cloudwatch.emitMetrics on the embedded engine: a note only when off because it is left out', async () => {
+    const directory = await scratchDirectory();
+    const file = path.join(directory, 'agent.json');
+    const flows = [{ filePattern: '/l/*.log', kinesisStream: 'app' }];
+    const output = async (top: Record<string, unknown>) => {
+      await writeFile(file, JSON.stringify({ engine: { embedded: true }, ...top, flows }));
+      const result = await runCheck(file);
+      assert.equal(result.exitCode, 0, result.output);
+      return result.output.replaceAll(`${file}: `, '');
+    };
+    assert.equal(
+      await output({ 'cloudwatch.endpoint': 'http://127.0.0.1:9' }),
+      'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
+        'http://127.0.0.1:9\nOK (1 flow)\n',
+    );
+    assert.equal(
+      await withEnv({ AWS_REGION: 'EU-WEST-1' }, () => output({})),
+      'cloudwatch.emitMetrics: off — every flow goes to the embedded engine; set it to true to send metrics to ' +
+        'CloudWatch (environment variable AWS_REGION: "EU-WEST-1" is not a valid region name (regions are lower ' +
+        'case: "eu-west-1"))\nOK (1 flow)\n',
+    );
+    assert.equal(await output({ 'cloudwatch.emitMetrics': true }), 'OK (1 flow)\n');
+    assert.equal(await output({ 'cloudwatch.emitMetrics': false }), 'OK (1 flow)\n');
   });
 
   test('a global problem has no flow part', async () => {

@@ -33,12 +33,6 @@ const withoutFile = (problems: ConfigProblem[]) => problems.map(({ file: _file, 
 
 /** A value that asks for what the key promises, written as Java agent configs write it. */
 const ASKING: Readonly<Record<string, unknown>> = {
-  'cloudwatch.emitMetrics': 'true',
-  'cloudwatch.endpoint': 'monitoring.eu-west-1.amazonaws.com',
-  'cloudwatch.namespace': 'MyAgent',
-  'cloudwatch.tagInstance': true,
-  'cloudwatch.metricsBufferTimeMillis': 15_000,
-  'cloudwatch.metricsQueueSize': 500,
   useHttpGzip: 'yes',
   'checkpoints.queryTimeoutSeconds': 30,
   'checkpoints.connectionTimeoutSeconds': 5,
@@ -57,7 +51,6 @@ const ASKING: Readonly<Record<string, unknown>> = {
 
 /** For rows with a condition: a value that asks for nothing shardtail lacks. */
 const NOT_ASKING: Readonly<Record<string, unknown>> = {
-  'cloudwatch.emitMetrics': false,
   useHttpGzip: false,
   connectionTimeoutMillis: 10_000,
   connectionTTLMillis: -1,
@@ -68,10 +61,6 @@ const NOT_ASKING: Readonly<Record<string, unknown>> = {
   fileFooterPattern: '',
   dataProcessingOptions: [],
 };
-
-const CLOUDWATCH_SETTINGS = UNIMPLEMENTED_KEYS.filter(
-  (row) => row.key.startsWith('cloudwatch.') && row.key !== 'cloudwatch.emitMetrics',
-);
 
 /** A Kinesis flow, or a Firehose one for the keys only Firehose flows read. */
 function flowFor(key: string, value: unknown): { flow: Record<string, unknown>; label: string } {
@@ -101,11 +90,7 @@ describe('keys accepted but not implemented', () => {
     for (const row of UNIMPLEMENTED_KEYS) {
       if ('perEntry' in row) continue;
       assert.ok(Object.hasOwn(ASKING, row.key), `no asking value for ${row.key} in this test`);
-      if (row.warnWhen !== undefined)
-        assert.ok(
-          Object.hasOwn(NOT_ASKING, row.key) || row.key.startsWith('cloudwatch.'),
-          `no off value for ${row.key}`,
-        );
+      if (row.warnWhen !== undefined) assert.ok(Object.hasOwn(NOT_ASKING, row.key), `no off value for ${row.key}`);
     }
   });
 
@@ -169,20 +154,22 @@ describe('keys accepted but not implemented', () => {
     }
   });
 
-  test('the cloudwatch settings say nothing once cloudwatch.emitMetrics is false', async () => {
-    const settings = Object.fromEntries(CLOUDWATCH_SETTINGS.map((row) => [row.key, ASKING[row.key]]));
-    assert.ok(CLOUDWATCH_SETTINGS.length >= 5);
-    const off = await load({
-      'cloudwatch.emitMetrics': 'no',
-      ...settings,
-      flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }],
-    });
-    assert.deepEqual(off, []);
-    const byDefault = await load({ ...settings, flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }] });
-    assert.deepEqual(
-      byDefault.map((warning) => warning.key),
-      CLOUDWATCH_SETTINGS.map((row) => row.key),
-    );
+  test('the cloudwatch.* keys are implemented: no warning, metrics on or off', async () => {
+    const settings = {
+      'cloudwatch.endpoint': 'monitoring.eu-west-1.amazonaws.com',
+      'cloudwatch.namespace': 'MyAgent',
+      'cloudwatch.tagInstance': true,
+      'cloudwatch.metricsBufferTimeMillis': 15_000,
+      'cloudwatch.metricsQueueSize': 500,
+    };
+    for (const emitMetrics of ['true', 'no', undefined]) {
+      const warnings = await load({
+        'cloudwatch.emitMetrics': emitMetrics,
+        ...settings,
+        flows: [{ filePattern: '/l/*.log', kinesisStream: 's' }],
+      });
+      assert.deepEqual(warnings, [], `cloudwatch.emitMetrics: ${emitMetrics}`);
+    }
   });
 
   test('a Firehose-only key in a Kinesis flow is reported as ignored, not also as unimplemented', async () => {
@@ -229,18 +216,6 @@ describe('keys accepted but not implemented', () => {
     const { config, warnings } = await loadAgentConfig(fixture('java-agent-unimplemented'));
     assert.equal(config.flows.length, 2);
     assert.deepEqual(withoutFile(warnings), [
-      {
-        key: 'cloudwatch.emitMetrics',
-        message:
-          'is not implemented yet: no CloudWatch metrics are sent (progress is logged every ' +
-          'log.statusReportingPeriodSeconds instead)',
-      },
-      {
-        key: 'cloudwatch.endpoint',
-        message:
-          'is not implemented yet: no CloudWatch metrics are sent (progress is logged every ' +
-          'log.statusReportingPeriodSeconds instead)',
-      },
       { key: 'useHttpGzip', message: 'is not implemented yet: request bodies are sent uncompressed' },
       {
         key: 'dataProcessingOptions[0]',

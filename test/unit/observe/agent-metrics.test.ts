@@ -35,12 +35,12 @@ describe('AgentMetrics', () => {
     const metrics = new AgentMetrics({ processMetrics: false });
     const logger = createLogger({ level: 'silent' });
     const events = fanOut([new LogEvents(logger), metrics.observer()]).forFlow('f1', destination);
-    events.callEnded(20, undefined);
+    events.callEnded(20, undefined, 3);
     events.delivered(3, 30);
-    events.callEnded(40, undefined);
+    events.callEnded(40, undefined, 5);
     events.recordsRejected('ProvisionedThroughputExceededException', 'slow down', 2, 5);
     events.delivered(2, 25);
-    events.callEnded(5, 'ServiceUnavailable');
+    events.callEnded(5, 'ServiceUnavailable', 1);
     events.sendRetried('ServiceUnavailable', 'down');
     const samples = await scrape(metrics);
     const flow = { flow: 'f1' };
@@ -167,7 +167,7 @@ describe('MonitoringServer', () => {
     assert.equal((await get('/readyz')).status, 200);
 
     const events = metrics.observer().forFlow('f1', destination);
-    events.callEnded(3, 'ResourceNotFoundException');
+    events.callEnded(3, 'ResourceNotFoundException', 1);
     events.sendFailed('ResourceNotFoundException', 'Stream s not found', 5000);
     const down = await get('/readyz');
     assert.equal(down.status, 503);
@@ -179,7 +179,7 @@ describe('MonitoringServer', () => {
     assert.equal(flow.files, 2);
     assert.equal(flow.recordsSent, 6);
 
-    events.callEnded(3, undefined);
+    events.callEnded(3, undefined, 1);
     assert.equal((await get('/readyz')).status, 200);
     const status = JSON.parse((await get('/status')).body);
     assert.equal(status.ready, true);

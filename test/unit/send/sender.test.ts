@@ -96,6 +96,14 @@ describe('Sender', () => {
     assert.deepEqual(delivered, ['x\n']);
     assert.equal(events.named('sendRetried').length, 2);
     assert.equal(events.named('sendFailed').length, 0);
+    assert.deepEqual(
+      events.named('callEnded').map(([, code, records]) => [code, records]),
+      [
+        ['ServiceUnavailable', 1],
+        ['ServiceUnavailable', 1],
+        [undefined, 1],
+      ],
+    );
   });
 
   it('reports an error retrying cannot fix soon, and still retries it (at the slowest pace)', async () => {
@@ -127,9 +135,17 @@ describe('Sender', () => {
       (entries, call) => entries.map((_, i) => (call === 1 && i === 1 ? throttled : undefined)),
       pairs,
     );
-    const { delivered } = await send(target, batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n'])));
+    const { delivered, events } = await send(target, batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n'])));
     assert.deepEqual(target.calls, [['1\n2\n', '3\n4\n', '5\n'], ['3\n4\n']]);
     assert.deepEqual(delivered.sort(), ['1\n', '2\n', '3\n', '4\n', '5\n']);
+    // Records, not entries: what CloudWatch's RecordSendAttempts counts.
+    assert.deepEqual(
+      events.named('callEnded').map(([, code, records]) => [code, records]),
+      [
+        [undefined, 5],
+        [undefined, 2],
+      ],
+    );
   });
 });
 

@@ -1,7 +1,8 @@
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import { Agent, request } from 'undici';
-import { describeCause, errorCode, parseObject } from '../../../client/http-client.js';
+import { describeCause, errorCode } from '../../../client/api-error.js';
+import { parseObject } from '../../../client/http-client.js';
 import type { HttpEndpointOutput } from '../types.js';
 
 /** The endpoint has this long to answer an attempt completely (spec §8.2). */
