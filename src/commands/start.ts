@@ -85,12 +85,12 @@ export const startCommand: CommandModule<object, StartArgs> = {
       return;
     }
     const { startCloudWatchMetrics } = await import('../observe/cloudwatch-metrics.js');
-    const cloudwatch = await startCloudWatchMetrics(config, logger);
-    const observers = [
+    let cloudwatch = await startCloudWatchMetrics(config, logger);
+    const observers = () => [
       ...(monitoring ? [monitoring.metrics.observer()] : []),
       ...(cloudwatch ? [cloudwatch.observer()] : []),
     ];
-    let agent = new Agent({ config, logger, mode: 'daemon', observers });
+    let agent = new Agent({ config, logger, mode: 'daemon', observers: observers() });
     const runAgent = async (next: InstanceType<typeof Agent>) => {
       await next.start();
       monitoring?.metrics.sampleFrom(
@@ -146,7 +146,9 @@ export const startCommand: CommandModule<object, StartArgs> = {
           // The listener stays where it was started: a changed monitoring.listen applies at the next start.
           logger.info('reload: global settings changed; restarting every flow');
           await stopAgent();
-          agent = new Agent({ config: next, logger, mode: 'daemon', observers });
+          await cloudwatch?.stop();
+          cloudwatch = await startCloudWatchMetrics(next, logger);
+          agent = new Agent({ config: next, logger, mode: 'daemon', observers: observers() });
           await runAgent(agent);
           logger.info({ config: next.configFile, flows: next.flows.length, restarted: true }, 'reloaded agent.json');
         })
