@@ -56,7 +56,10 @@ export class FirehoseDelivery implements DeliveryLifecycle {
     const { source } = config;
     if (source !== undefined) {
       const { db, buffer, kinesis, logger } = this.options;
-      this.sources.set(config.name, new KinesisStreamSource({ ...config, source }, kinesis, db, buffer, logger));
+      this.sources.set(
+        config.name,
+        new KinesisStreamSource({ ...config, source }, kinesis, db, buffer, logger, this.now),
+      );
     }
   }
 

@@ -34,6 +34,8 @@ export class KinesisStreamSource {
     private readonly db: Database.Database,
     private readonly buffer: RecordBuffer,
     private readonly logger: Logger,
+    /** Arrival time of what is buffered (the buffer interval counts from it). */
+    private readonly now: () => number = Date.now,
   ) {
     db.exec(
       'CREATE TABLE IF NOT EXISTS firehose_source_positions (stream TEXT NOT NULL, shard_id TEXT NOT NULL, ' +
@@ -132,7 +134,7 @@ export class KinesisStreamSource {
         }));
         sequenceNumber = last?.SequenceNumber ?? sequenceNumber;
         this.db.transaction(() => {
-          if (records.length > 0) this.buffer.append(this.config.name, records, Date.now());
+          if (records.length > 0) this.buffer.append(this.config.name, records, this.now());
           this.statements.save.run(this.config.name, shardId, sequenceNumber, finished ? 1 : 0);
         })();
       }
