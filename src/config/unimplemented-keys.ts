@@ -41,14 +41,9 @@ const NO_METRICS =
 /** A cloudwatch.* setting matters only while metrics are on, which is the Java agent's default. */
 const metricsWanted = (settings: GlobalSettings) => settings['cloudwatch.emitMetrics'];
 
-/** What a flow ships instead of what each converter would have made of a line. */
-const PROCESSING_INSTEAD: Readonly<Record<DataProcessingOption['optionName'], string>> = {
-  SINGLELINE: 'records are shipped as read, neither trimmed nor joined',
-  CSVTOJSON: 'lines are shipped as they are, not as JSON',
-  LOGTOJSON: 'lines are shipped as they are, not as JSON, and lines that do not match are not dropped',
-  ADDMETADATA: 'records are shipped without the metadata',
+/** What a flow ships instead of what each converter not implemented yet would have made of a record. */
+const PROCESSING_INSTEAD: Readonly<Partial<Record<DataProcessingOption['optionName'], string>>> = {
   ADDEC2METADATA: 'records are shipped without EC2 metadata',
-  ADDBRACKETS: 'records are shipped without the brackets',
 };
 
 export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
@@ -142,7 +137,7 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     warnWhen: (settings) => settings.fileFooterPattern !== undefined,
     message: `${NOT_YET} a line that matches it is shipped like any other, and reading carries on`,
   },
-  // One warning per converter, since each changes records its own way; [] asks for nothing.
+  // One warning per converter not implemented, naming its index; [] asks for nothing.
   {
     scope: 'flow',
     key: 'dataProcessingOptions',

@@ -35,6 +35,14 @@ export interface AgentEvents {
   readLoopFailed(error: unknown): void;
   recordTruncated(path: string, originalBytes: number, limit: number): void;
 
+  // ---- processing (dataProcessingOptions)
+  /**
+   * `records` of one chunk that the converter `option` (`dataProcessingOptions[1] LOGTOJSON`) did
+   * not convert: `skipped`, dropped as the Java agent drops them (a line LOGTOJSON's pattern does
+   * not match), or `failed`, the converter threw (`reason`) and the records were shipped as read.
+   */
+  recordsNotConverted(option: string, outcome: 'skipped' | 'failed', records: number, reason: string | undefined): void;
+
   // ---- sending
   /** One batch call returned (`code` undefined) or threw (its error code), after `durationMs`. */
   callEnded(durationMs: number, code: string | undefined): void;

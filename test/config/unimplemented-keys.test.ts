@@ -120,26 +120,15 @@ describe('keys accepted but not implemented', () => {
     );
   }
 
-  test('dataProcessingOptions: one warning per option, naming its index and optionName', async () => {
+  test('dataProcessingOptions: a warning for ADDEC2METADATA only, naming its index; the others are honoured', async () => {
     const { warnings } = await loadAgentConfig(fixture('processing-defaults'));
-    const flow = 'flows[0] (kinesisStream app-stream)';
-    assert.deepEqual(
-      withoutFile(warnings).map(({ key, flow: flowLabel, message }) => [
-        key,
-        flowLabel,
-        message.split(' is not implemented yet: ')[0],
-      ]),
-      ['SINGLELINE', 'CSVTOJSON', 'LOGTOJSON', 'ADDMETADATA', 'ADDEC2METADATA', 'ADDBRACKETS'].map((name, index) => [
-        `dataProcessingOptions[${index}]`,
-        flow,
-        name,
-      ]),
-    );
-    assert.equal(
-      warnings[2].message,
-      'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
-        'match are not dropped',
-    );
+    assert.deepEqual(withoutFile(warnings), [
+      {
+        key: 'dataProcessingOptions[4]',
+        flow: 'flows[0] (kinesisStream app-stream)',
+        message: 'ADDEC2METADATA is not implemented yet: records are shipped without EC2 metadata',
+      },
+    ]);
   });
 
   test('no warning when the file does not set the key', async () => {
@@ -242,13 +231,6 @@ describe('keys accepted but not implemented', () => {
           'log.statusReportingPeriodSeconds instead)',
       },
       { key: 'useHttpGzip', message: 'is not implemented yet: request bodies are sent uncompressed' },
-      {
-        key: 'dataProcessingOptions[0]',
-        flow: 'flows[0] (deliveryStream web-access-logs)',
-        message:
-          'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
-          'match are not dropped',
-      },
       {
         key: 'multiLineStartPattern',
         flow: 'flows[1] (kinesisStream app-events)',

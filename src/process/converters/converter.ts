@@ -1,0 +1,9 @@
+/**
+ * One entry of a flow's dataProcessingOptions, applied to one record's text (decoded as UTF-8,
+ * as the Java agent decodes it). It returns the new text, or null to drop the record (only
+ * LOGTOJSON does, for a line its pattern does not match), and throws if it cannot convert the
+ * record: the whole chain then gives way to the raw record.
+ */
+export interface Converter {
+  convert(text: string): string | null;
+}
