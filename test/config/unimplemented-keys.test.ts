@@ -120,7 +120,7 @@ describe('keys accepted but not implemented', () => {
     );
   }
 
-  test('dataProcessingOptions: a warning for ADDEC2METADATA only, naming its index; the others are honoured', async () => {
+  test('dataProcessingOptions: only ADDEC2METADATA is warned about, by index; the others are honoured', async () => {
     const { warnings } = await loadAgentConfig(fixture('processing-defaults'));
     assert.deepEqual(withoutFile(warnings), [
       {
