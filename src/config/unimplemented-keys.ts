@@ -41,9 +41,11 @@ const NO_METRICS =
 /** A cloudwatch.* setting matters only while metrics are on, which is the Java agent's default. */
 const metricsWanted = (settings: GlobalSettings) => settings['cloudwatch.emitMetrics'];
 
-/** What a flow ships instead of what each converter not implemented yet would have made of a record. */
-const PROCESSING_INSTEAD: Readonly<Partial<Record<DataProcessingOption['optionName'], string>>> = {
-  ADDEC2METADATA: 'records are shipped without EC2 metadata',
+/** What a converter does otherwise than the Java agent's, for those that do. */
+const PROCESSING_DIFFERENCES: Readonly<Partial<Record<DataProcessingOption['optionName'], string>>> = {
+  ADDEC2METADATA:
+    "adds the instance's tags only where its metadata exposes them (instance metadata tags enabled); it does " +
+    'not call ec2:DescribeTags as the Java agent does',
 };
 
 export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
@@ -137,15 +139,15 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     warnWhen: (settings) => settings.fileFooterPattern !== undefined,
     message: `${NOT_YET} a line that matches it is shipped like any other, and reading carries on`,
   },
-  // One warning per converter not implemented, naming its index; [] asks for nothing.
+  // One warning per converter that differs, naming its index; [] asks for nothing.
   {
     scope: 'flow',
     key: 'dataProcessingOptions',
     perEntry: (entry) => {
       // An entry without a known optionName is an error already.
       const name = isJsonObject(entry) && typeof entry.optionName === 'string' ? entry.optionName : undefined;
-      return name !== undefined && Object.hasOwn(PROCESSING_INSTEAD, name)
-        ? `${name} ${NOT_YET} ${PROCESSING_INSTEAD[name as DataProcessingOption['optionName']]}`
+      return name !== undefined && Object.hasOwn(PROCESSING_DIFFERENCES, name)
+        ? `${name} ${PROCESSING_DIFFERENCES[name as DataProcessingOption['optionName']]}`
         : undefined;
     },
   },

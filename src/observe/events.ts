@@ -39,9 +39,10 @@ export interface AgentEvents {
   /**
    * `records` of one chunk that the converter `option` (`dataProcessingOptions[1] LOGTOJSON`) did
    * not convert: `skipped`, dropped as the Java agent drops them (a line LOGTOJSON's pattern does
-   * not match), or `failed`, the converter threw (`reason`) and the records were shipped as read.
+   * not match); `failed`, the converter threw (`reason`) and the records were shipped as read; or
+   * `unchanged`, the converter could not do its part (`reason`: no EC2 metadata) and passed them on.
    */
-  recordsNotConverted(option: string, outcome: 'skipped' | 'failed', records: number, reason: string | undefined): void;
+  recordsNotConverted(option: string, outcome: NotConverted, records: number, reason: string | undefined): void;
 
   // ---- sending
   /** One batch call returned (`code` undefined) or threw (its error code), after `durationMs`. */
@@ -63,6 +64,8 @@ export interface AgentEvents {
   checkpointsExpired(count: number, ttlDays: number): void;
   checkpointExpiryFailed(error: unknown): void;
 }
+
+export type NotConverted = 'skipped' | 'failed' | 'unchanged';
 
 /** What a flow's sends go to, as events name it. */
 export interface DestinationName {

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.js';
-import type { AgentObserver, DestinationName } from './events.js';
+import type { AgentObserver, DestinationName, NotConverted } from './events.js';
 
 /** Retryable send failures are logged at most this often per error code: an outage is visible but not noisy. */
 const RETRYABLE_LOG_INTERVAL_MS = 30_000;
@@ -162,12 +162,7 @@ export class LogEvents implements AgentObserver {
     this.logger.warn({ path, originalBytes, limit }, 'record longer than the API allows was truncated');
   }
 
-  recordsNotConverted(
-    option: string,
-    outcome: 'skipped' | 'failed',
-    records: number,
-    reason: string | undefined,
-  ): void {
+  recordsNotConverted(option: string, outcome: NotConverted, records: number, reason: string | undefined): void {
     const key = `${option} ${outcome}`;
     const tally = this.notConverted.get(key) ?? { loggedMs: -Infinity, records: 0 };
     this.notConverted.set(key, tally);
@@ -175,13 +170,14 @@ export class LogEvents implements AgentObserver {
     const now = this.now();
     if (now - tally.loggedMs < NOT_CONVERTED_LOG_INTERVAL_MS) return;
     const count = `${tally.records} record${tally.records === 1 ? '' : 's'}`;
+    const happened = {
+      skipped: `${count} did not match and ${tally.records === 1 ? 'was' : 'were'} dropped, as the Java agent does`,
+      failed: `cannot convert ${count} (${reason}); shipped as read`,
+      unchanged: `passed ${count} on unchanged (${reason})`,
+    }[outcome];
     this.logger.warn(
       { option, outcome, records: tally.records, reason },
-      outcome === 'skipped'
-        ? `${option}: ${count} did not match and ${tally.records === 1 ? 'was' : 'were'} dropped, as the Java ` +
-            `agent drops them (logged at most every ${NOT_CONVERTED_LOG_INTERVAL_MS / 1000} s)`
-        : `${option} cannot convert ${count} (${reason}); shipped as read (logged at most every ` +
-            `${NOT_CONVERTED_LOG_INTERVAL_MS / 1000} s)`,
+      `${option}: ${happened} (logged at most every ${NOT_CONVERTED_LOG_INTERVAL_MS / 1000} s)`,
     );
     tally.loggedMs = now;
     tally.records = 0;

@@ -2,9 +2,11 @@ import type { DataProcessingOption } from '../config/types.js';
 import type { AgentEvents } from '../observe/events.js';
 import type { FramedChunk } from '../tail/records.js';
 import { AddBrackets } from './converters/add-brackets.js';
+import { AddEc2Metadata } from './converters/add-ec2-metadata.js';
 import { AddMetadata } from './converters/add-metadata.js';
 import type { Converter } from './converters/converter.js';
 import { CsvToJson } from './converters/csv-to-json.js';
+import { instanceMetadataFromEnv, type InstanceMetadataSource } from './converters/instance-metadata.js';
 import { LogToJson } from './converters/log-to-json.js';
 import { SingleLine } from './converters/single-line.js';
 import { ChunkBuilder, type RecordProcessor } from './processor.js';
@@ -25,16 +27,24 @@ export type ConversionEvents = Pick<AgentEvents, 'recordsNotConverted'>;
 export function processorsFor(
   options: readonly DataProcessingOption[],
   events: ConversionEvents,
-  now: () => number = Date.now,
+  context: ConverterContext = {},
 ): RecordProcessor[] {
-  const converters = options.flatMap((option, index): NamedConverter[] => {
-    const converter = converterFor(option, now);
-    return converter === undefined ? [] : [{ name: `dataProcessingOptions[${index}] ${option.optionName}`, converter }];
-  });
+  const converters = options.map((option, index): NamedConverter => ({
+    name: `dataProcessingOptions[${index}] ${option.optionName}`,
+    converter: converterFor(option, context),
+  }));
   return converters.length === 0 ? [] : [new ConverterChain(converters, events)];
 }
 
-function converterFor(option: DataProcessingOption, now: () => number): Converter | undefined {
+/** What converters read besides the record; tests give their own. */
+export interface ConverterContext {
+  now?: () => number;
+  /** Where ADDEC2METADATA reads the instance's metadata; the instance metadata service by default. */
+  instanceMetadata?: InstanceMetadataSource;
+}
+
+function converterFor(option: DataProcessingOption, context: ConverterContext): Converter {
+  const now = context.now ?? Date.now;
   switch (option.optionName) {
     case 'SINGLELINE':
       return new SingleLine(option.parseOptions);
@@ -47,8 +57,12 @@ function converterFor(option: DataProcessingOption, now: () => number): Converte
     case 'ADDBRACKETS':
       return new AddBrackets();
     case 'ADDEC2METADATA':
-      // Not implemented: the config check warns that records go without EC2 metadata.
-      return undefined;
+      return new AddEc2Metadata(
+        context.instanceMetadata ?? instanceMetadataFromEnv(),
+        option.metadataTTL * 1000,
+        option.jsonFormat,
+        now,
+      );
   }
 }
 
@@ -64,9 +78,10 @@ export class ConverterChain implements RecordProcessor {
     const out = new ChunkBuilder(chunk);
     const skipped = new Map<string, number>();
     const failed = new Map<string, { records: number; reason: string }>();
+    const unchanged = new Map<string, { records: number; reason: string }>();
     for (let i = 0; i < chunk.records.count; i++) {
       const raw = chunk.records.data(i);
-      const outcome = this.convert(raw.toString('utf8'));
+      const outcome = this.convert(raw.toString('utf8'), unchanged);
       if ('failedIn' in outcome) {
         const failure = failed.get(outcome.failedIn) ?? { records: 0, reason: outcome.reason };
         failure.records++;
@@ -83,12 +98,24 @@ export class ConverterChain implements RecordProcessor {
     }
     for (const [name, records] of skipped) this.events.recordsNotConverted(name, 'skipped', records, undefined);
     for (const [name, { records, reason }] of failed) this.events.recordsNotConverted(name, 'failed', records, reason);
+    for (const [name, { records, reason }] of unchanged)
+      this.events.recordsNotConverted(name, 'unchanged', records, reason);
     return out.build();
   }
 
-  private convert(text: string): { text: string } | { droppedBy: string } | { failedIn: string; reason: string } {
+  private convert(
+    text: string,
+    unchanged: Map<string, { records: number; reason: string }>,
+  ): { text: string } | { droppedBy: string } | { failedIn: string; reason: string } {
     let converted = text;
     for (const { name, converter } of this.converters) {
+      const unavailable = converter.unavailable;
+      if (unavailable !== undefined) {
+        const tally = unchanged.get(name) ?? { records: 0, reason: unavailable };
+        tally.records++;
+        unchanged.set(name, tally);
+        continue;
+      }
       try {
         const result = converter.convert(converted);
         if (result === null) return { droppedBy: name };

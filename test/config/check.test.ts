@@ -61,13 +61,13 @@ describe('runCheck', () => {
     const result = await runCheck(fixture('typos'));
     assert.equal(result.exitCode, 0);
     const lines = result.output.trimEnd().split('\n');
-    assert.equal(lines.length, 9);
+    assert.equal(lines.length, 8);
     assert.equal(
       lines[3],
       `${fixture('typos')}: initialPostion (flows[0] (kinesisStream demo-stream)): warning: unknown key ` +
         `'initialPostion' is ignored; did you mean initialPosition?`,
     );
-    assert.equal(lines[8], `${fixture('typos')}: OK (1 flow)`);
+    assert.equal(lines[7], `${fixture('typos')}: OK (1 flow)`);
   });
 
   test('problems: exit 2 and one line per problem, as FILE: key (flow): message', async () => {

@@ -120,13 +120,15 @@ describe('keys accepted but not implemented', () => {
     );
   }
 
-  test('dataProcessingOptions: only ADDEC2METADATA is warned about, by index; the others are honoured', async () => {
+  test('dataProcessingOptions: only ADDEC2METADATA is warned about (its tags), by index', async () => {
     const { warnings } = await loadAgentConfig(fixture('processing-defaults'));
     assert.deepEqual(withoutFile(warnings), [
       {
         key: 'dataProcessingOptions[4]',
         flow: 'flows[0] (kinesisStream app-stream)',
-        message: 'ADDEC2METADATA is not implemented yet: records are shipped without EC2 metadata',
+        message:
+          "ADDEC2METADATA adds the instance's tags only where its metadata exposes them (instance metadata tags " +
+          'enabled); it does not call ec2:DescribeTags as the Java agent does',
       },
     ]);
   });

@@ -6,4 +6,9 @@
  */
 export interface Converter {
   convert(text: string): string | null;
+  /**
+   * Set while the converter cannot do its part (ADDEC2METADATA without metadata): records then
+   * pass it unchanged, on to the next converter, and the reason is reported.
+   */
+  readonly unavailable?: string | undefined;
 }

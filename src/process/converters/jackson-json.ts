@@ -9,8 +9,16 @@
 import type { JsonFormat } from '../../config/types.js';
 import type { JsonValue } from '../../config/jsonc.js';
 
-/** A config value (metadata), or an object a converter built. */
-export type JacksonValue = JsonValue | LinkedMap;
+/**
+ * A config value (metadata), or what a converter built or parsed: a whole number read from a
+ * record is a bigint (Jackson's Integer, Long or BigInteger), a fraction a JavaDouble.
+ */
+export type JacksonValue = JsonValue | LinkedMap | bigint | JavaDouble | readonly JacksonValue[];
+
+/** A JSON number Jackson reads as a Double: `1.0` and `1e2` print back as `1.0` and `100.0`. */
+export class JavaDouble {
+  constructor(readonly value: number) {}
+}
 
 /**
  * An object as a Java LinkedHashMap holds it: fields in the order first put, and a name put
@@ -38,6 +46,8 @@ function writeValue(value: JacksonValue, depth: number): string {
   if (value === null) return 'null';
   if (typeof value === 'string') return quote(value);
   if (typeof value === 'number') return javaNumber(value);
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof JavaDouble) return javaDouble(value.value);
   if (typeof value === 'boolean') return String(value);
   if (Array.isArray(value)) return writeArray(value, depth);
   return writeObject(value instanceof LinkedMap ? value.entries() : Object.entries(value), depth);
@@ -52,7 +62,7 @@ function writeObject(fields: Array<[string, JacksonValue]>, depth: number): stri
 }
 
 /** Jackson's pretty printer keeps arrays on one line and does not indent what is inside them further. */
-function writeArray(values: readonly JsonValue[], depth: number): string {
+function writeArray(values: readonly JacksonValue[], depth: number): string {
   if (depth === 0) return `[${values.map((value) => writeValue(value, 0)).join(',')}]`;
   if (values.length === 0) return '[ ]';
   return `[ ${values.map((value) => writeValue(value, depth)).join(', ')} ]`;
@@ -79,10 +89,15 @@ function quote(text: string): string {
  * `1.5E10`). The config parser keeps neither form, so an integral value prints as an integer.
  */
 function javaNumber(value: number): string {
-  if (!Number.isFinite(value)) return `"${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'}"`;
   if (Number.isInteger(value) && Math.abs(value) < 1e21) return BigInt(value).toString();
+  return javaDouble(value);
+}
+
+function javaDouble(value: number): string {
+  if (!Number.isFinite(value)) return `"${Number.isNaN(value) ? 'NaN' : value > 0 ? 'Infinity' : '-Infinity'}"`;
+  if (value === 0) return Object.is(value, -0) ? '-0.0' : '0.0';
   const magnitude = Math.abs(value);
-  if (magnitude >= 1e-3 && magnitude < 1e7) return String(value);
+  if (magnitude >= 1e-3 && magnitude < 1e7) return Number.isInteger(value) ? `${value}.0` : String(value);
   const [mantissa, exponent] = value.toExponential().split('e');
   return `${mantissa.includes('.') ? mantissa : `${mantissa}.0`}E${exponent.replace('+', '')}`;
 }

@@ -25,6 +25,7 @@ describe('LogEvents.recordsNotConverted', () => {
     events.recordsNotConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped', 3, undefined);
     events.recordsNotConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped', 2, undefined);
     events.recordsNotConverted('dataProcessingOptions[1] ADDEC2METADATA', 'failed', 1, 'not a JSON object');
+    events.recordsNotConverted('dataProcessingOptions[1] ADDEC2METADATA', 'unchanged', 2, 'no EC2 metadata');
     advance(30_000);
     events.recordsNotConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped', 4, undefined);
     assert.deepEqual(
@@ -36,8 +37,8 @@ describe('LogEvents.recordsNotConverted', () => {
           outcome: 'skipped',
           records: 3,
           msg:
-            'dataProcessingOptions[0] LOGTOJSON: 3 records did not match and were dropped, as the Java agent drops ' +
-            'them (logged at most every 30 s)',
+            'dataProcessingOptions[0] LOGTOJSON: 3 records did not match and were dropped, as the Java agent does ' +
+            '(logged at most every 30 s)',
         },
         {
           flow: 'kinesis:s:/logs/*.log',
@@ -45,8 +46,17 @@ describe('LogEvents.recordsNotConverted', () => {
           outcome: 'failed',
           records: 1,
           msg:
-            'dataProcessingOptions[1] ADDEC2METADATA cannot convert 1 record (not a JSON object); shipped as read ' +
+            'dataProcessingOptions[1] ADDEC2METADATA: cannot convert 1 record (not a JSON object); shipped as read ' +
             '(logged at most every 30 s)',
+        },
+        {
+          flow: 'kinesis:s:/logs/*.log',
+          option: 'dataProcessingOptions[1] ADDEC2METADATA',
+          outcome: 'unchanged',
+          records: 2,
+          msg:
+            'dataProcessingOptions[1] ADDEC2METADATA: passed 2 records on unchanged (no EC2 metadata) (logged at ' +
+            'most every 30 s)',
         },
         {
           flow: 'kinesis:s:/logs/*.log',
@@ -54,8 +64,8 @@ describe('LogEvents.recordsNotConverted', () => {
           outcome: 'skipped',
           records: 6,
           msg:
-            'dataProcessingOptions[0] LOGTOJSON: 6 records did not match and were dropped, as the Java agent drops ' +
-            'them (logged at most every 30 s)',
+            'dataProcessingOptions[0] LOGTOJSON: 6 records did not match and were dropped, as the Java agent does ' +
+            '(logged at most every 30 s)',
         },
       ],
     );
