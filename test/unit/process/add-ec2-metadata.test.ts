@@ -150,7 +150,7 @@ describe('ADDEC2METADATA', () => {
     assert.ok(out.endsWith('",\n  "tags" : {\n    "team" : "core"\n  }\n}\n'), out);
   });
 
-  it('a record that is not a JSON object is shipped raw by the chain, and counted', async () => {
+  it('a record that is not a JSON object (as Jackson reads one) is shipped raw by the chain, and counted', async () => {
     const converter = await readConverter();
     const { events, named } = recordingEvents();
     const chain = new ConverterChain(
@@ -160,9 +160,17 @@ describe('ADDEC2METADATA', () => {
       ],
       events,
     );
-    assert.deepEqual(outputsOf(chain.process(chunkOf(['plain\n']))), ['plain\n']);
-    assert.equal(named('recordsNotConverted')[0][1], 'failed');
-    assert.equal(named('recordsNotConverted')[0][0], 'dataProcessingOptions[1] ADDEC2METADATA');
+    assert.deepEqual(outputsOf(chain.process(chunkOf(['plain\n']))), ['plain\n'], 'raw, without the brackets');
+    const notObjects = ['\n', '[1]\n', 'null\n', '"x"\n', '{"a":"raw\ttab"}\n', '{"a":1,}\n', '{"a":01}\n', '{"a"\n'];
+    const alone = new ConverterChain([{ name: 'dataProcessingOptions[0] ADDEC2METADATA', converter }], events);
+    assert.deepEqual(outputsOf(alone.process(chunkOf(notObjects))), notObjects);
+    assert.deepEqual(
+      named('recordsNotConverted').map(([option, outcome, records]) => [option, outcome, records]),
+      [
+        ['dataProcessingOptions[1] ADDEC2METADATA', 'failed', 1],
+        ['dataProcessingOptions[0] ADDEC2METADATA', 'failed', notObjects.length],
+      ],
+    );
   });
 
   it('without metadata (nothing answers), records pass unchanged to the next option, counted', async () => {
