@@ -50,40 +50,35 @@ class Reader {
 
   object(): LinkedMap {
     const object = new LinkedMap();
-    this.expect('{');
-    this.skipSpace();
-    if (this.peek() === '}') {
-      this.at++;
-      return object;
-    }
-    for (;;) {
+    this.sequence('{', '}', () => {
       this.skipSpace();
       const name = this.string();
       this.expect(':');
       object.put(name, this.value());
-      this.skipSpace();
-      if (this.peek() === '}') {
-        this.at++;
-        return object;
-      }
-      this.expect(',');
-    }
+    });
+    return object;
   }
 
   private array(): JacksonValue[] {
     const values: JacksonValue[] = [];
-    this.expect('[');
+    this.sequence('[', ']', () => values.push(this.value()));
+    return values;
+  }
+
+  /** `open`, then items separated by commas, then `close`. */
+  private sequence(open: string, close: string, item: () => void): void {
+    this.expect(open);
     this.skipSpace();
-    if (this.peek() === ']') {
+    if (this.peek() === close) {
       this.at++;
-      return values;
+      return;
     }
     for (;;) {
-      values.push(this.value());
+      item();
       this.skipSpace();
-      if (this.peek() === ']') {
+      if (this.peek() === close) {
         this.at++;
-        return values;
+        return;
       }
       this.expect(',');
     }

@@ -10,9 +10,8 @@ import { ConverterChain, processorsFor } from '../../../src/process/converter-ch
 import { AddBrackets } from '../../../src/process/converters/add-brackets.js';
 import { AddEc2Metadata, javaTimestamp } from '../../../src/process/converters/add-ec2-metadata.js';
 import { instanceMetadataFrom, instanceMetadataFromEnv } from '../../../src/process/converters/instance-metadata.js';
-import { ChunkRecords, type FramedChunk } from '../../../src/tail/records.js';
 import { waitFor } from '../../support/wait.js';
-import { recordingEvents } from '../support.js';
+import { chunkOf, recordingEvents, textsOf } from '../support.js';
 
 const TOKEN = 'AQAEAtoken==';
 
@@ -72,27 +71,6 @@ beforeEach(() => {
   imds.requests = [];
   imds.refused = 0;
 });
-
-function chunkOf(records: string[]): FramedChunk {
-  const buffer = Buffer.from(records.join(''));
-  const stops: number[] = [];
-  let offset = 0;
-  for (const record of records) stops.push((offset += Buffer.byteLength(record)));
-  const starts = [0, ...stops.slice(0, -1)];
-  return {
-    records: new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined),
-    startOffset: 0,
-    ends: Uint32Array.from(stops),
-    endOffset: offset,
-    bytes: offset,
-    heldBytes: offset,
-    cut: undefined,
-  };
-}
-
-function outputsOf(chunk: FramedChunk): string[] {
-  return Array.from({ length: chunk.records.count }, (_, i) => chunk.records.data(i).toString());
-}
 
 const READ_AT = Date.parse('2024-05-01T12:00:00.000Z');
 
@@ -160,10 +138,10 @@ describe('ADDEC2METADATA', () => {
       ],
       events,
     );
-    assert.deepEqual(outputsOf(chain.process(chunkOf(['plain\n']))), ['plain\n'], 'raw, without the brackets');
+    assert.deepEqual(textsOf(chain.process(chunkOf(['plain\n']))), ['plain\n'], 'raw, without the brackets');
     const notObjects = ['\n', '[1]\n', 'null\n', '"x"\n', '{"a":"raw\ttab"}\n', '{"a":1,}\n', '{"a":01}\n', '{"a"\n'];
     const alone = new ConverterChain([{ name: 'dataProcessingOptions[0] ADDEC2METADATA', converter }], events);
-    assert.deepEqual(outputsOf(alone.process(chunkOf(notObjects))), notObjects);
+    assert.deepEqual(textsOf(alone.process(chunkOf(notObjects))), notObjects);
     assert.deepEqual(
       named('recordsNotConverted').map(([option, outcome, records]) => [option, outcome, records]),
       [
@@ -187,7 +165,7 @@ describe('ADDEC2METADATA', () => {
       ],
       events,
     );
-    assert.deepEqual(outputsOf(chain.process(chunkOf(['a\n', 'b\n']))), ['{a\n}', '{b\n}']);
+    assert.deepEqual(textsOf(chain.process(chunkOf(['a\n', 'b\n']))), ['{a\n}', '{b\n}']);
     assert.deepEqual(named('recordsNotConverted'), [
       ['dataProcessingOptions[0] ADDEC2METADATA', 'unchanged', 2, 'cannot read EC2 metadata: connect ECONNREFUSED'],
     ]);
@@ -217,7 +195,7 @@ describe('ADDEC2METADATA', () => {
       { instanceMetadata: instanceMetadataFrom(endpoint), now: () => READ_AT },
     );
     await waitFor(
-      () => outputsOf(processors[0].process(chunkOf(['{"a":1}\n'])))[0].includes('"instanceId":"i-0abc123"'),
+      () => textsOf(processors[0].process(chunkOf(['{"a":1}\n'])))[0].includes('"instanceId":"i-0abc123"'),
       { message: 'the metadata added by the flow processor' },
     );
   });

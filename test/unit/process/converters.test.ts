@@ -14,7 +14,7 @@ import { ConverterChain, processorsFor } from '../../../src/process/converter-ch
 import { AddBrackets } from '../../../src/process/converters/add-brackets.js';
 import { NewlineFramer } from '../../../src/tail/framer.js';
 import { ChunkRecords, type FramedChunk } from '../../../src/tail/records.js';
-import { recordingEvents } from '../support.js';
+import { chunkOf, recordingEvents, textsOf } from '../support.js';
 
 /** Newline-ended lines as the tailer frames them. */
 function framed(text: string): FramedChunk {
@@ -26,32 +26,6 @@ function framed(text: string): FramedChunk {
   );
 }
 
-/** Records of any shape (a multi-line one, say), one after the other from offset 0. */
-function chunkOf(records: string[]): FramedChunk {
-  const buffer = Buffer.from(records.join(''));
-  const starts: number[] = [];
-  const stops: number[] = [];
-  let offset = 0;
-  for (const record of records) {
-    starts.push(offset);
-    offset += Buffer.byteLength(record);
-    stops.push(offset);
-  }
-  return {
-    records: new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined),
-    startOffset: 0,
-    ends: Uint32Array.from(stops),
-    endOffset: offset,
-    bytes: offset,
-    heldBytes: offset,
-    cut: undefined,
-  };
-}
-
-function outputsOf(chunk: FramedChunk): string[] {
-  return Array.from({ length: chunk.records.count }, (_, i) => chunk.records.data(i).toString('utf8'));
-}
-
 const FIXED_NOW = Date.parse('2024-05-01T12:00:00.000Z');
 
 /** The records each input line becomes through `options`, and the not-converted events. */
@@ -60,7 +34,7 @@ function convert(options: DataProcessingOption[], input: string | string[]) {
   const processors = processorsFor(options, events, { now: () => FIXED_NOW });
   let chunk = typeof input === 'string' ? framed(input) : chunkOf(input);
   for (const processor of processors) chunk = processor.process(chunk);
-  return { outputs: outputsOf(chunk), chunk, notConverted: named('recordsNotConverted') };
+  return { outputs: textsOf(chunk), chunk, notConverted: named('recordsNotConverted') };
 }
 
 function logToJson(
@@ -519,7 +493,7 @@ describe('a chain of options', () => {
     );
     const input = chunkOf(['bad 1\n', 'good\n', 'bad 2\n']);
     const out = chain.process(input);
-    assert.deepEqual(outputsOf(out), ['bad 1\n', '{good\n}', 'bad 2\n']);
+    assert.deepEqual(textsOf(out), ['bad 1\n', '{good\n}', 'bad 2\n']);
     assert.ok(out.records.positionOf(0), 'the raw record is the read bytes themselves');
     assert.deepEqual(named('recordsNotConverted'), [
       ['dataProcessingOptions[1] TEST', 'failed', 2, 'not a JSON object'],
