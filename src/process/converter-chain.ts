@@ -6,6 +6,7 @@ import { AddEc2Metadata } from './converters/add-ec2-metadata.js';
 import { AddMetadata } from './converters/add-metadata.js';
 import type { Converter } from './converters/converter.js';
 import { CsvToJson } from './converters/csv-to-json.js';
+import { javaUtf8 } from './converters/java-strings.js';
 import { instanceMetadataFromEnv, type InstanceMetadataSource } from './converters/instance-metadata.js';
 import { LogToJson } from './converters/log-to-json.js';
 import { SingleLine } from './converters/single-line.js';
@@ -90,7 +91,7 @@ export class ConverterChain implements RecordProcessor {
       } else if ('droppedBy' in outcome) {
         skipped.set(outcome.droppedBy, (skipped.get(outcome.droppedBy) ?? 0) + 1);
       } else {
-        const converted = Buffer.from(outcome.text, 'utf8');
+        const converted = javaUtf8(outcome.text);
         // A record no converter changed stays a view of the read buffer rather than a copy.
         if (converted.equals(raw)) out.keep(i);
         else out.replace(i, converted);

@@ -78,7 +78,12 @@ const SHORT_ESCAPES: Readonly<Record<string, string>> = {
   '\r': '\\r',
 };
 
+/** Where JSON.stringify differs from Jackson: control characters (hex case), lone surrogates (Jackson keeps them). */
+// eslint-disable-next-line no-control-regex
+const STRINGIFY_DIFFERS = /[\u0000-\u001f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 function quote(text: string): string {
+  if (!STRINGIFY_DIFFERS.test(text)) return JSON.stringify(text);
   // eslint-disable-next-line no-control-regex
   return `"${text.replace(/["\\\u0000-\u001f]/g, (char) => SHORT_ESCAPES[char] ?? `\\u${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"`;
 }

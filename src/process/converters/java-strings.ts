@@ -39,3 +39,10 @@ export function javaTrim(text: string): string {
 export function withoutNewline(text: string): string {
   return text.endsWith('\n') ? text.slice(0, -1) : text;
 }
+
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** String.getBytes(UTF_8): a lone surrogate (a record's JSON may spell one, `"\ud800"`) becomes `?`. */
+export function javaUtf8(text: string): Buffer {
+  return Buffer.from(text.replace(LONE_SURROGATE, '?'), 'utf8');
+}

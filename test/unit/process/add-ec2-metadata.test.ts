@@ -108,6 +108,14 @@ describe('ADDEC2METADATA', () => {
         `${METADATA.replace(',"region":"eu-west-1"', '')},"metadataTimestamp":"${stamp}"}\n`,
       'without tag access there is no tags field',
     );
+    assert.ok(
+      textsOf(
+        new ConverterChain([{ name: 'ADDEC2METADATA', converter }], recordingEvents().events).process(
+          chunkOf(['{"lone":"\\ud800","pair":"\\ud83d\\ude00","c":"\\u001f"}\n']),
+        ),
+      )[0].startsWith('{"lone":"?","pair":"\u{1F600}","c":"\\u001F",'),
+      'a lone surrogate is written as String.getBytes writes it, a pair as the character, a control character in hex',
+    );
   });
 
   it("metadataTimestamp is yyyy-MM-dd'T'HH:mm:ssZ in the local time zone", () => {
