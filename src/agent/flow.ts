@@ -7,6 +7,7 @@ import { ResumePoints } from '../checkpoint/resume.js';
 import type { FlowConfig } from '../config/agent-config.js';
 import { FlowDiscovery } from '../discover/flow-discovery.js';
 import type { AgentEvents } from '../observe/events.js';
+import { processorsFor } from '../process/converter-chain.js';
 import { ProcessingPipeline } from '../process/processor.js';
 import { RecordLimit } from '../process/record-limit.js';
 import type { Destination } from '../send/destination.js';
@@ -106,7 +107,7 @@ export class Flow {
     this.budget = new MemoryBudget(budgetBytes, options.agentBudget);
     this.readBuffers = new ReadBuffers(options.chunkSize ?? DEFAULT_CHUNK_BYTES);
     this.pipeline = new ProcessingPipeline(
-      [],
+      processorsFor(config.dataProcessingOptions, events),
       new RecordLimit(maxRecordBytes, Buffer.from(config.truncatedRecordTerminator, 'utf8')),
     );
     this.sender = new Sender({

@@ -37,14 +37,11 @@ export type UnimplementedKey = Row<'global', GlobalSettings> | Row<'flow', AnyFl
 
 const NOT_YET = 'is not implemented yet:';
 
-/** What a flow ships instead of what each converter would have made of a line. */
-const PROCESSING_INSTEAD: Readonly<Record<DataProcessingOption['optionName'], string>> = {
-  SINGLELINE: 'records are shipped as read, neither trimmed nor joined',
-  CSVTOJSON: 'lines are shipped as they are, not as JSON',
-  LOGTOJSON: 'lines are shipped as they are, not as JSON, and lines that do not match are not dropped',
-  ADDMETADATA: 'records are shipped without the metadata',
-  ADDEC2METADATA: 'records are shipped without EC2 metadata',
-  ADDBRACKETS: 'records are shipped without the brackets',
+/** What a converter does otherwise than the Java agent's, for those that do. */
+const PROCESSING_DIFFERENCES: Readonly<Partial<Record<DataProcessingOption['optionName'], string>>> = {
+  ADDEC2METADATA:
+    "adds the instance's tags only where its metadata exposes them (instance metadata tags enabled); it does " +
+    'not call ec2:DescribeTags as the Java agent does',
 };
 
 export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
@@ -128,15 +125,15 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     warnWhen: (settings) => settings.fileFooterPattern !== undefined,
     message: `${NOT_YET} a line that matches it is shipped like any other, and reading carries on`,
   },
-  // One warning per converter, since each changes records its own way; [] asks for nothing.
+  // One warning per converter that differs, naming its index; [] asks for nothing.
   {
     scope: 'flow',
     key: 'dataProcessingOptions',
     perEntry: (entry) => {
       // An entry without a known optionName is an error already.
       const name = isJsonObject(entry) && typeof entry.optionName === 'string' ? entry.optionName : undefined;
-      return name !== undefined && Object.hasOwn(PROCESSING_INSTEAD, name)
-        ? `${name} ${NOT_YET} ${PROCESSING_INSTEAD[name as DataProcessingOption['optionName']]}`
+      return name !== undefined && Object.hasOwn(PROCESSING_DIFFERENCES, name)
+        ? `${name} ${PROCESSING_DIFFERENCES[name as DataProcessingOption['optionName']]}`
         : undefined;
     },
   },

@@ -35,6 +35,15 @@ export interface AgentEvents {
   readLoopFailed(error: unknown): void;
   recordTruncated(path: string, originalBytes: number, limit: number): void;
 
+  // ---- processing (dataProcessingOptions)
+  /**
+   * `records` of one chunk that the converter `option` (`dataProcessingOptions[1] LOGTOJSON`) did
+   * not convert: `skipped`, dropped as the Java agent drops them (a line LOGTOJSON's pattern does
+   * not match); `failed`, the converter threw (`reason`) and the records were shipped as read; or
+   * `unchanged`, the converter could not do its part (`reason`: no EC2 metadata) and passed them on.
+   */
+  recordsNotConverted(option: string, outcome: NotConverted, records: number, reason: string | undefined): void;
+
   // ---- sending
   /** One batch call of `records` records returned (`code` undefined) or threw (its error code), after `durationMs`. */
   callEnded(durationMs: number, code: string | undefined, records: number): void;
@@ -55,6 +64,8 @@ export interface AgentEvents {
   checkpointsExpired(count: number, ttlDays: number): void;
   checkpointExpiryFailed(error: unknown): void;
 }
+
+export type NotConverted = 'skipped' | 'failed' | 'unchanged';
 
 /** What a flow's sends go to, as events name it. */
 export interface DestinationName {

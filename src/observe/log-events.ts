@@ -1,8 +1,10 @@
 import type { Logger } from '../log.js';
-import type { AgentObserver, DestinationName } from './events.js';
+import type { AgentObserver, DestinationName, NotConverted } from './events.js';
 
 /** Retryable send failures are logged at most this often per error code: an outage is visible but not noisy. */
 const RETRYABLE_LOG_INTERVAL_MS = 30_000;
+/** Records a converter drops or cannot convert: logged at most this often per option (a wrong format hits all). */
+const NOT_CONVERTED_LOG_INTERVAL_MS = 30_000;
 /** Failed checkpoint saves are retried after every batch: the first is logged, then a reminder this often. */
 const FAILED_SAVE_LOG_INTERVAL_MS = 30_000;
 
@@ -20,6 +22,8 @@ export class LogEvents implements AgentObserver {
   private tooManyReported = false;
   private compressedNoticeGiven = false;
   private readonly watchFailures = new Set<string>();
+  /** Per option and outcome: when last logged, and the records since, for the next line. */
+  private readonly notConverted = new Map<string, { loggedMs: number; records: number }>();
 
   constructor(
     private readonly logger: Logger,
@@ -156,6 +160,27 @@ export class LogEvents implements AgentObserver {
 
   recordTruncated(path: string, originalBytes: number, limit: number): void {
     this.logger.warn({ path, originalBytes, limit }, 'record longer than the API allows was truncated');
+  }
+
+  recordsNotConverted(option: string, outcome: NotConverted, records: number, reason: string | undefined): void {
+    const key = `${option} ${outcome}`;
+    const tally = this.notConverted.get(key) ?? { loggedMs: -Infinity, records: 0 };
+    this.notConverted.set(key, tally);
+    tally.records += records;
+    const now = this.now();
+    if (now - tally.loggedMs < NOT_CONVERTED_LOG_INTERVAL_MS) return;
+    const count = `${tally.records} record${tally.records === 1 ? '' : 's'}`;
+    const happened = {
+      skipped: `${count} did not match and ${tally.records === 1 ? 'was' : 'were'} dropped, as the Java agent does`,
+      failed: `cannot convert ${count} (${reason}); shipped as read`,
+      unchanged: `passed ${count} on unchanged (${reason})`,
+    }[outcome];
+    this.logger.warn(
+      { option, outcome, records: tally.records, reason },
+      `${option}: ${happened} (logged at most every ${NOT_CONVERTED_LOG_INTERVAL_MS / 1000} s)`,
+    );
+    tally.loggedMs = now;
+    tally.records = 0;
   }
 
   /** Calls are counted by metrics; their failures are logged by the events that follow. */

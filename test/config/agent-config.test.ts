@@ -452,11 +452,6 @@ describe('unknown and ignored keys are warnings', () => {
         message: "unknown key 'delimeter' is ignored; did you mean delimiter?",
       },
       { key: 'dataProcessingOptions[0].logFormat', flow, message: 'is ignored: CSVTOJSON does not use it' },
-      {
-        key: 'dataProcessingOptions[0]',
-        flow,
-        message: 'CSVTOJSON is not implemented yet: lines are shipped as they are, not as JSON',
-      },
     ]);
   });
 
@@ -684,13 +679,6 @@ describe('bad values stop startup', () => {
           key: 'dataProcessingOptions[0].matchPattern',
           flow: 'flows[0] (kinesisStream s)',
           message: 'has 3 capture groups but customFieldNames has 2 names; every record would be dropped',
-        },
-        {
-          key: 'dataProcessingOptions[0]',
-          flow: 'flows[0] (kinesisStream s)',
-          message:
-            'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
-            'match are not dropped',
         },
       ]);
     },

@@ -105,26 +105,17 @@ describe('keys accepted but not implemented', () => {
     );
   }
 
-  test('dataProcessingOptions: one warning per option, naming its index and optionName', async () => {
+  test('dataProcessingOptions: only ADDEC2METADATA is warned about (its tags), by index', async () => {
     const { warnings } = await loadAgentConfig(fixture('processing-defaults'));
-    const flow = 'flows[0] (kinesisStream app-stream)';
-    assert.deepEqual(
-      withoutFile(warnings).map(({ key, flow: flowLabel, message }) => [
-        key,
-        flowLabel,
-        message.split(' is not implemented yet: ')[0],
-      ]),
-      ['SINGLELINE', 'CSVTOJSON', 'LOGTOJSON', 'ADDMETADATA', 'ADDEC2METADATA', 'ADDBRACKETS'].map((name, index) => [
-        `dataProcessingOptions[${index}]`,
-        flow,
-        name,
-      ]),
-    );
-    assert.equal(
-      warnings[2].message,
-      'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
-        'match are not dropped',
-    );
+    assert.deepEqual(withoutFile(warnings), [
+      {
+        key: 'dataProcessingOptions[4]',
+        flow: 'flows[0] (kinesisStream app-stream)',
+        message:
+          "ADDEC2METADATA adds the instance's tags only where its metadata exposes them (instance metadata tags " +
+          'enabled); it does not call ec2:DescribeTags as the Java agent does',
+      },
+    ]);
   });
 
   test('no warning when the file does not set the key', async () => {
@@ -217,13 +208,6 @@ describe('keys accepted but not implemented', () => {
     assert.equal(config.flows.length, 2);
     assert.deepEqual(withoutFile(warnings), [
       { key: 'useHttpGzip', message: 'is not implemented yet: request bodies are sent uncompressed' },
-      {
-        key: 'dataProcessingOptions[0]',
-        flow: 'flows[0] (deliveryStream web-access-logs)',
-        message:
-          'LOGTOJSON is not implemented yet: lines are shipped as they are, not as JSON, and lines that do not ' +
-          'match are not dropped',
-      },
       {
         key: 'multiLineStartPattern',
         flow: 'flows[1] (kinesisStream app-events)',

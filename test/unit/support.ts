@@ -1,26 +1,39 @@
 /** Helpers for the unit tests: records and spans built in memory, and an events recorder. */
 import { FileProgress, type Span } from '../../src/acknowledge/file-progress.js';
 import { ignoredEvents, type AgentEvents } from '../../src/observe/events.js';
-import { ChunkRecords } from '../../src/tail/records.js';
+import { ChunkRecords, type FramedChunk } from '../../src/tail/records.js';
 
 /** A span holding `lines` as records (each line's bytes as given), from offset `start` of a new file. */
 export function spanOf(lines: string[], start = 0, progress = new FileProgress(start, () => undefined)): Span {
-  const buffer = Buffer.from(lines.join(''));
+  const chunk = chunkOf(lines, start);
+  return progress.openSpan(start, chunk.ends, chunk.endOffset, chunk.heldBytes, chunk.records);
+}
+
+/** A chunk holding `records` (any bytes, a multi-line record say) one after the other from offset `start`. */
+export function chunkOf(records: string[], start = 0): FramedChunk {
+  const buffer = Buffer.from(records.join(''));
   const starts: number[] = [];
   const stops: number[] = [];
   let offset = 0;
-  for (const line of lines) {
+  for (const record of records) {
     starts.push(offset);
-    offset += Buffer.byteLength(line);
+    offset += Buffer.byteLength(record);
     stops.push(offset);
   }
-  return progress.openSpan(
-    start,
-    Uint32Array.from(stops),
-    start + buffer.length,
-    buffer.length,
-    new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined),
-  );
+  return {
+    records: new ChunkRecords(buffer, Uint32Array.from(starts), Uint32Array.from(stops), undefined),
+    startOffset: start,
+    ends: Uint32Array.from(stops),
+    endOffset: start + buffer.length,
+    bytes: buffer.length,
+    heldBytes: buffer.length,
+    cut: undefined,
+  };
+}
+
+/** The records of a chunk, as text. */
+export function textsOf(chunk: FramedChunk): string[] {
+  return Array.from({ length: chunk.records.count }, (_, i) => chunk.records.data(i).toString('utf8'));
 }
 
 export interface RecordedEvent {
