@@ -6,6 +6,7 @@ import { compressionByName, compressionOf, decompressedHeadOf, decompressedSizeO
 import type { RecordFramer } from './framer.js';
 import { GzipReader } from './gzip-reader.js';
 import { identityKey, type FileIdentity } from './identity.js';
+import type { ReadBuffers } from './read-buffers.js';
 import type { FramedChunk } from './records.js';
 import type { TrackedFile } from './tracked-file.js';
 
@@ -14,8 +15,8 @@ export interface CompressedFilesOptions {
   resume: ResumePoints;
   /** A backfill reads gzip files (by content only); a daemon tails no compressed file, as the Java agent. */
   backfill: boolean;
-  /** Most decompressed bytes per chunk. */
-  chunkBytes: number;
+  /** The flow's read buffers, which gzip files are decompressed into. */
+  buffers: ReadBuffers;
 }
 
 /** Where a gzip file is read from and how much it holds, in its decompressed content. */
@@ -92,7 +93,7 @@ export class CompressedFiles {
       head,
       offset,
       size,
-      reader: (framer) => new GzipReader(framer, this.options.chunkBytes, offset, offset > 0 && offset === size),
+      reader: (framer) => new GzipReader(framer, this.options.buffers, offset, offset > 0 && offset === size),
     };
   }
 

@@ -75,7 +75,7 @@ export class FileSet {
       events: options.events,
       resume: options.resume,
       backfill: options.backfill,
-      chunkBytes: options.buffers.size,
+      buffers: options.buffers,
     });
     this.intake = new FileIntake({
       ...options,

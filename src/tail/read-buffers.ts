@@ -17,9 +17,14 @@ export class ReadBuffers {
     private readonly maxFree = 4,
   ) {}
 
-  /** A buffer of `bytes`: a reused one for full-size reads, a fresh one for shorter ones. */
+  /**
+   * A buffer for a read of `bytes`: a reused full-size one for reads of a quarter of that or more
+   * (the last read of a file that a backfill reads whole is one: fresh ones for the last reads of
+   * many files finishing at once were tens of MiB of garbage), a fresh one for shorter ones, so that
+   * a line appended to a tailed file does not pin a whole buffer until it is acknowledged.
+   */
   take(bytes: number): Buffer {
-    if (bytes === this.size) return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
+    if (bytes * 4 >= this.size) return this.free.pop() ?? Buffer.allocUnsafeSlow(this.size);
     return Buffer.allocUnsafe(bytes);
   }
 

@@ -22,11 +22,20 @@ export interface EncodableRecord {
   data: Buffer;
 }
 
-/** The payload of `records`, in their order. */
-export function encodeRecords(records: readonly EncodableRecord[]): Buffer {
+/** How many bytes encodeRecords writes for `records`. */
+export function encodedSize(records: readonly EncodableRecord[]): number {
   let size = 0;
   for (let i = 0; i < records.length; i++) size += RECORD_OVERHEAD_BYTES + records[i].keyBytes + records[i].data.length;
-  const payload = Buffer.allocUnsafe(size);
+  return size;
+}
+
+/**
+ * The payload of `records`, in their order: at the start of `space` when it is given (and holds
+ * encodedSize(records) bytes), else in a buffer of its own.
+ */
+export function encodeRecords(records: readonly EncodableRecord[], space?: Buffer): Buffer {
+  const size = encodedSize(records);
+  const payload = space === undefined ? Buffer.allocUnsafe(size) : space.subarray(0, size);
   let offset = 0;
   for (let i = 0; i < records.length; i++) {
     const { partitionKey, keyBytes, data } = records[i];

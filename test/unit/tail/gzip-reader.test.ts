@@ -14,6 +14,7 @@ import {
 } from '../../../src/tail/compression.js';
 import { NewlineFramer } from '../../../src/tail/framer.js';
 import { GzipReader } from '../../../src/tail/gzip-reader.js';
+import { ReadBuffers } from '../../../src/tail/read-buffers.js';
 import { FINGERPRINT_BYTES, fingerprintOf } from '../../../src/tail/identity.js';
 import { makeTempDir, removeTempDirs } from '../../support/tmp.js';
 import { recordingEvents } from '../support.js';
@@ -33,7 +34,7 @@ async function readAll(file: string, start: number, chunkBytes = 4096) {
   const handle = await open(file, 'r');
   try {
     const framer = new NewlineFramer({ maxRecordBytes: 1 << 20, skipHeaderLines: 0, startOffset: start });
-    const reader = new GzipReader(framer, chunkBytes, start);
+    const reader = new GzipReader(framer, new ReadBuffers(chunkBytes), start);
     const records: Buffer[] = [];
     let chunks = 0;
     for (let chunk = await reader.readChunk(handle); chunk; chunk = await reader.readChunk(handle)) {
