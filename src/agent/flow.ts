@@ -171,6 +171,7 @@ export class Flow {
 
   /** Finds the files and starts reading. */
   async start(): Promise<void> {
+    await this.pipeline.ready();
     const firstStart =
       this.options.mode === 'daemon' && this.options.checkpoints.markFlowStarted(this.config.id, Date.now());
     await this.discovery.start(firstStart);

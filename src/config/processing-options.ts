@@ -1,10 +1,12 @@
 /**
  * Entries of a flow's dataProcessingOptions (research §1c, §2), each validated against the schema of its optionName.
  */
+import { accessSync, constants, statSync } from 'node:fs';
 import type { z } from 'zod';
 import type { Findings } from './findings.js';
 import { childKeyPath, isJsonObject, type JsonValue } from './jsonc.js';
 import { unknownKeyMessage } from './keys.js';
+import { resolvePath } from './paths.js';
 import { DATA_PROCESSING_OPTION_NAMES, dataProcessingSchemas, LOG_FORMAT_FIELD_COUNTS } from './schema.js';
 import { describeValue, oneOf } from './values.js';
 import type { DataProcessingOption } from './types.js';
@@ -27,7 +29,13 @@ export function validateProcessingOption(
   }
   if (optionName.data === 'USINGPLUGGIN') {
     const className = typeof entry.className === 'string' ? ` (${entry.className})` : '';
-    findings.error(file, optionNamePath, `USINGPLUGGIN loads a Java class${className}, which shardtail cannot run`);
+    findings.error(
+      file,
+      optionNamePath,
+      `USINGPLUGGIN loads a Java class${className}, which shardtail cannot run; in its place, ` +
+        '{"optionName": "USINGJAVASCRIPT", "modulePath": "transform.mjs"} runs a JavaScript module whose default ' +
+        'export takes a record (a string) and returns its new text, or null to drop it',
+    );
     return undefined;
   }
   const schema = dataProcessingSchemas[optionName.data];
@@ -49,6 +57,13 @@ export function validateProcessingOption(
   }
   const option = buildProcessingOption(optionName.data, parsed.data);
   if (option.optionName === 'LOGTOJSON') checkLogToJsonFields(option, file, keyPath, findings);
+  if (option.optionName === 'USINGJAVASCRIPT') {
+    option.modulePath = resolvePath(option.modulePath, file);
+    if (!isReadableFile(option.modulePath)) {
+      findings.error(file, childKeyPath(keyPath, 'modulePath'), `${option.modulePath} is not a readable file`);
+      return undefined;
+    }
+  }
   return option;
 }
 
@@ -100,6 +115,19 @@ function buildProcessingOption(
     }
     case 'ADDBRACKETS':
       return { optionName };
+    case 'USINGJAVASCRIPT': {
+      const settings = parsed as ProcessingOptionSettings['USINGJAVASCRIPT'];
+      return { optionName, modulePath: settings.modulePath };
+    }
+  }
+}
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 

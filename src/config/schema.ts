@@ -244,6 +244,7 @@ export const DATA_PROCESSING_OPTION_NAMES = [
   'ADDMETADATA',
   'ADDEC2METADATA',
   'ADDBRACKETS',
+  'USINGJAVASCRIPT',
   'USINGPLUGGIN',
 ] as const;
 export const LOG_FORMATS = [
@@ -299,4 +300,6 @@ export const dataProcessingSchemas = {
     jsonFormat: jsonFormat(),
   }),
   ADDBRACKETS: z.object({}),
+  // Our own option, in place of the Java agent's USINGPLUGGIN: a module whose default export transforms a record.
+  USINGJAVASCRIPT: z.object({ modulePath: nonEmptyText() }),
 } as const;

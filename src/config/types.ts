@@ -207,7 +207,12 @@ export type DataProcessingOption =
     }
   | { optionName: 'ADDMETADATA'; metadata: JsonValue; timestamp: boolean; jsonFormat: JsonFormat }
   | { optionName: 'ADDEC2METADATA'; /** Seconds. Default 3600. */ metadataTTL: number; jsonFormat: JsonFormat }
-  | { optionName: 'ADDBRACKETS' };
+  | { optionName: 'ADDBRACKETS' }
+  | {
+      optionName: 'USINGJAVASCRIPT';
+      /** Absolute path of an ES or CommonJS module whose default export transforms a record. */
+      modulePath: string;
+    };
 
 export interface LoadedAgentConfig {
   config: AgentConfig;

@@ -7,6 +7,7 @@ import { AddMetadata } from './converters/add-metadata.js';
 import type { Converter } from './converters/converter.js';
 import { CsvToJson } from './converters/csv-to-json.js';
 import { javaUtf8 } from './converters/java-strings.js';
+import { JavaScriptTransform } from './converters/javascript-transform.js';
 import { instanceMetadataFromEnv, type InstanceMetadataSource } from './converters/instance-metadata.js';
 import { LogToJson } from './converters/log-to-json.js';
 import { SingleLine } from './converters/single-line.js';
@@ -57,6 +58,8 @@ function converterFor(option: DataProcessingOption, context: ConverterContext): 
       return new AddMetadata(option.metadata, option.timestamp, option.jsonFormat, now);
     case 'ADDBRACKETS':
       return new AddBrackets();
+    case 'USINGJAVASCRIPT':
+      return new JavaScriptTransform(option.modulePath);
     case 'ADDEC2METADATA':
       return new AddEc2Metadata(
         context.instanceMetadata ?? instanceMetadataFromEnv(),
@@ -74,6 +77,10 @@ export class ConverterChain implements RecordProcessor {
     private readonly converters: readonly NamedConverter[],
     private readonly events: ConversionEvents,
   ) {}
+
+  async ready(): Promise<void> {
+    for (const { converter } of this.converters) await converter.ready?.();
+  }
 
   process(chunk: FramedChunk): FramedChunk {
     const out = new ChunkBuilder(chunk);

@@ -11,6 +11,8 @@ import type { RecordLimit } from './record-limit.js';
 export interface RecordProcessor {
   readonly name: string;
   process(chunk: FramedChunk): FramedChunk;
+  /** Resolves once it can process (see Converter.ready); rejects when it never will. */
+  ready?(): Promise<void>;
 }
 
 /**
@@ -22,6 +24,10 @@ export class ProcessingPipeline {
     private readonly processors: readonly RecordProcessor[],
     private readonly limit: RecordLimit,
   ) {}
+
+  async ready(): Promise<void> {
+    for (const processor of this.processors) await processor.ready?.();
+  }
 
   /** `onTruncated`: a record was cut to the limit; it was `originalBytes` long. */
   run(chunk: FramedChunk, onTruncated: (originalBytes: number, limit: number) => void): FramedChunk {

@@ -2,10 +2,11 @@
  * `shardtail start` with dataProcessingOptions, shipping to its embedded engine: a LOGTOJSON
  * COMBINEDAPACHELOG flow turns written Apache access lines into the Java agent's JSON records,
  * byte for byte, in order, and drops (and warns about) a line that does not match; LOGTOJSON then
- * ADDEC2METADATA adds what a local instance metadata server (IMDSv2 only) says.
+ * ADDEC2METADATA adds what a local instance metadata server (IMDSv2 only) says, from the first
+ * record on; USINGJAVASCRIPT runs a module of the user's.
  */
 import assert from 'node:assert/strict';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -19,7 +20,6 @@ import {
   StreamCollector,
 } from '../support/agent-process.js';
 import { makeTempDir, removeTempDirs } from '../support/tmp.js';
-import { waitFor } from '../support/wait.js';
 
 const STREAM = 'access-json';
 
@@ -108,6 +108,7 @@ describe('dataProcessingOptions in a running agent', { timeout: 40_000 }, () => 
         { optionName: 'ADDEC2METADATA', logFormat: 'SYSLOG' },
       ],
     });
+    appendFileSync(path.join(logDir, 'syslog.log'), 'Mar  7 10:15:01 ip-10-0-0-7 sshd[1234]: Accepted key\n');
     const startedMs = Date.now();
     const agent = await startAgent({
       configFile,
@@ -118,17 +119,12 @@ describe('dataProcessingOptions in a running agent', { timeout: 40_000 }, () => 
     });
     try {
       assert.ok(agent.engineUrl, agent.tail());
-      await waitFor(() => tagsRead, { message: 'the agent to read the instance metadata' });
-      // The agent takes up what it read a moment after the last answer; records before that go
-      // unchanged (as the Java agent's do without metadata), so lines are written until one has it.
+      // A line there before the start: the flow reads nothing until the metadata is read, so
+      // even the first record carries it (the Java agent waits for it too).
+      assert.ok(tagsRead, 'the metadata is read before the agent says it started');
       const collector = new StreamCollector(agent.engineUrl, STREAM);
-      let data = '';
-      for (let written = 1; !data.includes('"privateIp"'); written++) {
-        assert.ok(written <= 20, `no record with EC2 metadata: ${data}`);
-        appendFileSync(path.join(logDir, 'syslog.log'), 'Mar  7 10:15:01 ip-10-0-0-7 sshd[1234]: Accepted key\n');
-        await collector.until((records) => records.length >= written, { agent, message: `record ${written}` });
-        data = collector.records[written - 1].data.toString('utf8');
-      }
+      await collector.until((records) => records.length >= 1, { agent, message: 'the record' });
+      const data = collector.records[0].data.toString('utf8');
       const stamp = /"metadataTimestamp":"([^"]+)"/.exec(data)?.[1] ?? '';
       assert.match(stamp, /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[+-]\d{4}$/);
       const stampMs = Date.parse(stamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
@@ -139,6 +135,30 @@ describe('dataProcessingOptions in a running agent', { timeout: 40_000 }, () => 
           '"message":"Accepted key","privateIp":"10.0.0.7","availabilityZone":"us-west-2a",' +
           '"instanceId":"i-0123456789abcdef0","instanceType":"t3.micro","accountId":"111122223333",' +
           `"amiId":"ami-0abcdef","region":"us-west-2","metadataTimestamp":"${stamp}","tags":{"name":"web-7"}}\n`,
+      );
+    } finally {
+      await stopCleanly(agent);
+    }
+  });
+
+  test('USINGJAVASCRIPT: a module beside agent.json redacts and drops records', async () => {
+    const { dir, logDir } = logsUnder(makeTempDir('shardtail-processing-'));
+    writeFileSync(
+      path.join(dir, 'redact.mjs'),
+      "export default (line) => (line.includes('healthcheck') ? null : line.replace(/token=\\w+/, 'token=***'));\n",
+    );
+    const configFile = embeddedConfig(dir, STREAM, {
+      dataProcessingOptions: [{ optionName: 'USINGJAVASCRIPT', modulePath: 'redact.mjs' }],
+    });
+    appendFileSync(path.join(logDir, 'app.log'), 'GET /healthcheck\nGET /orders?token=s3cret\n');
+    const agent = await startAgent({ configFile });
+    try {
+      const collector = new StreamCollector(agent.engineUrl!, STREAM);
+      appendFileSync(path.join(logDir, 'app.log'), 'GET /end\n');
+      await collector.until((records) => records.length >= 2, { agent, message: 'the kept records' });
+      assert.deepEqual(
+        collector.records.map((record) => record.data.toString('utf8')),
+        ['GET /orders?token=***\n', 'GET /end\n'],
       );
     } finally {
       await stopCleanly(agent);

@@ -550,7 +550,47 @@ describe('bad values stop startup', () => {
       {
         key: 'dataProcessingOptions[1].optionName',
         flow: 'flows[3] (kinesisStream d)',
-        message: 'USINGPLUGGIN loads a Java class (com.acme.Converter), which shardtail cannot run',
+        message:
+          'USINGPLUGGIN loads a Java class (com.acme.Converter), which shardtail cannot run; in its place, ' +
+          '{"optionName": "USINGJAVASCRIPT", "modulePath": "transform.mjs"} runs a JavaScript module whose ' +
+          'default export takes a record (a string) and returns its new text, or null to drop it',
+      },
+    ]);
+  });
+
+  test('USINGJAVASCRIPT: modulePath is resolved against the config file, and must be a readable file', async () => {
+    const configPath = await scratchConfig({
+      'agent.json': JSON.stringify({
+        flows: [
+          {
+            filePattern: '/l/*.log',
+            kinesisStream: 'a',
+            dataProcessingOptions: [{ optionName: 'USINGJAVASCRIPT', modulePath: 'transforms/redact.mjs' }],
+          },
+        ],
+      }),
+      'transforms/redact.mjs': 'export default (record) => record;\n',
+    });
+    const { config } = await loadAgentConfig(configPath);
+    assert.deepEqual(config.flows[0].dataProcessingOptions, [
+      { optionName: 'USINGJAVASCRIPT', modulePath: path.join(path.dirname(configPath), 'transforms/redact.mjs') },
+    ]);
+    const missing = await scratchConfig({
+      'agent.json': JSON.stringify({
+        flows: [
+          {
+            filePattern: '/l/*.log',
+            kinesisStream: 'a',
+            dataProcessingOptions: [{ optionName: 'USINGJAVASCRIPT', modulePath: 'nowhere.mjs' }],
+          },
+        ],
+      }),
+    });
+    assert.deepEqual(withoutFile((await loadFailure(missing)).problems), [
+      {
+        key: 'dataProcessingOptions[0].modulePath',
+        flow: 'flows[0] (kinesisStream a)',
+        message: `${path.join(path.dirname(missing), 'nowhere.mjs')} is not a readable file`,
       },
     ]);
   });

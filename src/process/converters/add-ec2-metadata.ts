@@ -19,6 +19,7 @@ export class AddEc2Metadata implements Converter {
   private readAtMs: number;
   private refreshing = false;
   private lastError = 'EC2 metadata not read yet';
+  private readonly firstRead: Promise<void>;
 
   constructor(
     private readonly source: InstanceMetadataSource,
@@ -27,12 +28,21 @@ export class AddEc2Metadata implements Converter {
     private readonly now: () => number = Date.now,
   ) {
     this.readAtMs = this.now();
-    this.refresh();
+    this.firstRead = this.refresh();
+  }
+
+  /**
+   * The first read, whatever its outcome, as the Java agent waits for it before the flow reads:
+   * records are enriched from the start on EC2, and pass unchanged (counted) elsewhere.
+   */
+  ready(): Promise<void> {
+    return this.firstRead;
   }
 
   /** Why records pass unchanged, while there is no metadata to add. */
   get unavailable(): string | undefined {
-    if (this.readAtMs + this.ttlMs < this.now()) this.refresh();
+    // A refresh in the background: its outcome is what the next records see.
+    if (this.readAtMs + this.ttlMs < this.now()) void this.refresh();
     return this.metadata === undefined ? this.lastError : undefined;
   }
 
@@ -44,12 +54,12 @@ export class AddEc2Metadata implements Converter {
     return `${writeJackson(record, this.format)}\n`;
   }
 
-  private refresh(): void {
-    if (this.refreshing) return;
+  private refresh(): Promise<void> {
+    if (this.refreshing) return Promise.resolve();
     this.refreshing = true;
     this.readAtMs = this.now();
     const readAtMs = this.readAtMs;
-    this.source().then(
+    return this.source().then(
       (instance) => {
         this.metadata = fieldsOf(instance, readAtMs);
         this.refreshing = false;

@@ -11,4 +11,9 @@ export interface Converter {
    * pass it unchanged, on to the next converter, and the reason is reported.
    */
   readonly unavailable?: string | undefined;
+  /**
+   * Resolves once the converter can do its part (a module loaded, the first metadata read); the
+   * flow reads no record before. Rejects when it never will, which stops the flow from starting.
+   */
+  ready?(): Promise<void>;
 }
