@@ -1,0 +1,142 @@
+/**
+ * multiLineStartPattern end to end: `shardtail start` with its embedded engine tails Java stack
+ * traces written the way slow writers write them (the first line, then the rest a second later),
+ * and each trace must arrive as one record, byte-exact; a kill -9 while a trace is half read must
+ * resend that trace whole after the restart, never its tail as a record of its own.
+ */
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  appendLines,
+  assertCliBuilt,
+  describeReport,
+  embeddedConfig,
+  Ledger,
+  logsUnder,
+  seqId,
+  startAgent,
+  stopCleanly,
+  StreamCollector,
+  type AgentProcess,
+} from '../support/agent-process.js';
+import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+
+const STREAM = 'multi-line-stream';
+const FLOW = { multiLineStartPattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}' };
+
+interface Setup {
+  logFile: string;
+  configFile: string;
+  ledger: Ledger;
+  collector: StreamCollector | undefined;
+  agents: AgentProcess[];
+}
+
+function setup(t: TestContext): Setup {
+  const { dir, logDir } = logsUnder(makeTempDir('shardtail-multi-line-'));
+  const s: Setup = {
+    logFile: path.join(logDir, 'app.log'),
+    configFile: embeddedConfig(dir, STREAM, FLOW),
+    ledger: new Ledger(),
+    collector: undefined,
+    agents: [],
+  };
+  t.after(async () => {
+    for (const agent of s.agents) await agent.kill();
+  });
+  return s;
+}
+
+async function launch(s: Setup): Promise<AgentProcess> {
+  const agent = await startAgent({ configFile: s.configFile });
+  s.agents.push(agent);
+  assert.ok(agent.engineUrl, `no "embedded engine listening" line:\n${agent.tail()}`);
+  if (s.collector === undefined) s.collector = new StreamCollector(agent.engineUrl, STREAM);
+  else s.collector.setEndpoint(agent.engineUrl);
+  return agent;
+}
+
+/** Until every trace of the ledger arrived (traces made by `trace`, which the ledger expects whole). */
+async function untilAllArrived(s: Setup, agent: AgentProcess, timeoutMs = 20_000): Promise<void> {
+  await s.collector!.until((records) => s.ledger.allArrived(records), {
+    timeoutMs,
+    agent,
+    message: () =>
+      `all ${s.ledger.size} traces to arrive (${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)})` +
+      `; agent output:\n${agent.tail()}`,
+  });
+}
+
+/** A Java stack trace with the id `id` in its first line, which the ledger expects as one record. */
+function trace(ledger: Ledger, id: string, n: number): { first: Buffer; rest: Buffer } {
+  const second = String(n % 60).padStart(2, '0');
+  const first = Buffer.from(`2024-05-01 12:00:${second} ERROR [main] #${id}# request failed\n`);
+  let rest = `java.lang.IllegalStateException: request ${n} failed\n`;
+  for (let i = 0; i < 3 + (n % 4); i++) rest += `\tat com.example.Service${i}.handle(Service${i}.java:${10 * i + n})\n`;
+  rest += `Caused by: java.io.IOException: connection reset\n\t... ${n + 5} more\n`;
+  ledger.expect(id, Buffer.concat([first, Buffer.from(rest)]));
+  return { first, rest: Buffer.from(rest) };
+}
+
+before(assertCliBuilt);
+after(removeTempDirs);
+
+describe('multiLineStartPattern', { timeout: 60_000 }, () => {
+  test('stack traces whose continuation lines come a second after their first line arrive one record each', async (t) => {
+    const s = setup(t);
+    const agent = await launch(s);
+    for (let n = 0; n < 4; n++) {
+      const { first, rest } = trace(s.ledger, seqId('slow', n), n);
+      appendLines(s.logFile, [first]);
+      await sleep(1000); // the slow writer, not a wait for the agent
+      appendLines(s.logFile, [rest]);
+    }
+    // The last trace has no start line after it: it ships once the file has been idle for 5 s.
+    await untilAllArrived(s, agent);
+    await stopCleanly(agent);
+    s.ledger.assertExactlyOnce(s.collector!.records);
+  });
+
+  test('kill -9 while a trace is half read: after the restart the trace arrives whole', async (t) => {
+    const s = setup(t);
+    const first = await launch(s);
+    const traces = Array.from({ length: 4 }, (_, n) => trace(s.ledger, seqId('crash', n), n));
+    // Traces 0 and 1 whole, then the start of trace 2, in the same write as the end of trace 1:
+    // trace 1 is complete only once the agent read the start of trace 2, so its arrival says so.
+    const half = traces[2].rest.indexOf('\tat ');
+    appendLines(s.logFile, [
+      traces[0].first,
+      traces[0].rest,
+      traces[1].first,
+      traces[1].rest,
+      traces[2].first,
+      traces[2].rest.subarray(0, half),
+    ]);
+    await s.collector!.until((records) => records.some((record) => record.data.includes('#crash-000001#')), {
+      agent: first,
+      message: 'trace 1 to arrive before kill -9',
+    });
+    const killed = await first.kill();
+    assert.equal(killed.signal, 'SIGKILL');
+    // The rest of trace 2 comes while the agent is down, then trace 3.
+    appendLines(s.logFile, [traces[2].rest.subarray(half), traces[3].first, traces[3].rest]);
+
+    const second = await launch(s);
+    await untilAllArrived(s, second);
+    await stopCleanly(second);
+    const report = s.ledger.report(s.collector!.records);
+    assert.equal(
+      describeReport(report, s.ledger.size, { allowDuplicates: true }),
+      '',
+      'each trace arrives whole: none lost, split or altered',
+    );
+    const duplicated = [...report.duplicates.keys()].sort();
+    t.diagnostic(`traces delivered twice after kill -9: ${duplicated.join(', ') || 'none'}`);
+    assert.ok(
+      duplicated.every((id) => id === seqId('crash', 0) || id === seqId('crash', 1)),
+      `only traces delivered before the kill may be resent (in flight, or not yet checkpointed): ${duplicated}`,
+    );
+  });
+});
