@@ -99,9 +99,10 @@ export class FileIntake {
     const gzip = kind === 'gzip' ? await compressed.start(found.path, identity, handle, info.size) : undefined;
     const head = gzip?.head ?? plainHead;
     const start: CopyStart = gzip ?? (await this.startFor(found.path, identity, handle, info.size, head, initial));
-    let file: TrackedFile | undefined;
+    // A footer is reported under the path the file has then: renamed files are followed.
+    const tracked: { file?: TrackedFile } = {};
     const framer = this.framerFor(start.offset, (offset, droppedBytes) =>
-      events.footerFound(file?.path ?? found.path, offset, droppedBytes),
+      events.footerFound(tracked.file?.path ?? found.path, offset, droppedBytes),
     );
     const reader: FileReader = gzip?.reader(framer) ?? new FileTailer(framer, this.options.buffers, start.offset);
     const plannedBytes = reader.hasMore(info.size) ? Math.max(0, (gzip?.size ?? info.size) - start.offset) : 0;
@@ -110,7 +111,7 @@ export class FileIntake {
     // not take a file skipped by END_OF_FILE for a new one and ship it from the start.
     progress.touch();
     const now = this.options.now();
-    file = new TrackedFile(
+    const file = new TrackedFile(
       found.path,
       identity,
       reader,
@@ -120,6 +121,7 @@ export class FileIntake {
       this.options.minPollMs,
       this.options.onReady,
     );
+    tracked.file = file;
     file.suspectedCopy = start.suspectedCopy;
     if (start.isCopy) file.copyFrom = start.offset;
     file.headPending = start.headPending ?? false;

@@ -8,66 +8,18 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import {
-  appendLines,
-  assertCliBuilt,
-  describeReport,
-  embeddedConfig,
-  Ledger,
-  logsUnder,
-  seqId,
-  startAgent,
-  stopCleanly,
-  StreamCollector,
-  type AgentProcess,
-} from '../support/agent-process.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import { appendLines, assertCliBuilt, describeReport, Ledger, seqId, stopCleanly } from '../support/agent-process.js';
+import { embeddedScenario, launch, untilAllArrived, type EmbeddedScenario } from '../support/embedded-scenario.js';
+import { removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'multi-line-stream';
 const FLOW = { multiLineStartPattern: '^\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}' };
 
-interface Setup {
-  logFile: string;
-  configFile: string;
-  ledger: Ledger;
-  collector: StreamCollector | undefined;
-  agents: AgentProcess[];
+function setup(t: TestContext): EmbeddedScenario {
+  return embeddedScenario(t, 'shardtail-multi-line-', STREAM, FLOW);
 }
 
-function setup(t: TestContext): Setup {
-  const { dir, logDir } = logsUnder(makeTempDir('shardtail-multi-line-'));
-  const s: Setup = {
-    logFile: path.join(logDir, 'app.log'),
-    configFile: embeddedConfig(dir, STREAM, FLOW),
-    ledger: new Ledger(),
-    collector: undefined,
-    agents: [],
-  };
-  t.after(async () => {
-    for (const agent of s.agents) await agent.kill();
-  });
-  return s;
-}
-
-async function launch(s: Setup): Promise<AgentProcess> {
-  const agent = await startAgent({ configFile: s.configFile });
-  s.agents.push(agent);
-  assert.ok(agent.engineUrl, `no "embedded engine listening" line:\n${agent.tail()}`);
-  if (s.collector === undefined) s.collector = new StreamCollector(agent.engineUrl, STREAM);
-  else s.collector.setEndpoint(agent.engineUrl);
-  return agent;
-}
-
-/** Until every trace of the ledger arrived (traces made by `trace`, which the ledger expects whole). */
-async function untilAllArrived(s: Setup, agent: AgentProcess, timeoutMs = 20_000): Promise<void> {
-  await s.collector!.until((records) => s.ledger.allArrived(records), {
-    timeoutMs,
-    agent,
-    message: () =>
-      `all ${s.ledger.size} traces to arrive (${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)})` +
-      `; agent output:\n${agent.tail()}`,
-  });
-}
+const logFileOf = (s: EmbeddedScenario) => path.join(s.logDir, 'app.log');
 
 /** A Java stack trace with the id `id` in its first line, which the ledger expects as one record. */
 function trace(ledger: Ledger, id: string, n: number): { first: Buffer; rest: Buffer } {
@@ -84,17 +36,17 @@ before(assertCliBuilt);
 after(removeTempDirs);
 
 describe('multiLineStartPattern', { timeout: 60_000 }, () => {
-  test('stack traces whose continuation lines come a second after their first line arrive one record each', async (t) => {
+  test('stack traces whose continuation lines come a second after their first line: one record each', async (t) => {
     const s = setup(t);
     const agent = await launch(s);
     for (let n = 0; n < 4; n++) {
       const { first, rest } = trace(s.ledger, seqId('slow', n), n);
-      appendLines(s.logFile, [first]);
+      appendLines(logFileOf(s), [first]);
       await sleep(1000); // the slow writer, not a wait for the agent
-      appendLines(s.logFile, [rest]);
+      appendLines(logFileOf(s), [rest]);
     }
     // The last trace has no start line after it: it ships once the file has been idle for 5 s.
-    await untilAllArrived(s, agent);
+    await untilAllArrived(s, agent, 20_000);
     await stopCleanly(agent);
     s.ledger.assertExactlyOnce(s.collector!.records);
   });
@@ -106,7 +58,7 @@ describe('multiLineStartPattern', { timeout: 60_000 }, () => {
     // Traces 0 and 1 whole, then the start of trace 2, in the same write as the end of trace 1:
     // trace 1 is complete only once the agent read the start of trace 2, so its arrival says so.
     const half = traces[2].rest.indexOf('\tat ');
-    appendLines(s.logFile, [
+    appendLines(logFileOf(s), [
       traces[0].first,
       traces[0].rest,
       traces[1].first,
@@ -121,10 +73,10 @@ describe('multiLineStartPattern', { timeout: 60_000 }, () => {
     const killed = await first.kill();
     assert.equal(killed.signal, 'SIGKILL');
     // The rest of trace 2 comes while the agent is down, then trace 3.
-    appendLines(s.logFile, [traces[2].rest.subarray(half), traces[3].first, traces[3].rest]);
+    appendLines(logFileOf(s), [traces[2].rest.subarray(half), traces[3].first, traces[3].rest]);
 
     const second = await launch(s);
-    await untilAllArrived(s, second);
+    await untilAllArrived(s, second, 20_000);
     await stopCleanly(second);
     const report = s.ledger.report(s.collector!.records);
     assert.equal(
