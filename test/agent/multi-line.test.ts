@@ -8,8 +8,14 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { appendLines, assertCliBuilt, describeReport, Ledger, seqId, stopCleanly } from '../support/agent-process.js';
-import { embeddedScenario, launch, untilAllArrived, type EmbeddedScenario } from '../support/embedded-scenario.js';
+import { appendLines, assertCliBuilt, Ledger, seqId, stopCleanly } from '../support/agent-process.js';
+import {
+  embeddedScenario,
+  launch,
+  restartUntilAllArrived,
+  untilAllArrived,
+  type EmbeddedScenario,
+} from '../support/embedded-scenario.js';
 import { removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'multi-line-stream';
@@ -75,15 +81,7 @@ describe('multiLineStartPattern', { timeout: 60_000 }, () => {
     // The rest of trace 2 comes while the agent is down, then trace 3.
     appendLines(logFileOf(s), [traces[2].rest.subarray(half), traces[3].first, traces[3].rest]);
 
-    const second = await launch(s);
-    await untilAllArrived(s, second, 20_000);
-    await stopCleanly(second);
-    const report = s.ledger.report(s.collector!.records);
-    assert.equal(
-      describeReport(report, s.ledger.size, { allowDuplicates: true }),
-      '',
-      'each trace arrives whole: none lost, split or altered',
-    );
+    const report = await restartUntilAllArrived(s, 'each trace arrives whole: none lost, split or altered');
     const duplicated = [...report.duplicates.keys()].sort();
     t.diagnostic(`traces delivered twice after kill -9: ${duplicated.join(', ') || 'none'}`);
     assert.ok(

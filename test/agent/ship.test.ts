@@ -12,7 +12,6 @@ import {
   appendLines,
   assertCliBuilt,
   describeBytes,
-  describeReport,
   idOf,
   seqId,
   stopCleanly,
@@ -20,7 +19,13 @@ import {
   KINESIS_RECORD_LIMIT,
   truncatedFrom,
 } from '../support/agent-process.js';
-import { embeddedScenario, launch, untilAllArrived, type EmbeddedScenario } from '../support/embedded-scenario.js';
+import {
+  embeddedScenario,
+  launch,
+  restartUntilAllArrived,
+  untilAllArrived,
+  type EmbeddedScenario,
+} from '../support/embedded-scenario.js';
 import { removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'ship-stream';
@@ -326,15 +331,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
       await sleep(100);
       await writer.stop();
 
-      const second = await launch(s);
-      await untilAllArrived(s, second, 20_000);
-      await stopCleanly(second);
-      const report = s.ledger.report(s.collector!.records);
-      assert.equal(
-        describeReport(report, s.ledger.size, { allowDuplicates: true }),
-        '',
-        'nothing may be lost or altered by kill -9',
-      );
+      const report = await restartUntilAllArrived(s, 'nothing may be lost or altered by kill -9');
       const extra = [...report.duplicates.values()].reduce((sum, n) => sum + n - 1, 0);
       const dupIds = [...report.duplicates.keys()].sort();
       assert.ok(

@@ -11,8 +11,10 @@ import {
   Ledger,
   logsUnder,
   startAgent,
+  stopCleanly,
   StreamCollector,
   type AgentProcess,
+  type DeliveryReport,
 } from './agent-process.js';
 import { makeTempDir } from './tmp.js';
 
@@ -70,4 +72,17 @@ export async function untilAllArrived(s: EmbeddedScenario, agent: AgentProcess, 
       `(${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)}); agent ${agent.state()}, ` +
       `output:\n${agent.tail()}`,
   });
+}
+
+/**
+ * After a crash: starts the agent again, waits for every line, stops it cleanly, and asserts that
+ * nothing was lost or altered (`what` says what must hold); returns the report, duplicates and all.
+ */
+export async function restartUntilAllArrived(s: EmbeddedScenario, what: string): Promise<DeliveryReport> {
+  const agent = await launch(s);
+  await untilAllArrived(s, agent, 20_000);
+  await stopCleanly(agent);
+  const report = s.ledger.report(s.collector!.records);
+  assert.equal(describeReport(report, s.ledger.size, { allowDuplicates: true }), '', what);
+  return report;
 }
