@@ -138,6 +138,8 @@ export class Flow {
       initialPosition: config.initialPosition,
       maxRecordBytes,
       skipHeaderLines: config.skipHeaderLines,
+      multiLineStartPattern: config.multiLineStartPattern,
+      fileFooterPattern: config.fileFooterPattern,
       minPollMs: config.minTimeBetweenFilePollsMillis,
       onChunk: (file, chunk) => this.ship(file, chunk),
       onSpanComplete: (span) => this.spanComplete(span),

@@ -112,19 +112,6 @@ export const UNIMPLEMENTED_KEYS: readonly UnimplementedKey[] = [
     message: `${NOT_YET} metrics are not logged`,
   },
 
-  // An empty pattern means "not set" to the Java agent as well; it parses to undefined.
-  {
-    scope: 'flow',
-    key: 'multiLineStartPattern',
-    warnWhen: (settings) => settings.multiLineStartPattern !== undefined,
-    message: `${NOT_YET} each line is its own record`,
-  },
-  {
-    scope: 'flow',
-    key: 'fileFooterPattern',
-    warnWhen: (settings) => settings.fileFooterPattern !== undefined,
-    message: `${NOT_YET} a line that matches it is shipped like any other, and reading carries on`,
-  },
   // One warning per converter that differs, naming its index; [] asks for nothing.
   {
     scope: 'flow',
@@ -204,6 +191,8 @@ export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly strin
     'maxBufferSizeBytes',
     'publishQueueCapacity',
     'skipHeaderLines',
+    'multiLineStartPattern',
+    'fileFooterPattern',
     'truncatedRecordTerminator',
     'minTimeBetweenFilePollsMillis',
     'maxTimeBetweenFileTrackerRefreshMillis',

@@ -26,6 +26,8 @@ export interface AgentEvents {
   leftGlob(path: string): void;
   truncated(path: string, size: number, offset: number, how: 'shrank' | 'rewritten'): void;
   letGo(path: string): void;
+  /** A record matched fileFooterPattern at `offset`: not shipped, nor the `droppedBytes` read after it in its chunk. */
+  footerFound(path: string, offset: number, droppedBytes: number): void;
   copyFound(offset: number): void;
   copySuspected(original: string, offset: number): void;
   copyConfirmed(path: string, original: string, offset: number): void;

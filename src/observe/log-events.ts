@@ -118,6 +118,16 @@ export class LogEvents implements AgentObserver {
     this.logger.debug({ path }, 'file let go');
   }
 
+  footerFound(path: string, offset: number, droppedBytes: number): void {
+    if (droppedBytes === 0) this.logger.info({ path, offset }, 'file footer (fileFooterPattern) found; not shipped');
+    else
+      this.logger.warn(
+        { path, offset, droppedBytes },
+        'file footer (fileFooterPattern) found; it and the bytes read after it in the same chunk are dropped, ' +
+          'as the Java agent does',
+      );
+  }
+
   copyFound(offset: number): void {
     this.logger.info(
       { offset },

@@ -7,8 +7,10 @@ import type { AgentEvents } from '../observe/events.js';
 import type { CompressedFiles } from './compressed-files.js';
 import { COPY_CONFIRM_MS, type CopyDetector, type CopyStart } from './copy-detection.js';
 import { FileTailer, type FileReader } from './file-tailer.js';
-import { NewlineFramer } from './framer.js';
+import { FooterFramer, footerPatternOf } from './footer-framer.js';
+import { NewlineFramer, type RecordFramer } from './framer.js';
 import { headOf, type FileIdentity } from './identity.js';
+import { MultiLineFramer, startPatternOf } from './multi-line-framer.js';
 import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { TrackedFile } from './tracked-file.js';
@@ -24,6 +26,10 @@ export interface FileIntakeOptions {
   initialPosition: InitialPosition;
   maxRecordBytes: number;
   skipHeaderLines: number;
+  /** A line it matches begins a record of several lines; unset: one record per line. */
+  multiLineStartPattern?: string;
+  /** A record it matches is not shipped, nor the rest of the chunk read with it. */
+  fileFooterPattern?: string;
   minPollMs: number;
   onSpanComplete: (span: Span) => void;
   /** The file should be read at the next round. */
@@ -46,8 +52,14 @@ export interface TakenFile {
  */
 export class FileIntake {
   private readonly unreadable = new Set<string>();
+  private readonly recordStart: RegExp | undefined;
+  private readonly footer: RegExp | undefined;
 
-  constructor(private readonly options: FileIntakeOptions) {}
+  constructor(private readonly options: FileIntakeOptions) {
+    const { multiLineStartPattern, fileFooterPattern } = options;
+    this.recordStart = multiLineStartPattern === undefined ? undefined : startPatternOf(multiLineStartPattern);
+    this.footer = fileFooterPattern === undefined ? undefined : footerPatternOf(fileFooterPattern);
+  }
 
   /**
    * The file found at `found.path`, ready to be read; undefined when it is gone, cannot be opened,
@@ -87,11 +99,11 @@ export class FileIntake {
     const gzip = kind === 'gzip' ? await compressed.start(found.path, identity, handle, info.size) : undefined;
     const head = gzip?.head ?? plainHead;
     const start: CopyStart = gzip ?? (await this.startFor(found.path, identity, handle, info.size, head, initial));
-    const framer = new NewlineFramer({
-      maxRecordBytes: this.options.maxRecordBytes,
-      skipHeaderLines: this.options.skipHeaderLines,
-      startOffset: start.offset,
-    });
+    // A footer is reported under the path the file has then: renamed files are followed.
+    const tracked: { file?: TrackedFile } = {};
+    const framer = this.framerFor(start.offset, (offset, droppedBytes) =>
+      events.footerFound(tracked.file?.path ?? found.path, offset, droppedBytes),
+    );
     const reader: FileReader = gzip?.reader(framer) ?? new FileTailer(framer, this.options.buffers, start.offset);
     const plannedBytes = reader.hasMore(info.size) ? Math.max(0, (gzip?.size ?? info.size) - start.offset) : 0;
     const progress = new FileProgress(start.offset, this.options.onSpanComplete);
@@ -109,11 +121,26 @@ export class FileIntake {
       this.options.minPollMs,
       this.options.onReady,
     );
+    tracked.file = file;
     file.suspectedCopy = start.suspectedCopy;
     if (start.isCopy) file.copyFrom = start.offset;
     file.headPending = start.headPending ?? false;
     if (start.suspectedCopy !== undefined || start.headPending) file.pausedUntilMs = now + COPY_CONFIRM_MS;
     return { file, handle, plannedBytes };
+  }
+
+  /** How a file's bytes are cut into records, from `startOffset` on. */
+  private framerFor(startOffset: number, onFooter: (offset: number, droppedBytes: number) => void): RecordFramer {
+    const lines = {
+      maxRecordBytes: this.options.maxRecordBytes,
+      skipHeaderLines: this.options.skipHeaderLines,
+      startOffset,
+    };
+    const records =
+      this.recordStart === undefined
+        ? new NewlineFramer(lines)
+        : new MultiLineFramer({ ...lines, recordStart: this.recordStart });
+    return this.footer === undefined ? records : new FooterFramer(records, this.footer, onFooter);
   }
 
   /**

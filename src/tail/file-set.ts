@@ -11,6 +11,7 @@ import { FileIntake } from './file-intake.js';
 import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity } from './identity.js';
 import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
+import { MULTI_LINE_FLUSH_MS } from './multi-line-framer.js';
 import type { FramedChunk } from './records.js';
 import { MAX_IDLE_POLL_MS, TrackedFile } from './tracked-file.js';
 
@@ -29,6 +30,10 @@ export interface FileSetOptions {
   /** Longest record the framer keeps (the destination's limit). */
   maxRecordBytes: number;
   skipHeaderLines: number;
+  /** A line it matches begins a record of several lines (multiLineStartPattern); unset: one record per line. */
+  multiLineStartPattern?: string;
+  /** A record it matches is not shipped, nor the rest of the chunk read with it (fileFooterPattern). */
+  fileFooterPattern?: string;
   minPollMs: number;
   /** A chunk of records read from `file`, to process, charge and batch. */
   onChunk: (file: TrackedFile, chunk: FramedChunk) => void;
@@ -333,7 +338,10 @@ export class FileSet {
     if (copy !== undefined) await this.track(copy, false, false);
   }
 
-  /** Nothing more to read for now: let the file go if its time has come, else poll it later. */
+  /**
+   * Nothing more to read for now: let the file go if its time has come, else poll it later, by the
+   * time its held-back multi-line record is due at the latest (shipped then if no more came).
+   */
   private async atEndOfFile(file: TrackedFile): Promise<number> {
     const now = this.now();
     const leaving = file.phase === 'leaving';
@@ -341,7 +349,14 @@ export class FileSet {
       await this.letGo(file);
       return 0;
     }
-    file.idle(now, leaving ? file.lastGrowthMs + LET_GO_IDLE_MS : undefined);
+    let pollBy = leaving ? file.lastGrowthMs + LET_GO_IDLE_MS : Infinity;
+    if (file.tailer.holding) {
+      const due = file.lastGrowthMs + MULTI_LINE_FLUSH_MS;
+      const held = now >= due ? file.tailer.releaseHeld() : undefined;
+      if (held !== undefined) this.options.onChunk(file, held);
+      else pollBy = Math.min(pollBy, due);
+    }
+    file.idle(now, pollBy);
     return 0;
   }
 

@@ -18,6 +18,10 @@ export interface FileReader {
   hasMore(fileSize: number): boolean;
   readChunk(handle: FileHandle, fileSize: number): Promise<FramedChunk | undefined>;
   flushUnterminated(): FramedChunk | undefined;
+  /** A multi-line record is held back, waiting for more of its lines. */
+  readonly holding: boolean;
+  /** The record held back, shipped as it is: its file stayed idle too long for more of it to come. */
+  releaseHeld(): FramedChunk | undefined;
   skipTo(offset: number): void;
   restartFromZero(): void;
 }
@@ -67,6 +71,16 @@ export abstract class FramedReader {
    */
   flushUnterminated(): FramedChunk | undefined {
     const chunk = this.framer.flush(this.offset);
+    if (chunk !== undefined) this.count(chunk);
+    return chunk;
+  }
+
+  get holding(): boolean {
+    return this.framer.holding;
+  }
+
+  releaseHeld(): FramedChunk | undefined {
+    const chunk = this.framer.release();
     if (chunk !== undefined) this.count(chunk);
     return chunk;
   }

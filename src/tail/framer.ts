@@ -13,6 +13,10 @@ export interface RecordFramer {
   restartAt(offset: number): void;
   /** File offset just past the last complete record. */
   readonly recordEndOffset: number;
+  /** A whole record is held back for lines that may still belong to it (a multi-line record). */
+  readonly holding: boolean;
+  /** No more lines are expected for the record held back (its file stayed idle): it is shipped as it is. */
+  release(): FramedChunk | undefined;
 }
 
 export interface NewlineFramerOptions {
@@ -32,6 +36,8 @@ const NEWLINE = 0x0a;
  * batch; a line begun in an earlier chunk, or cut at the limit, is a copy.
  */
 export class NewlineFramer implements RecordFramer {
+  /** A line is a record once its newline is read: none is held back. */
+  readonly holding = false;
   private lineEndOffset: number;
   private carry: Buffer[] = [];
   private carryBytes = 0;
@@ -154,6 +160,10 @@ export class NewlineFramer implements RecordFramer {
       heldBytes: line.length,
       cut: originalBytes > 0 ? new Map([[0, originalBytes]]) : undefined,
     };
+  }
+
+  release(): undefined {
+    return undefined;
   }
 
   restartAt(offset: number): void {

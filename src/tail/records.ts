@@ -45,6 +45,13 @@ export class ChunkRecords {
     return before;
   }
 
+  /** The first `count` records only (those before a file footer). */
+  first(count: number): ChunkRecords {
+    let copies: Map<number, Buffer> | undefined;
+    for (const [index, data] of this.copies ?? []) if (index < count) (copies ??= new Map()).set(index, data);
+    return new ChunkRecords(this.chunk, this.starts.subarray(0, count), this.stops.subarray(0, count), copies);
+  }
+
   /** Gives up the read buffer once every record is delivered, for reuse; the records are gone. */
   releaseBuffer(): Buffer {
     const chunk = this.chunk;

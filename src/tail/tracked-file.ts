@@ -215,11 +215,13 @@ export class TrackedFile {
     this.nextPollMs = untilMs;
   }
 
-  /** Nothing more to read for now: poll it again later, less often each time it stays idle. */
-  idle(nowMs: number, letGoAtMs: number | undefined): void {
+  /**
+   * Nothing more to read for now: poll it again later, less often each time it stays idle, and by
+   * `pollByMs` at the latest (when it is to be let go, or its held-back record is due).
+   */
+  idle(nowMs: number, pollByMs: number): void {
     this.woken = false;
-    this.nextPollMs = nowMs + this.idlePollMs;
+    this.nextPollMs = Math.min(nowMs + this.idlePollMs, pollByMs);
     this.idlePollMs = Math.min(MAX_IDLE_POLL_MS, this.idlePollMs * 2);
-    if (letGoAtMs !== undefined) this.nextPollMs = Math.min(this.nextPollMs, letGoAtMs);
   }
 }

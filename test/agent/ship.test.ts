@@ -12,62 +12,26 @@ import {
   appendLines,
   assertCliBuilt,
   describeBytes,
-  describeReport,
-  embeddedConfig,
   idOf,
-  Ledger,
   seqId,
-  startAgent,
   stopCleanly,
-  StreamCollector,
-  logsUnder,
-  type AgentProcess,
   bigLine,
   KINESIS_RECORD_LIMIT,
   truncatedFrom,
 } from '../support/agent-process.js';
-import { makeTempDir, removeTempDirs } from '../support/tmp.js';
+import {
+  embeddedScenario,
+  launch,
+  restartUntilAllArrived,
+  untilAllArrived,
+  type EmbeddedScenario,
+} from '../support/embedded-scenario.js';
+import { removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'ship-stream';
 
-interface Setup {
-  dir: string;
-  logDir: string;
-  configFile: string;
-  ledger: Ledger;
-  collector: StreamCollector | undefined;
-  agents: AgentProcess[];
-}
-
-function setup(t: TestContext, flow: Record<string, unknown> = {}): Setup {
-  const { dir, logDir } = logsUnder(makeTempDir('shardtail-ship-'));
-  const configFile = embeddedConfig(dir, STREAM, flow);
-  const s: Setup = { dir, logDir, configFile, ledger: new Ledger(), collector: undefined, agents: [] };
-  t.after(async () => {
-    for (const agent of s.agents) await agent.kill();
-  });
-  return s;
-}
-
-/** Starts the agent and points the stream reader at its (new) embedded engine. */
-async function launch(s: Setup): Promise<AgentProcess> {
-  const agent = await startAgent({ configFile: s.configFile });
-  s.agents.push(agent);
-  assert.ok(agent.engineUrl, `no "embedded engine listening" line:\n${agent.tail()}`);
-  if (s.collector === undefined) s.collector = new StreamCollector(agent.engineUrl, STREAM);
-  else s.collector.setEndpoint(agent.engineUrl);
-  return agent;
-}
-
-async function untilAllArrived(s: Setup, agent: AgentProcess, timeoutMs = 15_000): Promise<void> {
-  await s.collector!.until((records) => s.ledger.allArrived(records), {
-    timeoutMs,
-    agent,
-    message: () =>
-      `all ${s.ledger.size} lines to arrive ` +
-      `(${describeReport(s.ledger.report(s.collector!.records), s.ledger.size)}); agent ${agent.state()}, ` +
-      `output:\n${agent.tail()}`,
-  });
+function setup(t: TestContext, flow: Record<string, unknown> = {}): EmbeddedScenario {
+  return embeddedScenario(t, 'shardtail-ship-', STREAM, flow);
 }
 
 before(assertCliBuilt);
@@ -152,7 +116,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
   });
 
   /** Files that appear after start: one renamed into the glob with its content, one written in place in pieces. */
-  async function createFilesAfterStart(s: Setup, prefix: string): Promise<void> {
+  async function createFilesAfterStart(s: EmbeddedScenario, prefix: string): Promise<void> {
     const staged = path.join(s.dir, `${prefix}-a.tmp`);
     const lines: Buffer[] = [];
     for (let i = 0; i < 100; i++) lines.push(s.ledger.line(seqId(`${prefix}-a`, i), 'in a file renamed into the glob'));
@@ -168,7 +132,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
     }
   }
 
-  function filesPresentAtFirstStart(s: Setup): void {
+  function filesPresentAtFirstStart(s: EmbeddedScenario): void {
     const skipped: Buffer[] = [];
     for (let i = 0; i < 20; i++) skipped.push(Buffer.from(`#${seqId('old', i)}# present at first start\n`));
     writeFileSync(path.join(s.logDir, 'old.log'), Buffer.concat(skipped));
@@ -288,7 +252,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
   );
 
   /** Appends numbered lines at a steady pace until stopped; the lines are in the ledger as they are written. */
-  function steadyWriter(s: Setup, file: string, prefix: string, linesPerTick = 100, tickMs = 10) {
+  function steadyWriter(s: EmbeddedScenario, file: string, prefix: string, linesPerTick = 100, tickMs = 10) {
     let stop = false;
     let written = 0;
     const done = (async () => {
@@ -367,15 +331,7 @@ describe('shardtail start with the embedded engine', { timeout: 55_000 }, () => 
       await sleep(100);
       await writer.stop();
 
-      const second = await launch(s);
-      await untilAllArrived(s, second, 20_000);
-      await stopCleanly(second);
-      const report = s.ledger.report(s.collector!.records);
-      assert.equal(
-        describeReport(report, s.ledger.size, { allowDuplicates: true }),
-        '',
-        'nothing may be lost or altered by kill -9',
-      );
+      const report = await restartUntilAllArrived(s, 'nothing may be lost or altered by kill -9');
       const extra = [...report.duplicates.values()].reduce((sum, n) => sum + n - 1, 0);
       const dupIds = [...report.duplicates.keys()].sort();
       assert.ok(

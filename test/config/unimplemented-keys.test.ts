@@ -43,8 +43,6 @@ const ASKING: Readonly<Record<string, unknown>> = {
   useTcpKeepAlive: false,
   'log.emitInternalMetrics': true,
   'log.emitMetrics': 't',
-  multiLineStartPattern: '^\\d{4}-',
-  fileFooterPattern: '^-- END --$',
   waitOnEmptyPublishQueueMillis: 2000,
   waitOnFullPublishQueueMillis: 60_000,
 };
@@ -57,8 +55,6 @@ const NOT_ASKING: Readonly<Record<string, unknown>> = {
   useTcpKeepAlive: 'true',
   'log.emitInternalMetrics': 'no',
   'log.emitMetrics': false,
-  multiLineStartPattern: '',
-  fileFooterPattern: '',
   dataProcessingOptions: [],
 };
 
@@ -183,7 +179,7 @@ describe('keys accepted but not implemented', () => {
     assert.deepEqual(withoutFile(warnings), []);
   });
 
-  test('aggregatedRecordSizeBytes with multiLineStartPattern: one warning for each key', async () => {
+  test('aggregatedRecordSizeBytes with multiLineStartPattern: a warning that it is ignored', async () => {
     const warnings = await load({
       flows: [
         {
@@ -196,10 +192,7 @@ describe('keys accepted but not implemented', () => {
     });
     assert.deepEqual(
       withoutFile(warnings).map(({ key, message }) => [key, message]),
-      [
-        ['multiLineStartPattern', 'is not implemented yet: each line is its own record'],
-        ['aggregatedRecordSizeBytes', 'is ignored because multiLineStartPattern is set'],
-      ],
+      [['aggregatedRecordSizeBytes', 'is ignored because multiLineStartPattern is set']],
     );
   });
 
@@ -208,11 +201,6 @@ describe('keys accepted but not implemented', () => {
     assert.equal(config.flows.length, 2);
     assert.deepEqual(withoutFile(warnings), [
       { key: 'useHttpGzip', message: 'is not implemented yet: request bodies are sent uncompressed' },
-      {
-        key: 'multiLineStartPattern',
-        flow: 'flows[1] (kinesisStream app-events)',
-        message: 'is not implemented yet: each line is its own record',
-      },
     ]);
   });
 });

@@ -18,64 +18,11 @@ import {
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
-import { DirtyCheckpoints } from '../../../src/checkpoint/dirty-checkpoints.js';
-import { ResumePoints } from '../../../src/checkpoint/resume.js';
-import type { DiscoveredFile } from '../../../src/discover/scan.js';
 import { COPY_CONFIRM_MS } from '../../../src/tail/copy-detection.js';
-import { FileSet } from '../../../src/tail/file-set.js';
-import { OpenFiles } from '../../../src/tail/open-files.js';
-import { ReadBuffers } from '../../../src/tail/read-buffers.js';
-import type { TrackedFile } from '../../../src/tail/tracked-file.js';
-import { makeTempDir, removeTempDirs } from '../../support/tmp.js';
-import { recordingEvents } from '../support.js';
+import { removeTempDirs } from '../../support/tmp.js';
+import { discovered, harness } from './file-set-harness.js';
 
 after(removeTempDirs);
-
-function discovered(file: string): DiscoveredFile {
-  const info = statSync(file);
-  return { path: file, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs };
-}
-
-function harness(maxOpenFiles?: number) {
-  const dir = makeTempDir('shardtail-unit-files-');
-  const recorder = recordingEvents();
-  const clock = { ms: 1_000_000 };
-  const shipped = new Map<string, string[]>();
-  const openFiles = new OpenFiles(maxOpenFiles);
-  const set = new FileSet({
-    events: recorder.events,
-    openFiles,
-    buffers: new ReadBuffers(64 * 1024),
-    resume: new ResumePoints([], recorder.events),
-    checkpoints: new DirtyCheckpoints('unit'),
-    backfill: false,
-    initialPosition: 'START_OF_FILE',
-    maxRecordBytes: 4096,
-    skipHeaderLines: 0,
-    minPollMs: 10,
-    onChunk: (file, chunk) => {
-      const lines = shipped.get(file.path) ?? [];
-      for (let i = 0; i < chunk.records.count; i++) lines.push(chunk.records.data(i).toString());
-      shipped.set(file.path, lines);
-    },
-    onSpanComplete: () => undefined,
-    now: () => clock.ms,
-  });
-  const file = (name: string) => path.join(dir, name);
-  const tracked = (name: string): TrackedFile =>
-    [...set.values()].find((f) => f.path === file(name)) ?? assert.fail(`${name} is not tracked`);
-  /** Reads `name` until it has nothing more now. */
-  const readAll = async (name: string) => {
-    const target = tracked(name);
-    while ((await set.read(target)) > 0);
-  };
-  const scan = (...names: string[]) =>
-    set.reconcile(
-      names.map((name) => discovered(file(name))),
-      false,
-    );
-  return { dir, set, clock, shipped, openFiles, recorder, file, tracked, readAll, scan };
-}
 
 /** Lines "<prefix> i" for i in [from, to), each with a newline. */
 function lines(prefix: string, from: number, to: number): string {
