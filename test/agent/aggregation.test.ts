@@ -32,8 +32,6 @@ import { makeTempDir, removeTempDirs } from '../support/tmp.js';
 
 const STREAM = 'kpl-stream';
 const LINES = 100_000;
-/** The default aggregatedRecordSizeBytes (the KPL's AggregationMaxSize). */
-const AGGREGATE_BYTES = 51_200;
 
 before(assertCliBuilt);
 after(removeTempDirs);

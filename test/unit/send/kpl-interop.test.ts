@@ -24,11 +24,11 @@ interface TheirUserRecord {
 function theirDeaggregation(data: Buffer, partitionKey: string): TheirUserRecord[] {
   let result: TheirUserRecord[] | undefined;
   kinesisAgg.deaggregateSync(
-    { data: data.toString('base64'), partitionKey, sequenceNumber: '49000000000000000001' } as never,
+    { data: data.toString('base64'), partitionKey, sequenceNumber: '49000000000000000001' },
     true,
     (error, records) => {
       if (error) throw error;
-      result = records as TheirUserRecord[];
+      result = records;
     },
   );
   assert.ok(result, 'deaggregateSync answered');
