@@ -15,9 +15,7 @@ import { deaggregate } from '../../../src/client/kpl-format.js';
 import type { Partitioning } from '../../../src/config/agent-config.js';
 import { KinesisDestination, type KinesisEntry } from '../../../src/send/kinesis-destination.js';
 import { KplPacker } from '../../../src/send/kpl-packer.js';
-import { SendSlots } from '../../../src/send/send-slots.js';
-import { Sender } from '../../../src/send/sender.js';
-import { recordingEvents, spanOf } from '../support.js';
+import { sendToCompletion, spanOf } from '../support.js';
 
 const MIB = 1024 * 1024;
 const RANDOM: Partitioning = { option: 'RANDOM' };
@@ -207,26 +205,9 @@ describe('KinesisDestination with aggregation', () => {
     );
     // 10-byte lines take 16 body bytes each: 4 records per aggregate of up to 70 + 64 bytes.
     const destination = new KinesisDestination('s', client, RANDOM, 70 + 4 * 16);
-    const delivered: string[] = [];
-    const events = recordingEvents();
-    const sender = new Sender({
-      destination,
-      maxInFlight: 1,
-      slots: new SendSlots(1),
-      retryInitialBackoffMillis: 1,
-      retryMaxBackoffMillis: 2,
-      events: events.events,
-      onDelivered: (delivery, index) => {
-        delivered.push(delivery.records.data(index).toString());
-        delivery.acknowledge(index);
-      },
-      onBatchDone: () => undefined,
-      random: () => 0.5,
-    });
-    const keepAlive = setInterval(() => undefined, 1_000);
-    sender.submit(batchOf(span));
-    await sender.idle();
-    clearInterval(keepAlive);
+    const { delivered, events } = await sendToCompletion(destination, batchOf(span), (delivery, index) =>
+      delivery.acknowledge(index),
+    );
     const calls = client.calls.map((entries) => entries.map((entry) => unpack(entry).lines));
     assert.deepEqual(calls, [[lines.slice(0, 4), lines.slice(4, 8), lines.slice(8, 12)], [lines.slice(4, 8)]]);
     assert.deepEqual(committedAtCall, [0, 40], 'before the resend: past the first aggregate only');
