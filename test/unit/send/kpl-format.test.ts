@@ -4,7 +4,9 @@
  * fall-back rules for records that are not (valid) aggregates.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { hash } from 'node:crypto';
+import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
 import {
   AGGREGATE_OVERHEAD_BYTES,
@@ -87,6 +89,27 @@ describe('KPL aggregated record format', () => {
       assert.equal(encodeAggregate(records).length, expected, `${dataBytes} bytes of data`);
     }
     assert.equal(recordFieldBytes(5, 1, 200), 2 + 2 + 3 + 7);
+  });
+
+  it('protobufjs is loaded by the first encode, not when an aggregating flow is set up', async () => {
+    const source = (file: string) => JSON.stringify(new URL(`../../../src/${file}`, import.meta.url).href);
+    const script = `
+      import { createRequire } from 'node:module';
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((p) => p.includes('/protobufjs/'));
+      const { KinesisDestination } = await import(${source('send/kinesis-destination.js')});
+      new KinesisDestination('s', {}, { option: 'RANDOM' }, 51200);
+      const before = loaded();
+      const { encodeAggregate } = await import(${source('client/kpl-format.js')});
+      encodeAggregate([{ partitionKey: 'a', data: Buffer.from('x') }]);
+      console.log(JSON.stringify({ before, after: loaded() }));`;
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      '--import',
+      'tsx',
+      '--input-type=module',
+      '-e',
+      script,
+    ]);
+    assert.deepEqual(JSON.parse(stdout), { before: false, after: true });
   });
 
   describe('what is not a valid aggregate is a plain record (KCL)', () => {
