@@ -59,7 +59,7 @@ export class Destinations {
       });
     }
     return flow.kind === 'kinesisStream'
-      ? new KinesisDestination(flow.streamName, client, flow.partitioning)
+      ? new KinesisDestination(flow.streamName, client, flow.partitioning, flow.aggregatedRecordSizeBytes)
       : // The Java agent aggregates single lines only: with multiLineStartPattern the setting is ignored.
         new FirehoseDestination(
           flow.streamName,

@@ -50,6 +50,33 @@ export function partitionKeyFunction(partitioning: Partitioning): PartitionKeyFo
   }
 }
 
+/**
+ * For aggregation: the key a record must keep (FIXED; FIELD when the record has the field), or
+ * undefined when any key will do (the one its aggregate draws). Undefined for the options that
+ * never require one, so that the record's bytes are not even looked at.
+ */
+export function requiredPartitionKeyFunction(
+  partitioning: Partitioning,
+): ((data: Buffer) => string | undefined) | undefined {
+  switch (partitioning.option) {
+    case 'FIXED': {
+      const key = partitioning.partitionKey;
+      return () => key;
+    }
+    case 'FIELD': {
+      const field = partitioning.partitionKeyField;
+      return (data) => fieldOf(data, field);
+    }
+    default:
+      return undefined;
+  }
+}
+
+/** Longest key partitionKeyFunction draws for a record that requires none (RANDOM's, DETERMINISTIC's MD5 hex). */
+export function drawnPartitionKeyBytes(partitioning: Partitioning): number {
+  return maxPartitionKeyBytes(partitioning.option === 'DETERMINISTIC' ? partitioning : { option: 'RANDOM' });
+}
+
 /** The top-level field of a JSON object record as a usable key (1–256 characters), else undefined. */
 function fieldOf(data: Buffer, field: string): string | undefined {
   let parsed: unknown;

@@ -1,6 +1,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import type { HttpJsonApiClient } from '../client/http-client.js';
-import { readStream, type StartPosition } from '../client/stream-reader.js';
+import { deaggregate } from '../client/kpl-format.js';
+import { readStream, type StartPosition, type StreamRecord } from '../client/stream-reader.js';
 import { endpointOptions, printJson, withApiClient, type EndpointArgs } from './api-client.js';
 
 type CommonArgs = EndpointArgs;
@@ -23,6 +24,62 @@ export function parseStartPosition(text: string): StartPosition {
   if (Number.isNaN(ms))
     throw new Error(`--from: '${text}' is not trim-horizon, latest, an ISO-8601 time or epoch seconds`);
   return { type: 'AT_TIMESTAMP', timestampMs: ms };
+}
+
+/** A record as a consumer gets it: a stored record, or a user record of a KPL aggregate. */
+interface ConsumedRecord extends StreamRecord {
+  /** The user record's place in its aggregate; absent for a record that was not aggregated. */
+  subSequenceNumber?: number;
+  explicitHashKey?: string;
+}
+
+/**
+ * What a KCL consumer gets from a stored record: the user records of a KPL aggregate, with the
+ * aggregate's sequence number and their place in it; any other record as it is. A record that has
+ * the magic but not a valid aggregate after it comes as it is too, as in KCL, with a warning.
+ */
+function consumedRecords(record: StreamRecord, warn: (message: string) => void): ConsumedRecord[] {
+  const result = deaggregate(record.data);
+  if (result.kind === 'plain') return [record];
+  if (result.kind === 'corrupt') {
+    warn(
+      `record ${record.sequenceNumber} of ${record.shardId} starts like a KPL aggregated record, but ` +
+        `${result.reason}: printed as stored`,
+    );
+    return [record];
+  }
+  return result.records.map((user, subSequenceNumber) => ({
+    ...record,
+    partitionKey: user.partitionKey,
+    data: Buffer.from(user.data.buffer, user.data.byteOffset, user.data.byteLength),
+    subSequenceNumber,
+    ...(user.explicitHashKey === undefined ? {} : { explicitHashKey: user.explicitHashKey }),
+  }));
+}
+
+const warnOnStderr = (message: string) => process.stderr.write(`shardtail stream: ${message}\n`);
+
+/** One record on stdout: its data as a line (a newline added unless it ends in one), or a JSON object. */
+async function printRecord(record: ConsumedRecord, json: boolean): Promise<void> {
+  let output: string | Buffer;
+  if (json) {
+    // Undefined fields (a plain record's subSequenceNumber, most explicitHashKeys) are left out.
+    output =
+      JSON.stringify({
+        shardId: record.shardId,
+        sequenceNumber: record.sequenceNumber,
+        subSequenceNumber: record.subSequenceNumber,
+        partitionKey: record.partitionKey,
+        explicitHashKey: record.explicitHashKey,
+        arrivalTime: new Date(record.arrivalMs).toISOString(),
+        data: record.data.toString('utf8'),
+        dataBase64: record.data.toString('base64'),
+      }) + '\n';
+  } else {
+    const needsNewline = record.data.length === 0 || record.data[record.data.length - 1] !== 0x0a;
+    output = needsNewline ? Buffer.concat([record.data, Buffer.from('\n')]) : record.data;
+  }
+  if (!process.stdout.write(output)) await new Promise((resolve) => process.stdout.once('drain', resolve));
 }
 
 const subcommands = (yargs: Argv<CommonArgs>) =>
@@ -136,7 +193,14 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
           .option('json', {
             type: 'boolean',
             default: false,
-            describe: 'One JSON object per record with key, sequence number, shard and arrival time',
+            describe:
+              'One JSON object per record with key, sequence number, shard and arrival time (and, for a ' +
+              'user record of a KPL aggregate, its subSequenceNumber and any explicitHashKey)',
+          })
+          .option('deaggregate', {
+            type: 'boolean',
+            default: true,
+            describe: 'Print the user records of KPL aggregated records, as KCL consumers get them',
           }),
       (args) =>
         withClient(args, async (client) => {
@@ -146,31 +210,14 @@ const subcommands = (yargs: Argv<CommonArgs>) =>
           process.once('SIGINT', stop);
           process.once('SIGTERM', stop);
           try {
-            for await (const record of readStream(client, {
+            for await (const stored of readStream(client, {
               streamName: args.name,
               from,
               follow: args.follow,
               signal: abort.signal,
             })) {
-              if (args.json) {
-                process.stdout.write(
-                  JSON.stringify({
-                    shardId: record.shardId,
-                    sequenceNumber: record.sequenceNumber,
-                    partitionKey: record.partitionKey,
-                    arrivalTime: new Date(record.arrivalMs).toISOString(),
-                    data: record.data.toString('utf8'),
-                    dataBase64: record.data.toString('base64'),
-                  }) + '\n',
-                );
-              } else {
-                const needsNewline = record.data.length === 0 || record.data[record.data.length - 1] !== 0x0a;
-                if (
-                  !process.stdout.write(needsNewline ? Buffer.concat([record.data, Buffer.from('\n')]) : record.data)
-                ) {
-                  await new Promise((resolve) => process.stdout.once('drain', resolve));
-                }
-              }
+              const records: ConsumedRecord[] = args.deaggregate ? consumedRecords(stored, warnOnStderr) : [stored];
+              for (const record of records) await printRecord(record, args.json);
             }
           } finally {
             process.off('SIGINT', stop);

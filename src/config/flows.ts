@@ -67,7 +67,15 @@ export function validateFlow(source: FlowSource, findings: Findings): FlowConfig
   const parsed = schema.safeParse(raw);
   if (!parsed.success) findings.zodIssues(file, flowPath, parsed.error.issues);
 
-  if (kind === 'kinesisStream') checkPartitionKeyOptions(raw, file, flowPath, findings);
+  if (kind === 'kinesisStream') {
+    checkPartitionKeyOptions(raw, file, flowPath, findings);
+    if (
+      Object.hasOwn(raw, 'aggregatedRecordSizeBytes') &&
+      parsed.success &&
+      !(parsed.data as KinesisFlowSettings).aggregation
+    )
+      findings.warning(file, keyPath('aggregatedRecordSizeBytes'), 'is ignored unless aggregation is true');
+  }
 
   const processingOptions = Array.isArray(raw.dataProcessingOptions)
     ? raw.dataProcessingOptions.map((entry, position) =>
@@ -101,6 +109,7 @@ export function validateFlow(source: FlowSource, findings: Findings): FlowConfig
     streamName: settings.kinesisStream,
     ...common,
     partitioning: partitioning(settings),
+    aggregatedRecordSizeBytes: settings.aggregation ? settings.aggregatedRecordSizeBytes : 0,
   };
 }
 

@@ -217,6 +217,11 @@ export const kinesisFlowSchema = z.object({
     .refine((key) => [...key].length >= 1 && [...key].length <= 256, { error: 'must be 1–256 characters long' })
     .optional(),
   partitionKeyField: nonEmptyText().optional(),
+  // shardtail's own (the Java agent has no KPL aggregation): KPL aggregated records, of up to
+  // aggregatedRecordSizeBytes with their partition key; default and maximum are the KPL's
+  // AggregationMaxSize and Kinesis's record limit.
+  aggregation: bool().default(false),
+  aggregatedRecordSizeBytes: integer(64, KINESIS_LIMITS.maxRecordBytes).default(51_200),
 });
 
 export const firehoseFlowSchema = z.object({
@@ -230,9 +235,17 @@ export const firehoseFlowSchema = z.object({
 export type KinesisFlowSettings = z.output<typeof kinesisFlowSchema>;
 export type FirehoseFlowSettings = z.output<typeof firehoseFlowSchema>;
 
-/** Keys only one destination type reads; the Java agent silently ignores them on the other. */
-export const KINESIS_ONLY_FLOW_KEYS: readonly string[] = ['partitionKeyOption', 'partitionKey', 'partitionKeyField'];
-export const FIREHOSE_ONLY_FLOW_KEYS: readonly string[] = ['aggregatedRecordSizeBytes'];
+/**
+ * Keys only one destination type reads; the Java agent silently ignores them on the other.
+ * aggregatedRecordSizeBytes is read by both: Firehose packs lines with it, Kinesis bounds aggregates.
+ */
+export const KINESIS_ONLY_FLOW_KEYS: readonly string[] = [
+  'partitionKeyOption',
+  'partitionKey',
+  'partitionKeyField',
+  'aggregation',
+];
+export const FIREHOSE_ONLY_FLOW_KEYS: readonly string[] = [];
 
 // ---------------------------------------------------------------------------------------------
 // dataProcessingOptions entries (research §1c, §2)

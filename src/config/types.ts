@@ -165,6 +165,8 @@ export interface KinesisFlowConfig extends FlowSettings {
   kind: 'kinesisStream';
   streamName: string;
   partitioning: Partitioning;
+  /** `"aggregation": true`: KPL aggregated records of up to this many bytes (64–1048576, default 51200); 0 = off. */
+  aggregatedRecordSizeBytes: number;
 }
 
 export interface FirehoseFlowConfig extends FlowSettings {

@@ -199,6 +199,7 @@ export const IMPLEMENTED_KEYS: Readonly<Record<'global' | 'flow', readonly strin
     'retryInitialBackoffMillis',
     'retryMaxBackoffMillis',
     'aggregatedRecordSizeBytes',
+    'aggregation',
   ],
 };
 

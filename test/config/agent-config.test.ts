@@ -169,6 +169,7 @@ describe('defaults (research §1a, §1b, §1c)', () => {
       filePattern: '/var/log/app/*.log',
       maxBufferSizeBytes: 5_242_880,
       partitioning: { option: 'RANDOM' },
+      aggregatedRecordSizeBytes: 0,
     });
     assert.deepEqual(firehoseFlow(config, 1), {
       ...sharedDefaults,
@@ -445,7 +446,7 @@ describe('unknown and ignored keys are warnings', () => {
         flow,
         message: "unknown key 'initialPostion' is ignored; did you mean initialPosition?",
       },
-      { key: 'aggregatedRecordSizeBytes', flow, message: 'is ignored: it only applies to deliveryStream flows' },
+      { key: 'aggregatedRecordSizeBytes', flow, message: 'is ignored unless aggregation is true' },
       {
         key: 'dataProcessingOptions[0].delimeter',
         flow,
@@ -661,6 +662,48 @@ describe('bad values stop startup', () => {
     ]);
   });
 
+  test('aggregation: a yes or no, and its size bound within the KPL range (64 B to 1 MiB)', async () => {
+    const error = await loadFailure(
+      await scratchConfig({
+        'agent.json': JSON.stringify({
+          flows: [
+            { filePattern: '/a/*.log', kinesisStream: 'a', aggregation: 'sometimes' },
+            { filePattern: '/b/*.log', kinesisStream: 'b', aggregation: true, aggregatedRecordSizeBytes: 63 },
+            { filePattern: '/c/*.log', kinesisStream: 'c', aggregation: true, aggregatedRecordSizeBytes: 1_048_577 },
+          ],
+        }),
+      }),
+    );
+    assert.deepEqual(
+      withoutFile(error.problems).map(({ key, flow, message }) => [key, flow, message]),
+      [
+        [
+          'aggregation',
+          'flows[0] (kinesisStream a)',
+          "'sometimes' is not a boolean (true/false, yes/no, t/f, y/n, 1/0)",
+        ],
+        ['aggregatedRecordSizeBytes', 'flows[1] (kinesisStream b)', '63 is outside the valid range 64–1048576'],
+        ['aggregatedRecordSizeBytes', 'flows[2] (kinesisStream c)', '1048577 is outside the valid range 64–1048576'],
+      ],
+    );
+  });
+
+  test('aggregation on a Firehose flow is ignored, with a word', async () => {
+    const { config, warnings } = await loadAgentConfig(
+      await scratchConfig({
+        'agent.json': JSON.stringify({ flows: [{ filePattern: '/l/*.log', deliveryStream: 'd', aggregation: true }] }),
+      }),
+    );
+    assert.equal(firehoseFlow(config, 0).aggregatedRecordSizeBytes, 0);
+    assert.deepEqual(withoutFile(warnings), [
+      {
+        key: 'aggregation',
+        flow: 'flows[0] (deliveryStream d)',
+        message: 'is ignored: it only applies to kinesisStream flows',
+      },
+    ]);
+  });
+
   test('LOGTOJSON field names must fit the format or the pattern', async () => {
     const configPath = await scratchConfig({
       'agent.json': JSON.stringify({
@@ -751,8 +794,10 @@ describe('shardtail keys the Java agent lacks', () => {
     assert.deepEqual(containers.partitioning, { option: 'FIELD', partitionKeyField: 'container_id' });
     assert.equal(containers.maxBufferAgeMillis, 50);
     assert.deepEqual(containers.excludePatterns, ['*.tmp']);
+    assert.equal(containers.aggregatedRecordSizeBytes, 102_400, '"aggregation": "true" with its size bound');
 
     const apps = kinesisFlow(config, 1);
+    assert.equal(apps.aggregatedRecordSizeBytes, 0, 'no aggregation unless asked for');
     assert.equal(apps.filePattern, path.join(directory, 'apps/**/*.log'));
     assert.deepEqual(apps.partitioning, { option: 'FIXED', partitionKey: 'all-apps' });
     // A pattern with a directory part resolves like filePattern; a bare name matches in any directory.

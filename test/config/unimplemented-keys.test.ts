@@ -159,7 +159,7 @@ describe('keys accepted but not implemented', () => {
     }
   });
 
-  test('a Firehose-only key in a Kinesis flow is reported as ignored, not also as unimplemented', async () => {
+  test('aggregatedRecordSizeBytes in a Kinesis flow without aggregation is reported as ignored, once', async () => {
     const warnings = await load({
       flows: [{ filePattern: '/l/*.log', kinesisStream: 's', aggregatedRecordSizeBytes: 4096 }],
     });
@@ -167,9 +167,16 @@ describe('keys accepted but not implemented', () => {
       {
         key: 'aggregatedRecordSizeBytes',
         flow: 'flows[0] (kinesisStream s)',
-        message: 'is ignored: it only applies to deliveryStream flows',
+        message: 'is ignored unless aggregation is true',
       },
     ]);
+  });
+
+  test('aggregation with aggregatedRecordSizeBytes in a Kinesis flow is implemented: no warning', async () => {
+    const warnings = await load({
+      flows: [{ filePattern: '/l/*.log', kinesisStream: 's', aggregation: true, aggregatedRecordSizeBytes: 4096 }],
+    });
+    assert.deepEqual(withoutFile(warnings), []);
   });
 
   test('aggregatedRecordSizeBytes in a Firehose flow is implemented: no warning', async () => {

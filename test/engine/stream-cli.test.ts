@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { encodeAggregate } from '../../src/client/kpl-format.js';
 import { runCli, spawnCli, type LongRunningCli } from '../support/cli-process.js';
 import { startEngineProcess, type EngineProcess } from '../support/engine-process.js';
 import { kinesis } from '../support/kinesis-http.js';
@@ -152,6 +153,68 @@ describe('shardtail stream against the engine child process', () => {
           `${new Date(after).toISOString()})`,
       );
     }
+  });
+
+  it('read de-aggregates KPL records; --json gives each user record its key and sub-sequence number', async () => {
+    await kinesis(url, 'CreateStream', { StreamName: 'kpl-stream', ShardCount: 1 });
+    const aggregate = encodeAggregate([
+      { partitionKey: 'k-a', data: Buffer.from('first user record\n') },
+      { partitionKey: 'k-b', explicitHashKey: '12345', data: Buffer.from('second, no newline') },
+      { partitionKey: 'k-a', data: Buffer.from([0xff, 0x00]) },
+    ]);
+    const corrupt = Buffer.from(aggregate);
+    corrupt[10] ^= 0xff;
+    const acks = await putBatch('kpl-stream', [
+      { key: 'outer', data: aggregate },
+      { key: 'plain-key', data: 'a plain record' },
+      { key: 'bad', data: corrupt },
+    ]);
+
+    const text = await stream('read', 'kpl-stream');
+    assert.equal(text.code, 0, text.stderr);
+    const asLine = (data: Buffer) => (data.at(-1) === 0x0a ? data : Buffer.concat([data, Buffer.from('\n')]));
+    assert.equal(
+      text.stdout,
+      Buffer.concat([
+        Buffer.from('first user record\nsecond, no newline\n'),
+        Buffer.from([0xff, 0x00, 0x0a]),
+        Buffer.from('a plain record\n'),
+        asLine(corrupt),
+      ]).toString('utf8'),
+      'each user record a line, then the plain record, then the corrupt aggregate as stored',
+    );
+    assert.equal(
+      text.stderr,
+      `shardtail stream: record ${acks[2].SequenceNumber} of shardId-000000000000 starts like a KPL aggregated ` +
+        'record, but its MD5 does not match its body: printed as stored\n',
+    );
+
+    const json = linesOf(await stream('read', 'kpl-stream', '--json')).map(
+      (l) => JSON.parse(l) as JsonLine & { subSequenceNumber?: number; explicitHashKey?: string },
+    );
+    assert.deepEqual(
+      json.map((l) => [l.sequenceNumber, l.subSequenceNumber, l.partitionKey, l.explicitHashKey, l.dataBase64]),
+      [
+        [acks[0].SequenceNumber, 0, 'k-a', undefined, Buffer.from('first user record\n').toString('base64')],
+        [acks[0].SequenceNumber, 1, 'k-b', '12345', Buffer.from('second, no newline').toString('base64')],
+        [acks[0].SequenceNumber, 2, 'k-a', undefined, Buffer.from([0xff, 0x00]).toString('base64')],
+        [acks[1].SequenceNumber, undefined, 'plain-key', undefined, Buffer.from('a plain record').toString('base64')],
+        [acks[2].SequenceNumber, undefined, 'bad', undefined, corrupt.toString('base64')],
+      ],
+    );
+    assert.equal(json[0].arrivalTime, json[2].arrivalTime, "user records carry their aggregate's arrival time");
+
+    const stored = linesOf(await stream('read', 'kpl-stream', '--json', '--no-deaggregate')).map(
+      (l) => JSON.parse(l) as JsonLine,
+    );
+    assert.deepEqual(
+      stored.map((l) => [l.partitionKey, l.dataBase64]),
+      [
+        ['outer', aggregate.toString('base64')],
+        ['plain-key', Buffer.from('a plain record').toString('base64')],
+        ['bad', corrupt.toString('base64')],
+      ],
+    );
   });
 
   it('read across a split and a merge: parents before children, per-key order kept', async () => {

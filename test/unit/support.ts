@@ -1,6 +1,10 @@
 /** Helpers for the unit tests: records and spans built in memory, and an events recorder. */
 import { FileProgress, type Span } from '../../src/acknowledge/file-progress.js';
+import type { Batch } from '../../src/batch/batcher.js';
 import { ignoredEvents, type AgentEvents } from '../../src/observe/events.js';
+import type { Destination } from '../../src/send/destination.js';
+import { SendSlots } from '../../src/send/send-slots.js';
+import { Sender } from '../../src/send/sender.js';
 import { ChunkRecords, type FramedChunk } from '../../src/tail/records.js';
 
 /** A span holding `lines` as records (each line's bytes as given), from offset `start` of a new file. */
@@ -56,4 +60,38 @@ export function recordingEvents(): {
       },
   });
   return { events, calls, named: (name) => calls.filter((call) => call.name === name).map((call) => call.args) };
+}
+
+/**
+ * Sends `batch` with a Sender of one call in flight and 1–2 ms backoffs until every record is
+ * delivered; `onDelivered` sees each record acknowledged, as it is.
+ */
+export async function sendToCompletion(
+  destination: Destination,
+  batch: Batch,
+  onDelivered: (span: Span, index: number) => void = () => undefined,
+): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
+  const delivered: string[] = [];
+  let done = 0;
+  const events = recordingEvents();
+  const sender = new Sender({
+    destination,
+    maxInFlight: 1,
+    slots: new SendSlots(1),
+    retryInitialBackoffMillis: 1,
+    retryMaxBackoffMillis: 2,
+    events: events.events,
+    onDelivered: (span, index) => {
+      delivered.push(span.records.data(index).toString());
+      onDelivered(span, index);
+    },
+    onBatchDone: () => done++,
+    random: () => 0.5,
+  });
+  // Backoff waits do not hold a process up (unref'd timers), so this holds itself up meanwhile.
+  const keepAlive = setInterval(() => undefined, 1_000);
+  sender.submit(batch);
+  await sender.idle();
+  clearInterval(keepAlive);
+  return { delivered, done, events };
 }

@@ -11,9 +11,7 @@ import { FIREHOSE_LIMITS } from '../../../src/client/api-limits.js';
 import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { AggregatingPacker } from '../../../src/send/aggregating-packer.js';
 import { FirehoseDestination } from '../../../src/send/firehose-destination.js';
-import { SendSlots } from '../../../src/send/send-slots.js';
-import { Sender } from '../../../src/send/sender.js';
-import { recordingEvents, spanOf } from '../support.js';
+import { sendToCompletion, spanOf } from '../support.js';
 
 const asText = (data: Buffer) => data.toString();
 
@@ -146,28 +144,16 @@ describe('FirehoseDestination with aggregatedRecordSizeBytes', () => {
   it('a failed entry fails all its lines and only those: they are sent again, the others acknowledged', async () => {
     const client = firehoseClient((call, entry) => call === 1 && entry === 1);
     const destination = new FirehoseDestination('d', client, 6);
-    const delivered: string[] = [];
+    const acknowledged: string[] = [];
     let deliveredAfterFirstCall: string[] = [];
-    const events = recordingEvents();
-    const sender = new Sender({
+    const { delivered, events } = await sendToCompletion(
       destination,
-      maxInFlight: 1,
-      slots: new SendSlots(1),
-      retryInitialBackoffMillis: 1,
-      retryMaxBackoffMillis: 2,
-      events: events.events,
-      onDelivered: (span, index) => {
-        delivered.push(span.records.data(index).toString());
-        if (client.calls.length === 1) deliveredAfterFirstCall = [...delivered];
+      batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n', '6\n', '7\n'])),
+      (span, index) => {
+        acknowledged.push(span.records.data(index).toString());
+        if (client.calls.length === 1) deliveredAfterFirstCall = [...acknowledged];
       },
-      onBatchDone: () => undefined,
-      random: () => 0.5,
-    });
-    // Backoff waits are unref'd timers, which do not hold the test process up by themselves.
-    const keepAlive = setInterval(() => undefined, 1_000);
-    sender.submit(batchOf(spanOf(['1\n', '2\n', '3\n', '4\n', '5\n', '6\n', '7\n'])));
-    await sender.idle();
-    clearInterval(keepAlive);
+    );
     assert.deepEqual(client.calls, [['1\n2\n3\n', '4\n5\n6\n', '7\n'], ['4\n5\n6\n']]);
     assert.deepEqual(deliveredAfterFirstCall, ['1\n', '2\n', '3\n', '7\n'], 'acknowledged after the first call');
     assert.deepEqual(delivered, ['1\n', '2\n', '3\n', '7\n', '4\n', '5\n', '6\n'], 'each line once');

@@ -8,9 +8,7 @@ import type { JsonApiClient } from '../../../src/client/json-api-client.js';
 import { Backoff } from '../../../src/send/backoff.js';
 import type { Destination, EntryResult } from '../../../src/send/destination.js';
 import { RecordPerEntry, type EntryPacker } from '../../../src/send/packer.js';
-import { SendSlots } from '../../../src/send/send-slots.js';
-import { Sender } from '../../../src/send/sender.js';
-import { recordingEvents, spanOf } from '../support.js';
+import { sendToCompletion, spanOf } from '../support.js';
 
 /** A destination whose every call is answered by `answer`, recording what each call sent. */
 /** The test destinations' entry: a record's bytes (or several records' bytes together). */
@@ -47,31 +45,7 @@ function batchOf(span: Span): Batch {
   return batch;
 }
 
-async function send(
-  target: Destination<Entry>,
-  batch: Batch,
-): Promise<{ delivered: string[]; done: number; events: ReturnType<typeof recordingEvents> }> {
-  const delivered: string[] = [];
-  let done = 0;
-  const events = recordingEvents();
-  const sender = new Sender({
-    destination: target,
-    maxInFlight: 1,
-    slots: new SendSlots(1),
-    retryInitialBackoffMillis: 1,
-    retryMaxBackoffMillis: 2,
-    events: events.events,
-    onDelivered: (span, index) => delivered.push(span.records.data(index).toString()),
-    onBatchDone: () => done++,
-    random: () => 0.5,
-  });
-  // Backoff waits do not hold a process up (unref'd timers), so this test holds itself up meanwhile.
-  const keepAlive = setInterval(() => undefined, 1_000);
-  sender.submit(batch);
-  await sender.idle();
-  clearInterval(keepAlive);
-  return { delivered, done, events };
-}
+const send = sendToCompletion;
 
 const throttled = { code: 'ProvisionedThroughputExceededException', message: 'Rate exceeded' };
 
