@@ -4,6 +4,9 @@
  * ../shared/research/perf-baseline.md were measured: wall time, lines/s, CPU seconds (user + sys of
  * the whole process, engine included), lines per CPU-second and peak RSS.
  *
+ * Then the same file with LOGTOJSON and with KPL aggregation: lines/s, lines per CPU-second and
+ * Kinesis records per line beside collection alone.
+ *
  *   npm run bench:agent [-- --lines 1000000 --runs 5]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -16,10 +19,16 @@ const { values } = parseArgs({
   options: {
     lines: { type: 'string', default: '1000000' },
     runs: { type: 'string', default: '5' },
-    verify: { type: 'boolean', default: true },
   },
 });
 const lineCount = Number(values.lines);
+/** LOGTOJSON with a pattern for writeLog's lines, so that every line converts. */
+const LOG_TO_JSON = {
+  optionName: 'LOGTOJSON',
+  logFormat: 'COMMONAPACHELOG',
+  matchPattern: '^(\\S+) (\\S+) +\\[(\\S+)\\] (\\S+) (\\S+) status=(\\d+) latency_ms=(\\d+) seq=(\\d+)$',
+  customFieldNames: ['time', 'level', 'worker', 'method', 'path', 'status', 'latency_ms', 'seq'],
+};
 const runs = Number(values.runs);
 
 function median(values: number[]): number {
@@ -110,7 +119,36 @@ try {
       0,
     )} |`,
   );
-  if (values.verify) console.log('\n' + (await verify(dir, lineCount)));
+  const collected = await verify(dir, lineCount);
+  console.log('\n' + collected.message);
+
+  // Record shaping on the same file: each shape's runs, then its stream read back and checked.
+  const shapes: Array<{ name: string; flow: Record<string, unknown> }> = [
+    { name: 'LOGTOJSON (matchPattern, 8 fields)', flow: { dataProcessingOptions: [LOG_TO_JSON] } },
+    { name: 'KPL aggregation (51,200-byte aggregates)', flow: { aggregation: true } },
+  ];
+  const rows = [{ name: 'one record per line (collection)', results, check: collected }];
+  for (const shape of shapes) {
+    const shaped: RunResult[] = [];
+    for (let i = 0; i < runs; i++) shaped.push(await runBackfill(dir, logPath, false, shape.flow));
+    rows.push({ name: shape.name, results: shaped, check: await verify(dir, lineCount) });
+  }
+  console.log('');
+  console.log(
+    '| shape (median, min–max) | lines/s, shipping window | lines per CPU-second | Kinesis records per line |',
+  );
+  console.log('|---|---|---|---|');
+  for (const row of rows)
+    console.log(
+      `| ${row.name} | ${stat(
+        row.results.map((r) => lineCount / r.windowSeconds),
+        0,
+      )} | ${stat(
+        row.results.map((r) => lineCount / r.cpuSeconds),
+        0,
+      )} | ${(row.check.kinesisRecords / lineCount).toFixed(5)} |`,
+    );
+  console.log('every shape: all lines read back from the stream, each seq exactly once');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

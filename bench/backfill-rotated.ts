@@ -129,7 +129,7 @@ try {
   row('peak RSS (MiB)', median(shipped.map((r) => r.peakRssMiB)), '–', 1);
   row('rerun: records shipped', 0, '–', 0);
   row('rerun: wall time (s)', median(reruns.map((r) => r.wallSeconds)), '–', 2);
-  console.log('\n' + (await verify(dir, lineCount)));
+  console.log('\n' + (await verify(dir, lineCount)).message);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

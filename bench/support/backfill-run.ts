@@ -53,7 +53,13 @@ export interface RunResult {
  * One `shardtail backfill` of the files `logPath` (a glob) matches into an embedded engine in
  * `dir`: from scratch, or with `keepState` on the engine and checkpoints of the runs before.
  */
-export async function runBackfill(dir: string, logPath: string, keepState = false): Promise<RunResult> {
+export async function runBackfill(
+  dir: string,
+  logPath: string,
+  keepState = false,
+  /** More keys of the flow (dataProcessingOptions, aggregation). */
+  flowSettings: Record<string, unknown> = {},
+): Promise<RunResult> {
   if (!keepState) {
     rmSync(join(dir, 'engine'), { recursive: true, force: true });
     rmSync(join(dir, 'checkpoints.db'), { force: true });
@@ -68,7 +74,13 @@ export async function runBackfill(dir: string, logPath: string, keepState = fals
       checkpointFile: join(dir, 'checkpoints.db'),
       'cloudwatch.emitMetrics': false,
       flows: [
-        { filePattern: logPath, kinesisStream: 'bench', initialPosition: 'START_OF_FILE', maxBufferAgeMillis: 100 },
+        {
+          filePattern: logPath,
+          kinesisStream: 'bench',
+          initialPosition: 'START_OF_FILE',
+          maxBufferAgeMillis: 100,
+          ...flowSettings,
+        },
       ],
     }),
   );
@@ -99,8 +111,17 @@ export async function runBackfill(dir: string, logPath: string, keepState = fals
   };
 }
 
-/** Reads the stream back through a standalone engine on the same data and checks every seq= once. */
-export async function verify(dir: string, count: number): Promise<string> {
+export interface DeliveryCheck {
+  message: string;
+  /** Records the stream holds (an aggregate is one, however many lines it carries). */
+  kinesisRecords: number;
+}
+
+/**
+ * Reads the stream back through a standalone engine on the same data and checks every seq once:
+ * `seq=N` in a line, or `"seq":"N"` in what LOGTOJSON made of one. Throws when one is missing or doubled.
+ */
+export async function verify(dir: string, count: number): Promise<DeliveryCheck> {
   const engine = spawn(process.execPath, [cli, 'engine', '--port', '0', '--data-dir', join(dir, 'engine')], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -113,12 +134,16 @@ export async function verify(dir: string, count: number): Promise<string> {
     });
     engine.on('exit', () => reject(new Error('engine exited')));
   });
-  const reader = spawn(process.execPath, [cli, 'stream', 'read', 'bench', '--endpoint', `http://127.0.0.1:${port}`], {
+  const endpoint = `http://127.0.0.1:${port}`;
+  const reader = spawn(process.execPath, [cli, 'stream', 'read', 'bench', '--endpoint', endpoint, '--json'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const seen = new Uint8Array(count);
   let lines = 0;
   let duplicates = 0;
+  let unreadable = 0;
+  let kinesisRecords = 0;
+  let lastSequence = '';
   let rest = '';
   reader.stdout.setEncoding('utf8');
   reader.stdout.on('data', (chunk: string) => {
@@ -126,7 +151,16 @@ export async function verify(dir: string, count: number): Promise<string> {
     rest = parts.pop()!;
     for (const line of parts) {
       lines++;
-      const seq = Number(line.slice(line.lastIndexOf('seq=') + 4));
+      const entry = JSON.parse(line) as { sequenceNumber: string; dataBase64: string };
+      // The user records of one aggregate share its sequence number, one after another.
+      if (entry.sequenceNumber !== lastSequence) kinesisRecords++;
+      lastSequence = entry.sequenceNumber;
+      const match = /seq(?:=|":")(\d+)/.exec(Buffer.from(entry.dataBase64, 'base64').toString('utf8'));
+      if (match === null) {
+        unreadable++;
+        continue;
+      }
+      const seq = Number(match[1]);
       if (seen[seq]) duplicates++;
       seen[seq] = 1;
     }
@@ -134,7 +168,15 @@ export async function verify(dir: string, count: number): Promise<string> {
   await new Promise((resolve) => reader.on('exit', resolve));
   engine.kill('SIGTERM');
   const missing = seen.reduce((n, v) => n + (v ? 0 : 1), 0);
-  if (missing > 0 || duplicates > 0)
-    throw new Error(`delivery check failed: ${lines} lines read, ${missing} missing, ${duplicates} duplicated`);
-  return `delivery check: all ${count.toLocaleString('en-US')} lines read back from the stream, each seq exactly once`;
+  if (missing > 0 || duplicates > 0 || unreadable > 0)
+    throw new Error(
+      `delivery check failed: ${lines} lines read, ${missing} missing, ${duplicates} duplicated, ` +
+        `${unreadable} without a seq`,
+    );
+  return {
+    message:
+      `delivery check: all ${count.toLocaleString('en-US')} lines read back from the stream, ` +
+      'each seq exactly once',
+    kinesisRecords,
+  };
 }

@@ -72,6 +72,14 @@ export class AgentMetrics {
     labelNames: ['flow', 'code'],
     registers: [this.registry],
   });
+  private readonly notConverted = new Counter({
+    name: 'shardtail_records_not_converted_total',
+    help:
+      'Records a dataProcessingOptions entry did not convert, by outcome: skipped (dropped, as LOGTOJSON drops a ' +
+      'line that does not match), failed (shipped as read), unchanged (the option could not run)',
+    labelNames: ['flow', 'option', 'outcome'],
+    registers: [this.registry],
+  });
   private readonly retries = this.counter('retries_total', 'Calls or refused records sent again');
   private readonly throttles = this.counter('throttles_total', 'Calls or records refused for throughput');
   private readonly latency = new Histogram({
@@ -251,6 +259,9 @@ export class AgentMetrics {
         this.failedRecords.inc({ flow, code }, failedRecords);
         this.retries.inc(labels);
         failed(code, message);
+      },
+      recordsNotConverted: (option: string, outcome: string, records: number) => {
+        this.notConverted.inc({ flow, option, outcome }, records);
       },
     });
   }

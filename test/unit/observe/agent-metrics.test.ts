@@ -42,6 +42,9 @@ describe('AgentMetrics', () => {
     events.delivered(2, 25);
     events.callEnded(5, 'ServiceUnavailable', 1);
     events.sendRetried('ServiceUnavailable', 'down');
+    events.recordsNotConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped', 4, undefined);
+    events.recordsNotConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped', 1, undefined);
+    events.recordsNotConverted('dataProcessingOptions[1] CSVTOJSON', 'failed', 2, 'bad');
     const samples = await scrape(metrics);
     const flow = { flow: 'f1' };
     assert.equal(sampleValue(samples, 'shardtail_records_sent_total', flow), 5);
@@ -57,6 +60,10 @@ describe('AgentMetrics', () => {
     );
     assert.equal(sampleValue(samples, 'shardtail_retries_total', flow), 2);
     assert.equal(sampleValue(samples, 'shardtail_throttles_total', flow), 1);
+    const notConverted = (option: string, outcome: string) =>
+      sampleValue(samples, 'shardtail_records_not_converted_total', { flow: 'f1', option, outcome });
+    assert.equal(notConverted('dataProcessingOptions[0] LOGTOJSON', 'skipped'), 5);
+    assert.equal(notConverted('dataProcessingOptions[1] CSVTOJSON', 'failed'), 2);
     assert.equal(sampleValue(samples, 'shardtail_send_latency_seconds_count', flow), 3);
     assert.equal(sampleValue(samples, 'shardtail_send_latency_seconds_bucket', { flow: 'f1', le: '0.025' }), 2);
     assert.equal(metrics.flowHealth('f1').lastCallAnswered, false);
