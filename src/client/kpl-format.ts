@@ -7,7 +7,7 @@
  * without loading protobufjs; protobufjs is loaded on the first encode or decode only, since most
  * flows never aggregate.
  */
-import { hash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type * as Protobuf from 'protobufjs/light.js';
 
@@ -38,17 +38,22 @@ export function delimitedFieldBytes(length: number): number {
   return 1 + varintBytes(length) + length;
 }
 
+/** Bytes of one user record's Record message: its indexes and its data. */
+function recordMessageBytes(dataBytes: number, partitionKeyIndex: number, explicitHashKeyIndex?: number): number {
+  return (
+    1 +
+    varintBytes(partitionKeyIndex) +
+    (explicitHashKeyIndex === undefined ? 0 : 1 + varintBytes(explicitHashKeyIndex)) +
+    delimitedFieldBytes(dataBytes)
+  );
+}
+
 /**
  * Bytes the `records` entry of one user record takes in the body (spec §4.2): its indexes and its
  * data inside the length-delimited Record message.
  */
 export function recordFieldBytes(dataBytes: number, partitionKeyIndex: number, explicitHashKeyIndex?: number): number {
-  const inner =
-    1 +
-    varintBytes(partitionKeyIndex) +
-    (explicitHashKeyIndex === undefined ? 0 : 1 + varintBytes(explicitHashKeyIndex)) +
-    delimitedFieldBytes(dataBytes);
-  return delimitedFieldBytes(inner);
+  return delimitedFieldBytes(recordMessageBytes(dataBytes, partitionKeyIndex, explicitHashKeyIndex));
 }
 
 interface Messages {
@@ -91,26 +96,76 @@ function tableIndex(table: string[], indexes: Map<string, number>, key: string):
   return index;
 }
 
-/** One Kinesis record's data holding `records`, in order; each distinct key is in the tables once. */
+/**
+ * One Kinesis record's data holding `records`, in order; each distinct key is in the tables once.
+ * Written by hand into one buffer, by the same size math the batcher counts with: it is the agent's
+ * hot path, and protobufjs's encoder (an object per record, a writer per message, a copy at the
+ * end) cost 0.6 µs a line, a quarter of what shipping a line costs in all. Tests check its bytes
+ * against the spec's golden ones, protobufjs's encoder and aws-kinesis-agg.
+ */
 export function encodeAggregate(records: readonly UserRecord[]): Buffer {
   const partitionKeys: string[] = [];
   const partitionKeyIndexes = new Map<string, number>();
   const hashKeys: string[] = [];
   const hashKeyIndexes = new Map<string, number>();
-  const entries = records.map((record) => ({
-    partition_key_index: tableIndex(partitionKeys, partitionKeyIndexes, record.partitionKey),
-    explicit_hash_key_index:
-      record.explicitHashKey === undefined ? undefined : tableIndex(hashKeys, hashKeyIndexes, record.explicitHashKey),
-    data: record.data,
-  }));
-  const body = kplMessages()
-    .aggregatedRecord.encode({
-      partition_key_table: partitionKeys,
-      explicit_hash_key_table: hashKeys,
-      records: entries,
-    })
-    .finish();
-  return Buffer.concat([KPL_MAGIC, body, hash('md5', body, 'buffer')]);
+  const keyIndexes = new Array<number>(records.length);
+  const hashIndexes = new Array<number | undefined>(records.length);
+  for (let i = 0; i < records.length; i++) {
+    const { partitionKey, explicitHashKey } = records[i];
+    keyIndexes[i] = tableIndex(partitionKeys, partitionKeyIndexes, partitionKey);
+    hashIndexes[i] = explicitHashKey === undefined ? undefined : tableIndex(hashKeys, hashKeyIndexes, explicitHashKey);
+  }
+  let bodyBytes = 0;
+  for (const key of partitionKeys) bodyBytes += delimitedFieldBytes(Buffer.byteLength(key));
+  for (const key of hashKeys) bodyBytes += delimitedFieldBytes(Buffer.byteLength(key));
+  for (let i = 0; i < records.length; i++)
+    bodyBytes += recordFieldBytes(records[i].data.length, keyIndexes[i], hashIndexes[i]);
+  const out = Buffer.allocUnsafe(KPL_MAGIC.length + bodyBytes + MD5_BYTES);
+  let at = KPL_MAGIC.copy(out, 0);
+  for (const key of partitionKeys) at = writeString(out, at, PARTITION_KEY_TABLE_TAG, key);
+  for (const key of hashKeys) at = writeString(out, at, HASH_KEY_TABLE_TAG, key);
+  for (let i = 0; i < records.length; i++) {
+    const { data } = records[i];
+    const keyIndex = keyIndexes[i];
+    const hashIndex = hashIndexes[i];
+    out[at++] = RECORDS_TAG;
+    at = writeVarint(out, at, recordMessageBytes(data.length, keyIndex, hashIndex));
+    out[at++] = PARTITION_KEY_INDEX_TAG;
+    at = writeVarint(out, at, keyIndex);
+    if (hashIndex !== undefined) {
+      out[at++] = HASH_KEY_INDEX_TAG;
+      at = writeVarint(out, at, hashIndex);
+    }
+    out[at++] = DATA_TAG;
+    at = writeVarint(out, at, data.length);
+    out.set(data, at);
+    at += data.length;
+  }
+  createHash('md5').update(out.subarray(KPL_MAGIC.length, at)).digest().copy(out, at);
+  return out;
+}
+
+/** Field tags (field number << 3 | wire type 2 or 0) of the spec's §3 messages. */
+const PARTITION_KEY_TABLE_TAG = (1 << 3) | 2;
+const HASH_KEY_TABLE_TAG = (2 << 3) | 2;
+const RECORDS_TAG = (3 << 3) | 2;
+const PARTITION_KEY_INDEX_TAG = (1 << 3) | 0;
+const HASH_KEY_INDEX_TAG = (2 << 3) | 0;
+const DATA_TAG = (3 << 3) | 2;
+
+function writeVarint(out: Buffer, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 0x80);
+  }
+  out[at++] = value;
+  return at;
+}
+
+function writeString(out: Buffer, at: number, tag: number, value: string): number {
+  out[at++] = tag;
+  at = writeVarint(out, at, Buffer.byteLength(value));
+  return at + out.write(value, at, 'utf8');
 }
 
 /**

@@ -1,13 +1,15 @@
 /**
  * The KPL aggregated record format (src/client/kpl-format.ts) against the spec's worked example
- * (shared/spec/kpl-aggregation.md §3.1), its size math against what protobufjs writes, and KCL's
+ * (shared/spec/kpl-aggregation.md §3.1), its bytes and size math against what protobufjs writes, and KCL's
  * fall-back rules for records that are not (valid) aggregates.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { hash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
+import type * as Protobuf from 'protobufjs/light.js';
 import {
   AGGREGATE_OVERHEAD_BYTES,
   deaggregate,
@@ -25,6 +27,21 @@ const helloWorld: UserRecord[] = [
   { partitionKey: 'a', data: Buffer.from('hello') },
   { partitionKey: 'b', data: Buffer.from('world') },
 ];
+
+/** The spec's §3 messages in protobufjs, as an independent writer to check ours against. */
+function protobufSchema(): Protobuf.Type {
+  const { Field, Root, Type } = createRequire(import.meta.url)('protobufjs/light.js') as typeof Protobuf;
+  const record = new Type('Record')
+    .add(new Field('partition_key_index', 1, 'uint64', 'required'))
+    .add(new Field('explicit_hash_key_index', 2, 'uint64', 'optional'))
+    .add(new Field('data', 3, 'bytes', 'required'));
+  const aggregatedRecord = new Type('AggregatedRecord')
+    .add(new Field('partition_key_table', 1, 'string', 'repeated'))
+    .add(new Field('explicit_hash_key_table', 2, 'string', 'repeated'))
+    .add(new Field('records', 3, 'Record', 'repeated'));
+  new Root().add(record).add(aggregatedRecord).resolveAll();
+  return aggregatedRecord;
+}
 
 const plainRecords = (records: UserRecord[]) => records.map((r) => ({ ...r, data: Buffer.from(r.data).toString() }));
 
@@ -73,25 +90,40 @@ describe('KPL aggregated record format', () => {
     ]);
   });
 
-  it('the size math is what protobufjs writes, across varint boundaries', () => {
+  it('writes what protobufjs writes, and the size math agrees, across varint boundaries', () => {
     assert.deepEqual([0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152].map(varintBytes), [1, 1, 1, 2, 2, 3, 3, 4]);
+    const aggregatedRecord = protobufSchema();
     for (const dataBytes of [0, 1, 100, 117, 118, 124, 125, 126, 127, 128, 16_370, 16_380, 16_400, 300_000]) {
       const key = 'p'.repeat(dataBytes % 200 || 1);
-      const records = [
+      const records: UserRecord[] = [
         { partitionKey: key, data: Buffer.alloc(dataBytes, 1) },
-        { partitionKey: key, data: Buffer.alloc(3, 2) },
+        { partitionKey: `${key}é`, explicitHashKey: String(dataBytes), data: Buffer.alloc(3, 2) },
+        ...Array.from({ length: 130 }, (_, i) => ({ partitionKey: `k${i}`, data: Buffer.from([i]) })),
       ];
+      const body = aggregatedRecord
+        .encode({
+          partition_key_table: [key, `${key}é`, ...records.slice(2).map((r) => r.partitionKey)],
+          explicit_hash_key_table: [String(dataBytes)],
+          records: records.map((r, i) => ({
+            partition_key_index: i,
+            ...(r.explicitHashKey === undefined ? {} : { explicit_hash_key_index: 0 }),
+            data: r.data,
+          })),
+        })
+        .finish();
+      const encoded = encodeAggregate(records);
+      assert.equal(encoded.subarray(4, encoded.length - 16).toString('hex'), Buffer.from(body).toString('hex'));
       const expected =
         AGGREGATE_OVERHEAD_BYTES +
-        delimitedFieldBytes(Buffer.byteLength(key)) +
-        recordFieldBytes(dataBytes, 0) +
-        recordFieldBytes(3, 0);
-      assert.equal(encodeAggregate(records).length, expected, `${dataBytes} bytes of data`);
+        records.reduce((n, r) => n + delimitedFieldBytes(Buffer.byteLength(r.partitionKey)), 0) +
+        delimitedFieldBytes(Buffer.byteLength(String(dataBytes))) +
+        records.reduce((n, r, i) => n + recordFieldBytes(r.data.length, i, r.explicitHashKey && 0), 0);
+      assert.equal(encoded.length, expected, `${dataBytes} bytes of data`);
     }
     assert.equal(recordFieldBytes(5, 1, 200), 2 + 2 + 3 + 7);
   });
 
-  it('protobufjs is loaded by the first encode, not when an aggregating flow is set up', async () => {
+  it('protobufjs is loaded by the first decode, not when an aggregating flow is set up or encodes', async () => {
     const source = (file: string) => JSON.stringify(new URL(`../../../src/${file}`, import.meta.url).href);
     const script = `
       import { createRequire } from 'node:module';
@@ -100,8 +132,11 @@ describe('KPL aggregated record format', () => {
       new KinesisDestination('s', {}, { option: 'RANDOM' }, 51200);
       const before = loaded();
       const { encodeAggregate } = await import(${source('client/kpl-format.js')});
-      encodeAggregate([{ partitionKey: 'a', data: Buffer.from('x') }]);
-      console.log(JSON.stringify({ before, after: loaded() }));`;
+      const encoded = encodeAggregate([{ partitionKey: 'a', data: Buffer.from('x') }]);
+      const afterEncode = loaded();
+      const { deaggregate } = await import(${source('client/kpl-format.js')});
+      deaggregate(encoded);
+      console.log(JSON.stringify({ before, afterEncode, afterDecode: loaded() }));`;
     const { stdout } = await promisify(execFile)(process.execPath, [
       '--import',
       'tsx',
@@ -109,7 +144,7 @@ describe('KPL aggregated record format', () => {
       '-e',
       script,
     ]);
-    assert.deepEqual(JSON.parse(stdout), { before: false, after: true });
+    assert.deepEqual(JSON.parse(stdout), { before: false, afterEncode: false, afterDecode: true });
   });
 
   describe('what is not a valid aggregate is a plain record (KCL)', () => {
