@@ -117,7 +117,10 @@ describe('KPL aggregated record format', () => {
         AGGREGATE_OVERHEAD_BYTES +
         records.reduce((n, r) => n + delimitedFieldBytes(Buffer.byteLength(r.partitionKey)), 0) +
         delimitedFieldBytes(Buffer.byteLength(String(dataBytes))) +
-        records.reduce((n, r, i) => n + recordFieldBytes(r.data.length, i, r.explicitHashKey && 0), 0);
+        records.reduce(
+          (n, r, i) => n + recordFieldBytes(r.data.length, i, r.explicitHashKey === undefined ? undefined : 0),
+          0,
+        );
       assert.equal(encoded.length, expected, `${dataBytes} bytes of data`);
     }
     assert.equal(recordFieldBytes(5, 1, 200), 2 + 2 + 3 + 7);
