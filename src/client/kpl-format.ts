@@ -115,19 +115,51 @@ export function encodeAggregate(records: readonly UserRecord[]): Buffer {
     keyIndexes[i] = tableIndex(partitionKeys, partitionKeyIndexes, partitionKey);
     hashIndexes[i] = explicitHashKey === undefined ? undefined : tableIndex(hashKeys, hashKeyIndexes, explicitHashKey);
   }
+  return writeAggregate(
+    partitionKeys,
+    hashKeys,
+    records.length,
+    (i) => records[i].data,
+    (i) => keyIndexes[i],
+    (i) => hashIndexes[i],
+  );
+}
+
+/**
+ * encodeAggregate of records that all share one partition key and have no explicit hash key, which
+ * is what the agent packs: no tables to build, no object per record.
+ */
+export function encodeOneKeyAggregate(partitionKey: string, data: readonly Uint8Array[]): Buffer {
+  return writeAggregate(
+    [partitionKey],
+    [],
+    data.length,
+    (i) => data[i],
+    () => 0,
+    () => undefined,
+  );
+}
+
+function writeAggregate(
+  partitionKeys: readonly string[],
+  hashKeys: readonly string[],
+  count: number,
+  dataOf: (i: number) => Uint8Array,
+  keyIndexOf: (i: number) => number,
+  hashIndexOf: (i: number) => number | undefined,
+): Buffer {
   let bodyBytes = 0;
   for (const key of partitionKeys) bodyBytes += delimitedFieldBytes(Buffer.byteLength(key));
   for (const key of hashKeys) bodyBytes += delimitedFieldBytes(Buffer.byteLength(key));
-  for (let i = 0; i < records.length; i++)
-    bodyBytes += recordFieldBytes(records[i].data.length, keyIndexes[i], hashIndexes[i]);
+  for (let i = 0; i < count; i++) bodyBytes += recordFieldBytes(dataOf(i).length, keyIndexOf(i), hashIndexOf(i));
   const out = Buffer.allocUnsafe(KPL_MAGIC.length + bodyBytes + MD5_BYTES);
   let at = KPL_MAGIC.copy(out, 0);
   for (const key of partitionKeys) at = writeString(out, at, PARTITION_KEY_TABLE_TAG, key);
   for (const key of hashKeys) at = writeString(out, at, HASH_KEY_TABLE_TAG, key);
-  for (let i = 0; i < records.length; i++) {
-    const { data } = records[i];
-    const keyIndex = keyIndexes[i];
-    const hashIndex = hashIndexes[i];
+  for (let i = 0; i < count; i++) {
+    const data = dataOf(i);
+    const keyIndex = keyIndexOf(i);
+    const hashIndex = hashIndexOf(i);
     out[at++] = RECORDS_TAG;
     at = writeVarint(out, at, recordMessageBytes(data.length, keyIndex, hashIndex));
     out[at++] = PARTITION_KEY_INDEX_TAG;

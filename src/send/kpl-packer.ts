@@ -10,7 +10,7 @@ import { BlobBytes } from '../client/blob-bytes.js';
 import {
   AGGREGATE_OVERHEAD_BYTES,
   delimitedFieldBytes,
-  encodeAggregate,
+  encodeOneKeyAggregate,
   recordFieldBytes,
 } from '../client/kpl-format.js';
 import type { Partitioning } from '../config/agent-config.js';
@@ -63,8 +63,7 @@ export class KplPacker implements EntryPacker<KinesisEntry> {
     let group: Buffer[] = [];
     const close = () => {
       const key = open.key ?? this.keyFor(group[0]);
-      const data =
-        group.length === 1 ? group[0] : encodeAggregate(group.map((user) => ({ partitionKey: key, data: user })));
+      const data = group.length === 1 ? group[0] : encodeOneKeyAggregate(key, group);
       entries.push({ Data: new BlobBytes(data), PartitionKey: key });
       carried.push(group.length);
       group = [];
