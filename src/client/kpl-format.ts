@@ -3,9 +3,8 @@
  * `AggregatedRecord`, and the MD5 of that body. The agent packs user records into it; `stream read`
  * (and later the engine's Firehose-from-Kinesis path) unpacks it the way KCL does.
  *
- * The size math here is plain arithmetic, so that the batcher can count records into aggregates
- * without loading protobufjs; protobufjs is loaded on the first encode or decode only, since most
- * flows never aggregate.
+ * The size math here is plain arithmetic, so that the batcher counts records into aggregates by the
+ * same numbers the encoder writes with; protobufjs decodes, loaded on the first decode only.
  */
 import { createHash, hash } from 'node:crypto';
 import { createRequire } from 'node:module';
