@@ -15,22 +15,28 @@ import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
 import { TrackedFile } from './tracked-file.js';
 
-export interface FileIntakeOptions {
+/** How a flow's files are started on and cut into records: the flow's settings, shared with FileSet. */
+export interface FileReadingSettings {
+  /** A backfill reads every file to its end once and lets it go; a daemon tails on. */
+  backfill: boolean;
+  initialPosition: InitialPosition;
+  /** Longest record the framer keeps (the destination's limit). */
+  maxRecordBytes: number;
+  skipHeaderLines: number;
+  /** A line it matches begins a record of several lines (multiLineStartPattern); unset: one record per line. */
+  multiLineStartPattern?: string;
+  /** A record it matches is not shipped, nor the rest of the chunk read with it (fileFooterPattern). */
+  fileFooterPattern?: string;
+  minPollMs: number;
+}
+
+export interface FileIntakeOptions extends FileReadingSettings {
   events: AgentEvents;
   openFiles: OpenFiles;
   buffers: ReadBuffers;
   resume: ResumePoints;
   compressed: CompressedFiles;
   copies: CopyDetector;
-  backfill: boolean;
-  initialPosition: InitialPosition;
-  maxRecordBytes: number;
-  skipHeaderLines: number;
-  /** A line it matches begins a record of several lines; unset: one record per line. */
-  multiLineStartPattern?: string;
-  /** A record it matches is not shipped, nor the rest of the chunk read with it. */
-  fileFooterPattern?: string;
-  minPollMs: number;
   onSpanComplete: (span: Span) => void;
   /** The file should be read at the next round. */
   onReady: (file: TrackedFile) => void;

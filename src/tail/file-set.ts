@@ -2,12 +2,11 @@ import { stat, type FileHandle } from 'node:fs/promises';
 import type { Span } from '../acknowledge/file-progress.js';
 import type { DirtyCheckpoints } from '../checkpoint/dirty-checkpoints.js';
 import type { ResumePoints } from '../checkpoint/resume.js';
-import type { InitialPosition } from '../config/types.js';
 import type { DiscoveredFile } from '../discover/scan.js';
 import type { AgentEvents } from '../observe/events.js';
 import { CompressedFiles } from './compressed-files.js';
 import { CopyDetector } from './copy-detection.js';
-import { FileIntake } from './file-intake.js';
+import { FileIntake, type FileReadingSettings } from './file-intake.js';
 import { FINGERPRINT_BYTES, headOf, identityKey, isCopyOf, sameIdentity } from './identity.js';
 import type { OpenFiles } from './open-files.js';
 import type { ReadBuffers } from './read-buffers.js';
@@ -18,23 +17,12 @@ import { MAX_IDLE_POLL_MS, TrackedFile } from './tracked-file.js';
 /** How long a file that left the glob (rotated away, deleted) must stay idle before it is let go. */
 const LET_GO_IDLE_MS = 1000;
 
-export interface FileSetOptions {
+export interface FileSetOptions extends FileReadingSettings {
   events: AgentEvents;
   openFiles: OpenFiles;
   buffers: ReadBuffers;
   resume: ResumePoints;
   checkpoints: DirtyCheckpoints;
-  /** A backfill reads every file to its end once and lets it go; a daemon tails on. */
-  backfill: boolean;
-  initialPosition: InitialPosition;
-  /** Longest record the framer keeps (the destination's limit). */
-  maxRecordBytes: number;
-  skipHeaderLines: number;
-  /** A line it matches begins a record of several lines (multiLineStartPattern); unset: one record per line. */
-  multiLineStartPattern?: string;
-  /** A record it matches is not shipped, nor the rest of the chunk read with it (fileFooterPattern). */
-  fileFooterPattern?: string;
-  minPollMs: number;
   /** A chunk of records read from `file`, to process, charge and batch. */
   onChunk: (file: TrackedFile, chunk: FramedChunk) => void;
   /** Every record of a span was delivered. */
