@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { AwsApiError } from '../../../client/api-error.js';
+import { deaggregate } from '../../../client/kpl-format.js';
 import type { Logger } from '../../../log.js';
 import type { Service } from '../../host/service.js';
 import type { IncomingRecord, RecordBuffer } from '../record-buffer.js';
@@ -123,15 +124,7 @@ export class KinesisStreamSource {
       const last = output.Records.at(-1);
       const finished = output.NextShardIterator === undefined;
       if (last !== undefined || finished) {
-        const records: IncomingRecord[] = output.Records.map((record) => ({
-          data: Buffer.from(record.Data, 'base64'),
-          kinesis: {
-            shardId,
-            partitionKey: record.PartitionKey,
-            sequenceNumber: record.SequenceNumber,
-            approximateArrivalMs: Math.round(record.ApproximateArrivalTimestamp * 1000),
-          },
-        }));
+        const records = output.Records.flatMap((record) => userRecordsOf(shardId, record));
         sequenceNumber = last?.SequenceNumber ?? sequenceNumber;
         this.db.transaction(() => {
           if (records.length > 0) this.buffer.append(this.config.name, records, this.now());
@@ -159,4 +152,25 @@ export class KinesisStreamSource {
     }) as { ShardIterator: string };
     return ShardIterator;
   }
+}
+
+/**
+ * What Firehose buffers of one stream record: the record, or, for a KPL aggregate, each of its user
+ * records with its own partition key and its place in the aggregate, as Firehose de-aggregates
+ * (a corrupt aggregate goes on as the record it is, as KCL passes it).
+ */
+function userRecordsOf(shardId: string, record: ShardRecord): IncomingRecord[] {
+  const data = Buffer.from(record.Data, 'base64');
+  const kinesis = {
+    shardId,
+    partitionKey: record.PartitionKey,
+    sequenceNumber: record.SequenceNumber,
+    approximateArrivalMs: Math.round(record.ApproximateArrivalTimestamp * 1000),
+  };
+  const unpacked = deaggregate(data);
+  if (unpacked.kind !== 'aggregate') return [{ data, kinesis }];
+  return unpacked.records.map((user, subsequenceNumber) => ({
+    data: Buffer.from(user.data),
+    kinesis: { ...kinesis, partitionKey: user.partitionKey, subsequenceNumber },
+  }));
 }

@@ -56,8 +56,8 @@ function eventRecordOf(record: BufferedRecord): EventRecord {
       partitionKey: record.kinesis.partitionKey,
       approximateArrivalTimestamp: record.kinesis.approximateArrivalMs,
       sequenceNumber: record.kinesis.sequenceNumber,
-      // Records reach the buffer de-aggregated and one by one, so each is its own user record.
-      subsequenceNumber: 0,
+      // A user record of a KPL aggregate keeps its place in it; a record that was not aggregated is 0.
+      subsequenceNumber: record.kinesis.subsequenceNumber ?? 0,
     };
   return entry;
 }
