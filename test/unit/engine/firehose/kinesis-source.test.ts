@@ -19,7 +19,7 @@ after(removeTempDirs);
 /** A one-shard stream that answers GetRecords once with `records` and then says the shard is closed. */
 function streamOf(records: Array<{ data: Buffer; partitionKey: string; sequenceNumber: string }>) {
   return {
-    call(action: string): unknown {
+    call(action: string): object {
       if (action === 'ListShards') return { Shards: [{ ShardId: 'shardId-000000000000' }] };
       if (action === 'GetShardIterator') return { ShardIterator: 'it' };
       if (action === 'GetRecords')
