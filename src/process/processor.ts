@@ -1,4 +1,4 @@
-import { ChunkRecords, type FramedChunk } from '../tail/records.js';
+import { FramedChunkWriter, type FramedChunk } from '../tail/records.js';
 import type { RecordLimit } from './record-limit.js';
 
 /**
@@ -43,60 +43,28 @@ export class ProcessingPipeline {
  * read buffer; new bytes are copies.
  */
 export class ChunkBuilder {
-  private readonly starts: number[] = [];
-  private readonly stops: number[] = [];
-  private readonly ends: number[] = [];
-  private readonly copies = new Map<number, Buffer>();
-  private cut: Map<number, number> | undefined;
-  private bytes = 0;
-  private copiedBytes = 0;
+  private readonly out: FramedChunkWriter;
 
-  constructor(private readonly source: FramedChunk) {}
+  constructor(private readonly source: FramedChunk) {
+    this.out = new FramedChunkWriter(source.records.buffer, source.startOffset);
+  }
 
   /** Record `index` of the source, unchanged. */
   keep(index: number): void {
     const position = this.source.records.positionOf(index);
+    const end = this.source.ends[index];
+    if (position === undefined) this.out.copy(this.source.records.data(index), end);
+    else this.out.view(position.start, position.stop, end);
     const originalBytes = this.source.cut?.get(index);
-    if (originalBytes !== undefined) (this.cut ??= new Map()).set(this.starts.length, originalBytes);
-    if (position === undefined) {
-      this.add(this.source.records.data(index), this.source.ends[index]);
-      return;
-    }
-    this.starts.push(position.start);
-    this.stops.push(position.stop);
-    this.ends.push(this.source.ends[index]);
-    this.bytes += position.stop - position.start;
+    if (originalBytes !== undefined) this.out.markCut(originalBytes);
   }
 
   /** New bytes standing for source records up to `lastIndex` (one record replaced, or several merged). */
   replace(lastIndex: number, data: Buffer): void {
-    this.add(data, this.source.ends[lastIndex]);
-  }
-
-  private add(data: Buffer, end: number): void {
-    this.copies.set(this.starts.length, data);
-    this.starts.push(0);
-    this.stops.push(0);
-    this.ends.push(end);
-    this.bytes += data.length;
-    this.copiedBytes += data.length;
+    this.out.copy(data, this.source.ends[lastIndex]);
   }
 
   build(): FramedChunk {
-    const source = this.source;
-    return {
-      records: new ChunkRecords(
-        source.records.buffer,
-        Uint32Array.from(this.starts),
-        Uint32Array.from(this.stops),
-        this.copies.size > 0 ? this.copies : undefined,
-      ),
-      startOffset: source.startOffset,
-      ends: Uint32Array.from(this.ends),
-      endOffset: source.endOffset,
-      bytes: this.bytes,
-      heldBytes: source.records.buffer.length + this.copiedBytes,
-      cut: this.cut,
-    };
+    return this.out.build(this.source.endOffset);
   }
 }

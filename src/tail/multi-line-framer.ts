@@ -1,5 +1,5 @@
 import { NewlineFramer, type NewlineFramerOptions, type RecordFramer } from './framer.js';
-import { ChunkRecords, type FramedChunk } from './records.js';
+import { FramedChunkWriter, type FramedChunk } from './records.js';
 
 /**
  * How long a file must stay idle before the multi-line record it holds back is shipped without
@@ -170,54 +170,30 @@ class PendingRecord {
   }
 }
 
-/** The records completed while framing one chunk, as a FramedChunk. */
+/** The records completed in one frame (or release, or flush), as the chunk they make. */
 class CompletedRecords {
-  private readonly starts: number[] = [];
-  private readonly stops: number[] = [];
-  private readonly ends: number[] = [];
-  private copies: Map<number, Buffer> | undefined;
-  private cut: Map<number, number> | undefined;
-  private bytes = 0;
-  private heldBytes: number;
+  private readonly out: FramedChunkWriter;
 
   constructor(
     private readonly buffer: Buffer,
     /** The end of the last record completed before. */
     private readonly spanStart: number,
   ) {
-    this.heldBytes = buffer.length;
+    this.out = new FramedChunkWriter(buffer, spanStart);
   }
 
   get count(): number {
-    return this.starts.length;
+    return this.out.count;
   }
 
   add(record: PendingRecord): void {
-    const index = this.starts.length;
-    if (record.inRun) {
-      this.starts.push(record.runStart);
-      this.stops.push(record.runStop);
-    } else {
-      const data = record.copy(this.buffer);
-      (this.copies ??= new Map()).set(index, data);
-      this.starts.push(0);
-      this.stops.push(0);
-      this.heldBytes += data.length;
-    }
-    if (record.cut) (this.cut ??= new Map()).set(index, record.endOffset - record.startOffset);
-    this.bytes += record.kept;
-    this.ends.push(record.endOffset - this.spanStart);
+    const end = record.endOffset - this.spanStart;
+    if (record.inRun) this.out.view(record.runStart, record.runStop, end);
+    else this.out.copy(record.copy(this.buffer), end);
+    if (record.cut) this.out.markCut(record.endOffset - record.startOffset);
   }
 
   chunk(endOffset: number): FramedChunk {
-    return {
-      records: new ChunkRecords(this.buffer, Uint32Array.from(this.starts), Uint32Array.from(this.stops), this.copies),
-      startOffset: this.spanStart,
-      ends: Uint32Array.from(this.ends),
-      endOffset,
-      bytes: this.bytes,
-      heldBytes: this.heldBytes,
-      cut: this.cut,
-    };
+    return this.out.build(endOffset);
   }
 }

@@ -90,3 +90,63 @@ export interface FramedChunk {
    */
   cut: Map<number, number> | undefined;
 }
+
+/**
+ * Builds a FramedChunk record by record: a record is a view of `buffer` (positions only) or a copy.
+ * What the multi-line framer completes and what a processor makes of a chunk are both written here.
+ */
+export class FramedChunkWriter {
+  private readonly starts: number[] = [];
+  private readonly stops: number[] = [];
+  private readonly ends: number[] = [];
+  private copies: Map<number, Buffer> | undefined;
+  private cut: Map<number, number> | undefined;
+  private bytes = 0;
+  private copiedBytes = 0;
+
+  constructor(
+    /** The read buffer the views are positions in. */
+    private readonly buffer: Buffer,
+    /** File offset the records' ends count from. */
+    private readonly startOffset: number,
+  ) {}
+
+  get count(): number {
+    return this.starts.length;
+  }
+
+  /** Bytes [start, stop) of the buffer, a record ending `end` bytes after startOffset. */
+  view(start: number, stop: number, end: number): void {
+    this.starts.push(start);
+    this.stops.push(stop);
+    this.ends.push(end);
+    this.bytes += stop - start;
+  }
+
+  /** Bytes of their own, a record ending `end` bytes after startOffset. */
+  copy(data: Buffer, end: number): void {
+    (this.copies ??= new Map()).set(this.starts.length, data);
+    this.starts.push(0);
+    this.stops.push(0);
+    this.ends.push(end);
+    this.bytes += data.length;
+    this.copiedBytes += data.length;
+  }
+
+  /** The record written last was cut to the limit from `originalBytes`. */
+  markCut(originalBytes: number): void {
+    (this.cut ??= new Map()).set(this.starts.length - 1, originalBytes);
+  }
+
+  build(endOffset: number): FramedChunk {
+    return {
+      records: new ChunkRecords(this.buffer, Uint32Array.from(this.starts), Uint32Array.from(this.stops), this.copies),
+      startOffset: this.startOffset,
+      ends: Uint32Array.from(this.ends),
+      endOffset,
+      bytes: this.bytes,
+      heldBytes: this.buffer.length + this.copiedBytes,
+      cut: this.cut,
+    };
+  }
+}
