@@ -55,14 +55,14 @@ export function recordFieldBytes(dataBytes: number, partitionKeyIndex: number, e
   return delimitedFieldBytes(recordMessageBytes(dataBytes, partitionKeyIndex, explicitHashKeyIndex));
 }
 
-interface Messages {
+export interface Messages {
   aggregatedRecord: Protobuf.Type;
 }
 
 let messages: Messages | undefined;
 
-/** The spec's §3 schema, built with protobufjs's reflection API on first use. */
-function kplMessages(): Messages {
+/** The spec's §3 schema, built with protobufjs's reflection API on first use (the tests write with it too). */
+export function kplMessages(): Messages {
   if (messages !== undefined) return messages;
   const protobuf = createRequire(import.meta.url)('protobufjs/light.js') as typeof Protobuf;
   const { Field, Root, Type } = protobuf;

@@ -6,15 +6,14 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { hash } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { promisify } from 'node:util';
 import { describe, it } from 'node:test';
-import type * as Protobuf from 'protobufjs/light.js';
 import {
   AGGREGATE_OVERHEAD_BYTES,
   deaggregate,
   delimitedFieldBytes,
   encodeAggregate,
+  kplMessages,
   recordFieldBytes,
   varintBytes,
   type UserRecord,
@@ -27,21 +26,6 @@ const helloWorld: UserRecord[] = [
   { partitionKey: 'a', data: Buffer.from('hello') },
   { partitionKey: 'b', data: Buffer.from('world') },
 ];
-
-/** The spec's §3 messages in protobufjs, as an independent writer to check ours against. */
-function protobufSchema(): Protobuf.Type {
-  const { Field, Root, Type } = createRequire(import.meta.url)('protobufjs/light.js') as typeof Protobuf;
-  const record = new Type('Record')
-    .add(new Field('partition_key_index', 1, 'uint64', 'required'))
-    .add(new Field('explicit_hash_key_index', 2, 'uint64', 'optional'))
-    .add(new Field('data', 3, 'bytes', 'required'));
-  const aggregatedRecord = new Type('AggregatedRecord')
-    .add(new Field('partition_key_table', 1, 'string', 'repeated'))
-    .add(new Field('explicit_hash_key_table', 2, 'string', 'repeated'))
-    .add(new Field('records', 3, 'Record', 'repeated'));
-  new Root().add(record).add(aggregatedRecord).resolveAll();
-  return aggregatedRecord;
-}
 
 const plainRecords = (records: UserRecord[]) => records.map((r) => ({ ...r, data: Buffer.from(r.data).toString() }));
 
@@ -92,7 +76,8 @@ describe('KPL aggregated record format', () => {
 
   it('writes what protobufjs writes, and the size math agrees, across varint boundaries', () => {
     assert.deepEqual([0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152].map(varintBytes), [1, 1, 1, 2, 2, 3, 3, 4]);
-    const aggregatedRecord = protobufSchema();
+    // protobufjs writes with the schema the decoder reads with (checked against the golden bytes above).
+    const { aggregatedRecord } = kplMessages();
     for (const dataBytes of [0, 1, 100, 117, 118, 124, 125, 126, 127, 128, 16_370, 16_380, 16_400, 300_000]) {
       const key = 'p'.repeat(dataBytes % 200 || 1);
       const records: UserRecord[] = [
